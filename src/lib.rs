@@ -1,0 +1,3 @@
+//! tidemark: a Prometheus-class monitoring engine.
+pub mod model;
+pub mod tsdb;

@@ -1,0 +1,12 @@
+//! The time-series database: chunks, write-ahead log, head, and the `Db` that ties
+//! them together.
+pub mod chunk;
+mod db;
+pub mod wal;
+
+pub use db::{Db, DbError, DbStats, Options};
+
+/// Identifies a series inside one database. Refs are assigned in increasing order
+/// and never reused while the series is in the head; they are persisted in the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SeriesRef(pub u64);
