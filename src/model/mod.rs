@@ -4,10 +4,12 @@
 //! Nothing here does I/O. [`Labels`] is the identity of a series; [`Matcher`] selects
 //! series by label; a sample is a `(timestamp in milliseconds, f64)` pair.
 
+mod duration;
 mod labels;
 mod matcher;
 mod sample;
 
+pub use duration::{DurationError, format_duration, parse_duration};
 pub use labels::{Label, Labels, LabelsError, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};

@@ -1,23 +1,54 @@
-//! `Db`: opens a data directory, owns the head and the WAL.
+//! `Db`: a data directory opened for reading and writing.
+//!
+//! Opening takes an exclusive lock on the directory, replays the WAL into a new
+//! head, and starts a fresh WAL segment. Layout of the directory:
+//!
+//! ```text
+//! data/
+//!   lock            held (flock) while open; a second process gets DbError::Locked
+//!   wal/            segments 00000000…, checkpoint.NNNNNNNN/ (docs/format/wal.md)
+//!   chunks_head/    full head chunks moved out of memory (scratch, rebuilt on open)
+//! ```
 
+use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, ReplayCounts, ReplayScratch, SpillError};
+use crate::tsdb::querier::Querier;
+use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
 
 /// Settings for [`Db::open`].
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How long data is kept, in milliseconds (`--storage.tsdb.retention.time`).
+    /// Retention drops whole persisted blocks; the head keeps what it holds until
+    /// it is cut into blocks.
     pub retention_ms: i64,
+    /// Size of a WAL segment file in bytes (a multiple of the 32 KiB page).
+    pub wal_segment_size: usize,
+    /// When the WAL is fsynced (see docs/format/wal.md).
+    pub wal_sync: SyncPolicy,
+    /// Samples after which the open chunk of a series is cut.
+    pub samples_per_chunk: usize,
+    /// Width in milliseconds of the aligned windows no chunk may span.
+    pub chunk_range_ms: i64,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             retention_ms: 15 * 24 * 3600 * 1000,
+            wal_segment_size: WalOptions::default().segment_size,
+            wal_sync: SyncPolicy::default(),
+            samples_per_chunk: 120,
+            chunk_range_ms: 2 * 3600 * 1000,
         }
     }
 }
 
-/// Errors of the database layer.
+/// Errors opening, checking or closing a database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("{path}: {source}")]
@@ -25,6 +56,17 @@ pub enum DbError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "data directory {path} is in use by another process (lock file {path}/lock is held); \
+         is another tidemark or Prometheus running on it?"
+    )]
+    Locked { path: PathBuf },
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    #[error(transparent)]
+    HeadChunks(#[from] SpillError),
 }
 
 /// Figures about the head, for `/metrics` and reports.
@@ -34,22 +76,119 @@ pub struct DbStats {
     pub head_series: u64,
     /// Chunks in the head (open and closed).
     pub head_chunks: u64,
-    /// Samples appended since open (committed).
+    /// Samples stored since open (committed, WAL replay included).
     pub samples_appended: u64,
+    /// Committed samples not stored because a concurrent commit had stored a newer
+    /// sample of the same series first.
+    pub samples_dropped: u64,
     /// Estimated heap bytes used by the head (series, labels, postings, open chunks).
     pub head_memory_bytes: u64,
+    /// Oldest and newest sample timestamp in the head.
+    pub head_min_time: Option<i64>,
+    pub head_max_time: Option<i64>,
 }
 
-/// An open database. Skeleton: filled in by the head/WAL work.
+/// What WAL replay did when the database was opened.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    pub wal: wal::ReplayReport,
+    pub series: u64,
+    pub samples: u64,
+    /// Samples whose series record was missing (dropped).
+    pub unknown_refs: u64,
+    pub replay_seconds: f64,
+}
+
+/// An open database. `Send + Sync`: share it behind an `Arc`.
 pub struct Db {
     dir: PathBuf,
+    head: Arc<Head>,
+    /// Holds the directory lock until the `Db` is dropped.
+    _lock: File,
+    report: OpenReport,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database in `dir`.
-    pub fn open(dir: impl AsRef<Path>, _opts: Options) -> Result<Db, DbError> {
+    /// Opens (creating if needed) the database in `dir`: takes the lock, replays
+    /// the WAL, and starts a new WAL segment.
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, DbError> {
+        let dir = dir.as_ref().to_path_buf();
+        if opts.samples_per_chunk == 0 || opts.samples_per_chunk > usize::from(u16::MAX) {
+            return Err(DbError::InvalidOption(format!(
+                "samples_per_chunk must be in 1..=65535, got {}",
+                opts.samples_per_chunk
+            )));
+        }
+        if opts.chunk_range_ms <= 0 {
+            return Err(DbError::InvalidOption(format!(
+                "chunk_range_ms must be positive, got {}",
+                opts.chunk_range_ms
+            )));
+        }
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DbError::Io { path, source }
+        };
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked { path: dir }),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+
+        let spill = ChunkSpill::create(&dir.join("chunks_head"))?;
+        let limits = ChunkLimits {
+            samples_per_chunk: opts.samples_per_chunk,
+            chunk_range: opts.chunk_range_ms,
+        };
+        let head = Arc::new(Head::new(limits, spill));
+
+        let started = Instant::now();
+        let wal_dir = dir.join("wal");
+        let mut counts = ReplayCounts::default();
+        let mut scratch = ReplayScratch::default();
+        let wal_report = wal::replay(&wal_dir, |rec| head.replay_record(rec, &mut scratch, &mut counts))?;
+        let report = OpenReport {
+            wal: wal_report,
+            series: counts.series,
+            samples: counts.samples,
+            unknown_refs: counts.unknown_refs,
+            replay_seconds: started.elapsed().as_secs_f64(),
+        };
+        if report.unknown_refs > 0 {
+            tracing::warn!(
+                samples = report.unknown_refs,
+                "WAL replay dropped samples whose series record is missing"
+            );
+        }
+        tracing::info!(
+            series = report.series,
+            samples = report.samples,
+            segments = report.wal.segments,
+            seconds = report.replay_seconds,
+            "WAL replay finished"
+        );
+
+        let wal = Wal::open(
+            &wal_dir,
+            WalOptions {
+                segment_size: opts.wal_segment_size,
+                sync: opts.wal_sync,
+            },
+        )?;
+        head.attach_wal(wal);
         Ok(Db {
-            dir: dir.as_ref().to_path_buf(),
+            dir,
+            head,
+            _lock: lock,
+            report,
         })
     }
 
@@ -58,13 +197,43 @@ impl Db {
         &self.dir
     }
 
-    /// Current head figures.
-    pub fn stats(&self) -> DbStats {
-        DbStats::default()
+    /// What replaying the WAL found when this database was opened.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
     }
 
-    /// Flushes and closes the WAL, releases the lock.
+    /// A new appender. Appenders are independent: use one per writer thread.
+    pub fn appender(&self) -> Appender {
+        self.head.appender()
+    }
+
+    /// A reader over `[mint, maxt]` (milliseconds, both included).
+    pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
+        Querier::new(Arc::clone(&self.head), mint, maxt)
+    }
+
+
+    /// Current head figures.
+    pub fn stats(&self) -> DbStats {
+        let s = self.head.stats();
+        DbStats {
+            head_series: s.series,
+            head_chunks: s.chunks,
+            samples_appended: s.samples_appended,
+            samples_dropped: s.samples_dropped,
+            head_memory_bytes: s.memory_bytes,
+            head_min_time: s.min_t,
+            head_max_time: s.max_t,
+        }
+    }
+
+    /// Closes the WAL (written out and fsynced) and releases the lock. Appenders
+    /// still alive afterwards get [`crate::tsdb::AppendError::Closed`] on commit.
     pub fn close(self) -> Result<(), DbError> {
+        self.head.flush()?;
+        if let Some(wal) = self.head.take_wal() {
+            wal.close()?;
+        }
         Ok(())
     }
 }

@@ -2,9 +2,13 @@
 //! them together.
 pub mod chunk;
 mod db;
+mod head;
+mod querier;
 pub mod wal;
 
-pub use db::{Db, DbError, DbStats, Options};
+pub use db::{Db, DbError, DbStats, OpenReport, Options};
+pub use head::{AppendError, Appender, SpillError};
+pub use querier::{Querier, QueryError, Series, SeriesIter, SeriesSet};
 
 /// Identifies a series inside one database. Refs are assigned in increasing order
 /// and never reused while the series is in the head; they are persisted in the WAL.

@@ -1,1 +1,108 @@
-//! chunk
+//! Chunks: compressed runs of samples of one series.
+//!
+//! A chunk holds up to a few hundred `(t, v)` samples of a single series, in time
+//! order, compressed. The head appends to one open chunk per series and cuts it at
+//! about 120 samples or at a 2h-aligned boundary, whichever comes first; blocks
+//! store closed chunks. Every stored chunk is tagged with an [`Encoding`] byte, so
+//! a chunk written today stays readable when other encodings are added.
+//!
+//! The main types:
+//!
+//! - [`XorAppender`] builds a chunk in Prometheus's XOR layout ([`Encoding::Xor`]):
+//!   timestamps as delta-of-delta, values XORed with the previous one. The bytes
+//!   are identical to what Prometheus writes for the same samples.
+//! - [`XorIter`] decodes such a chunk from any byte container (`Vec<u8>`, `&[u8]`,
+//!   an mmap'd slice, `Arc<[u8]>`), can be reset onto another chunk without
+//!   allocating, and reports a malformed chunk through [`XorIter::err`] instead of
+//!   panicking.
+//!
+//! ```
+//! use tidemark::tsdb::chunk::{XorAppender, XorIter};
+//!
+//! let mut app = XorAppender::new();
+//! for i in 0..120 {
+//!     app.append(1_700_000_000_000 + i * 15_000, i as f64);
+//! }
+//! let mut it = XorIter::new(app.bytes());
+//! assert_eq!(it.seek(1_700_000_000_000 + 60_000), Some((1_700_000_000_000 + 60_000, 4.0)));
+//! assert_eq!(it.count(), 115);
+//! ```
+//!
+//! The bit layout is specified in `docs/format/chunks.md`.
+
+mod bstream;
+mod xor;
+
+pub use xor::{XorAppender, XorIter};
+
+/// How a chunk's bytes are encoded. Stored as one byte beside every chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Encoding {
+    /// Prometheus's XOR float encoding (Prometheus also numbers it 1).
+    Xor = 1,
+}
+
+impl From<Encoding> for u8 {
+    fn from(e: Encoding) -> u8 {
+        e as u8
+    }
+}
+
+impl TryFrom<u8> for Encoding {
+    type Error = ChunkError;
+
+    fn try_from(b: u8) -> Result<Self, ChunkError> {
+        match b {
+            1 => Ok(Encoding::Xor),
+            other => Err(ChunkError::UnknownEncoding(other)),
+        }
+    }
+}
+
+/// A chunk that cannot be decoded. Offsets are byte offsets from the start of the
+/// chunk (its 2-byte header included); sample indexes count from 0.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChunkError {
+    #[error("unknown chunk encoding {0}")]
+    UnknownEncoding(u8),
+    #[error("chunk of {len} bytes is too short for its 2-byte header")]
+    BadHeader { len: usize },
+    #[error(
+        "chunk truncated: sample {sample} (from byte {offset}) runs past the end of the {len}-byte chunk"
+    )]
+    Truncated {
+        sample: u16,
+        offset: usize,
+        len: usize,
+    },
+    #[error("malformed varint timestamp in sample {sample} at byte {offset}")]
+    BadVarint { sample: u16, offset: usize },
+    #[error(
+        "bad value window in sample {sample} (from byte {offset}): {leading} leading zeros and {sigbits} significant bits exceed 64"
+    )]
+    BadValueWindow {
+        sample: u16,
+        offset: usize,
+        leading: u8,
+        sigbits: u8,
+    },
+    #[error("chunk has {len} bytes but its {samples} samples end at byte {end}")]
+    TrailingBytes { samples: u16, end: usize, len: usize },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_byte_roundtrips_and_rejects_unknown() {
+        assert_eq!(u8::from(Encoding::Xor), 1);
+        assert_eq!(Encoding::try_from(1), Ok(Encoding::Xor));
+        assert_eq!(Encoding::try_from(0), Err(ChunkError::UnknownEncoding(0)));
+        assert_eq!(
+            Encoding::try_from(0xff),
+            Err(ChunkError::UnknownEncoding(0xff))
+        );
+    }
+}

@@ -1,0 +1,687 @@
+//! The configuration file (`--config.file`), in Prometheus's format.
+//!
+//! Loading is two steps, with two sets of types. The YAML is read into the raw serde
+//! types of `raw` (strict: unknown and duplicate keys are errors, as in Prometheus);
+//! then [`Config`] resolves them: durations parsed, defaults taken from `global`,
+//! `scrape_timeout <= scrape_interval` and unique job names checked. Code past this
+//! module sees only the resolved types.
+//!
+//! Errors name the file, the line and column, and the key:
+//!
+//! ```text
+//! prometheus.yml:7:22: scrape_configs[1].scrape_interval: not a valid duration string: "1.5m"
+//! ```
+//!
+//! Sections tidemark does not implement yet (`alerting`, `remote_write`,
+//! `tls_config`, service discovery, …) are accepted so that real `prometheus.yml`
+//! files load; [`Config::unsupported_keys`] lists the ones that were set.
+
+mod raw;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_saphyr::{Location, MessageFormatter as _, UserMessageFormatter};
+
+use crate::model::{format_duration, parse_duration};
+use raw::{Located, RawConfig, RawGlobal, RawScrapeConfig, RawStaticConfig};
+
+pub use raw::RawValue;
+
+/// Default `global.scrape_interval`.
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_secs(60);
+/// Default `global.scrape_timeout` (never more than the scrape interval).
+pub const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `global.evaluation_interval`.
+pub const DEFAULT_EVALUATION_INTERVAL: Duration = Duration::from_secs(60);
+/// Default `metrics_path` of a scrape config.
+pub const DEFAULT_METRICS_PATH: &str = "/metrics";
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `global:` with its defaults applied.
+    pub global: GlobalConfig,
+    /// `scrape_configs:`, in file order, job names unique.
+    pub scrape_configs: Vec<ScrapeConfig>,
+    /// `rule_files:` as written (globs); not evaluated yet.
+    pub rule_files: Vec<String>,
+    /// `alerting:` as written; not used yet.
+    pub alerting: Option<RawValue>,
+    /// `remote_write:` as written; not used yet.
+    pub remote_write: Vec<RawValue>,
+    /// `remote_read:` as written; not used yet.
+    pub remote_read: Vec<RawValue>,
+    /// Keys that were set and accepted but have no effect yet, as paths such as
+    /// `remote_write` or `scrape_configs[0].tls_config`. The server logs a warning
+    /// for each.
+    pub unsupported_keys: Vec<String>,
+}
+
+/// `global:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalConfig {
+    /// How often targets are scraped unless a job says otherwise (default 1m).
+    pub scrape_interval: Duration,
+    /// How long a scrape may take unless a job says otherwise (default 10s, at most
+    /// the scrape interval).
+    pub scrape_timeout: Duration,
+    /// How often rules are evaluated (default 1m).
+    pub evaluation_interval: Duration,
+    /// Labels added to series and alerts sent to other systems.
+    pub external_labels: BTreeMap<String, String>,
+}
+
+/// One entry of `scrape_configs:`, with the global defaults applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeConfig {
+    /// The `job` label of every target; unique in the file.
+    pub job_name: String,
+    /// How often this job's targets are scraped.
+    pub scrape_interval: Duration,
+    /// How long a scrape may take; never more than `scrape_interval`.
+    pub scrape_timeout: Duration,
+    /// The HTTP path scraped on each target (default `/metrics`).
+    pub metrics_path: String,
+    /// `http` (default) or `https`.
+    pub scheme: Scheme,
+    /// Keep the target's labels when they clash with ours (default false).
+    pub honor_labels: bool,
+    /// Keep the timestamps the target exposes (default true).
+    pub honor_timestamps: bool,
+    /// URL query parameters sent with each scrape.
+    pub params: BTreeMap<String, Vec<String>>,
+    /// `static_configs:`.
+    pub static_configs: Vec<StaticConfig>,
+    /// `relabel_configs:` as written; applied by a later issue.
+    pub relabel_configs: Vec<RawValue>,
+    /// `metric_relabel_configs:` as written; applied by a later issue.
+    pub metric_relabel_configs: Vec<RawValue>,
+}
+
+/// One entry of `static_configs:`: a group of targets sharing labels.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StaticConfig {
+    /// `host:port` addresses.
+    pub targets: Vec<String>,
+    /// Labels added to every target of the group.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The URL scheme used to scrape a job's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheme {
+    #[default]
+    Http,
+    Https,
+}
+
+impl Scheme {
+    /// `"http"` or `"https"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a configuration file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML, does not fit the schema, or fails validation.
+    /// `line` and `column` are 1-based; 0 when unknown.
+    #[error("{file}{}: {message}", position(*line, *column))]
+    Invalid {
+        file: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+}
+
+fn position(line: u64, column: u64) -> String {
+    match (line, column) {
+        (0, _) => String::new(),
+        (l, 0) => format!(":{l}"),
+        (l, c) => format!(":{l}:{c}"),
+    }
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            scrape_interval: DEFAULT_SCRAPE_INTERVAL,
+            scrape_timeout: DEFAULT_SCRAPE_TIMEOUT,
+            evaluation_interval: DEFAULT_EVALUATION_INTERVAL,
+            external_labels: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for Config {
+    /// The configuration of an empty file: global defaults, no jobs.
+    fn default() -> Self {
+        Config {
+            global: GlobalConfig::default(),
+            scrape_configs: Vec::new(),
+            rule_files: Vec::new(),
+            alerting: None,
+            remote_write: Vec::new(),
+            remote_read: Vec::new(),
+            unsupported_keys: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and resolves the configuration file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse_named(&text, &path.display().to_string())
+    }
+
+    /// Resolves configuration text; errors call the source `<input>`.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse_named(text, "<input>")
+    }
+
+    /// Resolves configuration text; errors call the source `name`.
+    pub fn parse_named(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = serde_saphyr::from_str(text).map_err(|err| {
+            let (line, column) = err
+                .location()
+                .map_or((0, 0), |loc| (loc.line(), loc.column()));
+            ConfigError::Invalid {
+                file: name.to_string(),
+                line,
+                column,
+                message: UserMessageFormatter
+                    .format_message(&err)
+                    .escape_debug()
+                    .to_string(),
+            }
+        })?;
+        Resolver { file: name }.config(raw)
+    }
+
+    /// The scrape config of job `name`.
+    pub fn job(&self, name: &str) -> Option<&ScrapeConfig> {
+        self.scrape_configs.iter().find(|c| c.job_name == name)
+    }
+}
+
+/// Turns raw types into resolved ones; knows the file name for errors.
+struct Resolver<'a> {
+    file: &'a str,
+}
+
+impl Resolver<'_> {
+    fn error(&self, at: Option<&Location>, key: &str, message: impl fmt::Display) -> ConfigError {
+        let (line, column) = at.map_or((0, 0), |loc| (loc.line(), loc.column()));
+        ConfigError::Invalid {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: format!("{key}: {message}"),
+        }
+    }
+
+    /// Parses an optional duration; `None` when absent.
+    fn duration(&self, key: &str, value: &Option<Located>) -> Result<Option<Duration>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        parse_duration(&value.value)
+            .map(Some)
+            .map_err(|err| self.error(Some(&value.referenced), key, err))
+    }
+
+    fn labels(
+        &self,
+        key: &str,
+        raw: Option<BTreeMap<String, Located>>,
+    ) -> Result<BTreeMap<String, String>, ConfigError> {
+        let mut labels = BTreeMap::new();
+        for (name, value) in raw.unwrap_or_default() {
+            // Prometheus 3 accepts any non-empty UTF-8 label name.
+            if name.is_empty() {
+                return Err(self.error(
+                    Some(&value.referenced),
+                    key,
+                    "\"\" is not a valid label name",
+                ));
+            }
+            labels.insert(name, value.value);
+        }
+        Ok(labels)
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let mut unsupported: Vec<String> = raw
+            .accepted_unsupported()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let global = self.global(raw.global.unwrap_or_default(), &mut unsupported)?;
+
+        let mut scrape_configs = Vec::new();
+        let mut first_line: HashMap<String, u64> = HashMap::new();
+        for (i, entry) in raw.scrape_configs.unwrap_or_default().into_iter().enumerate() {
+            let key = format!("scrape_configs[{i}]");
+            let job = self.scrape_config(&key, &entry.referenced, entry.value, &global, &mut unsupported)?;
+            let line = entry.referenced.line();
+            if let Some(first) = first_line.insert(job.job_name.clone(), line) {
+                return Err(self.error(
+                    Some(&entry.referenced),
+                    &format!("{key}.job_name"),
+                    format_args!(
+                        "found multiple scrape configs with job name {:?} (first at line {first})",
+                        job.job_name
+                    ),
+                ));
+            }
+            scrape_configs.push(job);
+        }
+
+        let rule_files = raw.rule_files.unwrap_or_default();
+        for (key, set) in [
+            ("rule_files", !rule_files.is_empty()),
+            ("alerting", raw.alerting.is_some()),
+            ("remote_write", raw.remote_write.as_ref().is_some_and(|v| !v.is_empty())),
+            ("remote_read", raw.remote_read.as_ref().is_some_and(|v| !v.is_empty())),
+        ] {
+            if set {
+                unsupported.push(key.to_string());
+            }
+        }
+
+        Ok(Config {
+            global,
+            scrape_configs,
+            rule_files,
+            alerting: raw.alerting,
+            remote_write: raw.remote_write.unwrap_or_default(),
+            remote_read: raw.remote_read.unwrap_or_default(),
+            unsupported_keys: unsupported,
+        })
+    }
+
+    fn global(&self, raw: RawGlobal, unsupported: &mut Vec<String>) -> Result<GlobalConfig, ConfigError> {
+        unsupported.extend(raw.accepted_unsupported().into_iter().map(|k| format!("global.{k}")));
+        // As in Prometheus, an explicit 0 means "the default".
+        let scrape_interval = self
+            .duration("global.scrape_interval", &raw.scrape_interval)?
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_SCRAPE_INTERVAL);
+        let scrape_timeout = match self
+            .duration("global.scrape_timeout", &raw.scrape_timeout)?
+            .filter(|d| !d.is_zero())
+        {
+            Some(timeout) if timeout > scrape_interval => {
+                return Err(self.error(
+                    raw.scrape_timeout.as_ref().map(|v| &v.referenced),
+                    "global.scrape_timeout",
+                    format_args!(
+                        "scrape timeout {} greater than scrape interval {}",
+                        format_duration(timeout),
+                        format_duration(scrape_interval)
+                    ),
+                ));
+            }
+            Some(timeout) => timeout,
+            None => DEFAULT_SCRAPE_TIMEOUT.min(scrape_interval),
+        };
+        let evaluation_interval = self
+            .duration("global.evaluation_interval", &raw.evaluation_interval)?
+            .filter(|d| !d.is_zero())
+            .unwrap_or(DEFAULT_EVALUATION_INTERVAL);
+        Ok(GlobalConfig {
+            scrape_interval,
+            scrape_timeout,
+            evaluation_interval,
+            external_labels: self.labels("global.external_labels", raw.external_labels)?,
+        })
+    }
+
+    fn scrape_config(
+        &self,
+        key: &str,
+        at: &Location,
+        raw: RawScrapeConfig,
+        global: &GlobalConfig,
+        unsupported: &mut Vec<String>,
+    ) -> Result<ScrapeConfig, ConfigError> {
+        unsupported.extend(raw.accepted_unsupported().into_iter().map(|k| format!("{key}.{k}")));
+        let job_name = match &raw.job_name {
+            Some(name) if !name.value.is_empty() => name.value.clone(),
+            Some(name) => return Err(self.error(Some(&name.referenced), &format!("{key}.job_name"), "job_name is empty")),
+            None => return Err(self.error(Some(at), key, "job_name is empty")),
+        };
+
+        let interval_key = format!("{key}.scrape_interval");
+        let scrape_interval = self
+            .duration(&interval_key, &raw.scrape_interval)?
+            .filter(|d| !d.is_zero())
+            .unwrap_or(global.scrape_interval);
+        let timeout_key = format!("{key}.scrape_timeout");
+        let scrape_timeout = match self.duration(&timeout_key, &raw.scrape_timeout)?.filter(|d| !d.is_zero()) {
+            Some(timeout) if timeout > scrape_interval => {
+                return Err(self.error(
+                    raw.scrape_timeout.as_ref().map(|v| &v.referenced),
+                    &timeout_key,
+                    format_args!(
+                        "scrape timeout {} greater than scrape interval {} for scrape config with job name {job_name:?}",
+                        format_duration(timeout),
+                        format_duration(scrape_interval)
+                    ),
+                ));
+            }
+            Some(timeout) => timeout,
+            None => global.scrape_timeout.min(scrape_interval),
+        };
+
+        let scheme = match raw.scheme.as_ref().map(|s| s.value.as_str()) {
+            None | Some("http") => Scheme::Http,
+            Some("https") => Scheme::Https,
+            Some(other) => {
+                return Err(self.error(
+                    raw.scheme.as_ref().map(|s| &s.referenced),
+                    &format!("{key}.scheme"),
+                    format_args!("unsupported scheme {other:?} (want \"http\" or \"https\")"),
+                ));
+            }
+        };
+
+        let static_configs = raw
+            .static_configs
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(j, group)| self.static_config(&format!("{key}.static_configs[{j}]"), group))
+            .collect::<Result<_, _>>()?;
+
+        Ok(ScrapeConfig {
+            job_name,
+            scrape_interval,
+            scrape_timeout,
+            metrics_path: raw.metrics_path.unwrap_or_else(|| DEFAULT_METRICS_PATH.to_string()),
+            scheme,
+            honor_labels: raw.honor_labels.unwrap_or(false),
+            honor_timestamps: raw.honor_timestamps.unwrap_or(true),
+            params: raw.params.unwrap_or_default(),
+            static_configs,
+            relabel_configs: raw.relabel_configs.unwrap_or_default(),
+            metric_relabel_configs: raw.metric_relabel_configs.unwrap_or_default(),
+        })
+    }
+
+    fn static_config(&self, key: &str, raw: RawStaticConfig) -> Result<StaticConfig, ConfigError> {
+        let mut targets = Vec::new();
+        for target in raw.targets.unwrap_or_default() {
+            // Prometheus's check: a target is an address, not a URL.
+            if target.value.contains('/') {
+                return Err(self.error(
+                    Some(&target.referenced),
+                    &format!("{key}.targets"),
+                    format_args!("{:?} is not a valid hostname", target.value),
+                ));
+            }
+            targets.push(target.value);
+        }
+        Ok(StaticConfig {
+            targets,
+            labels: self.labels(&format!("{key}.labels"), raw.labels)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(text: &str) -> (u64, String) {
+        match Config::parse(text) {
+            Err(ConfigError::Invalid { line, message, .. }) => (line, message),
+            other => panic!("expected an invalid config, got {other:?}"),
+        }
+    }
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        for text in ["", "# nothing\n", "global:\n", "global: {}\nscrape_configs: []\n"] {
+            assert_eq!(Config::parse(text).unwrap(), Config::default(), "{text:?}");
+        }
+        let g = GlobalConfig::default();
+        assert_eq!(g.scrape_interval, S(60));
+        assert_eq!(g.scrape_timeout, S(10));
+        assert_eq!(g.evaluation_interval, S(60));
+    }
+
+    #[test]
+    fn example_config_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.yaml");
+        let config = Config::load(path).unwrap();
+        assert_eq!(config.global.scrape_interval, S(15));
+        assert_eq!(config.global.scrape_timeout, S(10));
+        let jobs: Vec<_> = config.scrape_configs.iter().map(|j| j.job_name.as_str()).collect();
+        assert_eq!(jobs, ["tidemark", "node"]);
+        let tidemark = config.job("tidemark").unwrap();
+        assert_eq!(tidemark.static_configs[0].targets, ["localhost:9090"]);
+        assert_eq!(tidemark.scrape_interval, S(15));
+        assert_eq!(config.job("node").unwrap().static_configs[0].targets, ["localhost:9100"]);
+        assert!(config.unsupported_keys.is_empty(), "{:?}", config.unsupported_keys);
+    }
+
+    #[test]
+    fn job_inherits_and_overrides_global() {
+        let config = Config::parse(
+            "global:
+  scrape_interval: 30s
+  scrape_timeout: 20s
+  external_labels:
+    cluster: eu-1
+    replica: 1
+scrape_configs:
+  - job_name: a
+    static_configs:
+      - targets: ['a:1', 'b:2']
+        labels: {env: prod}
+  - job_name: b
+    scrape_interval: 5s
+    metrics_path: /probe
+    scheme: https
+    honor_labels: true
+    honor_timestamps: false
+    params:
+      module: [http_2xx]
+  - job_name: c
+    scrape_interval: 1m
+    scrape_timeout: 45s
+",
+        )
+        .unwrap();
+        assert_eq!(config.global.external_labels["cluster"], "eu-1");
+        assert_eq!(config.global.external_labels["replica"], "1");
+        let a = config.job("a").unwrap();
+        assert_eq!((a.scrape_interval, a.scrape_timeout), (S(30), S(20)));
+        assert_eq!(a.metrics_path, "/metrics");
+        assert_eq!(a.scheme, Scheme::Http);
+        assert!(!a.honor_labels && a.honor_timestamps);
+        assert_eq!(a.static_configs[0].targets, ["a:1", "b:2"]);
+        assert_eq!(a.static_configs[0].labels["env"], "prod");
+        // The global timeout is capped by the job's shorter interval.
+        let b = config.job("b").unwrap();
+        assert_eq!((b.scrape_interval, b.scrape_timeout), (S(5), S(5)));
+        assert_eq!(b.metrics_path, "/probe");
+        assert_eq!(b.scheme, Scheme::Https);
+        assert!(b.honor_labels && !b.honor_timestamps);
+        assert_eq!(b.params["module"], ["http_2xx"]);
+        let c = config.job("c").unwrap();
+        assert_eq!((c.scrape_interval, c.scrape_timeout), (S(60), S(45)));
+    }
+
+    #[test]
+    fn short_global_interval_caps_default_timeout() {
+        let config = Config::parse("global:\n  scrape_interval: 5s\n").unwrap();
+        assert_eq!(config.global.scrape_timeout, S(5));
+        let config = Config::parse("global:\n  scrape_interval: 0\n").unwrap();
+        assert_eq!(config.global.scrape_interval, S(60));
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_line() {
+        let (line, message) = invalid("global:\n  scrape_interval: 15s\n  scrape_intervall: 1m\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("unknown field `scrape_intervall`"), "{message}");
+
+        let (line, message) = invalid("scrape_configs:\n  - job_name: a\n    targets: [x]\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("`targets`"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_yaml_key_is_rejected() {
+        let (line, message) = invalid("global:\n  scrape_interval: 15s\n  scrape_interval: 10s\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("duplicate") && message.contains("scrape_interval"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_job_name_is_rejected() {
+        let (line, message) = invalid(
+            "scrape_configs:\n  - job_name: node\n  - job_name: other\n  - job_name: node\n",
+        );
+        assert_eq!(line, 4);
+        assert_eq!(
+            message,
+            "scrape_configs[2].job_name: found multiple scrape configs with job name \"node\" (first at line 2)"
+        );
+    }
+
+    #[test]
+    fn missing_or_empty_job_name_is_rejected() {
+        let (line, message) = invalid("scrape_configs:\n  - scrape_interval: 1m\n");
+        assert_eq!((line, message.as_str()), (2, "scrape_configs[0]: job_name is empty"));
+        let (line, message) = invalid("scrape_configs:\n  - job_name: ''\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("job_name is empty"), "{message}");
+    }
+
+    #[test]
+    fn timeout_above_interval_is_rejected() {
+        let (line, message) = invalid(
+            "scrape_configs:\n  - job_name: a\n    scrape_interval: 10s\n    scrape_timeout: 15s\n",
+        );
+        assert_eq!(line, 4);
+        assert_eq!(
+            message,
+            "scrape_configs[0].scrape_timeout: scrape timeout 15s greater than scrape interval 10s for scrape config with job name \"a\""
+        );
+        let (line, message) = invalid("global:\n  scrape_interval: 10s\n  scrape_timeout: 11s\n");
+        assert_eq!(line, 3);
+        assert!(message.starts_with("global.scrape_timeout: "), "{message}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_line() {
+        let (line, message) =
+            invalid("scrape_configs:\n  - job_name: a\n    scrape_interval: 1.5m\n");
+        assert_eq!(line, 3);
+        assert_eq!(
+            message,
+            "scrape_configs[0].scrape_interval: not a valid duration string: \"1.5m\""
+        );
+        let (line, message) = invalid("scrape_configs:\n  - job_name: a\n    scheme: ftp\n");
+        assert_eq!(line, 3);
+        assert!(message.starts_with("scrape_configs[0].scheme: "), "{message}");
+        let (line, message) = invalid(
+            "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:1/metrics']\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("is not a valid hostname"), "{message}");
+        let (line, _) = invalid("scrape_configs:\n  - job_name: a\n    honor_labels: maybe\n");
+        assert_eq!(line, 3);
+        let (line, _) = invalid("global: [\n");
+        assert_eq!(line, 1);
+    }
+
+    #[test]
+    fn error_display_names_the_file() {
+        let err = Config::parse_named("global:\n  bogus: 1\n", "prometheus.yml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("prometheus.yml:2:3: unknown field `bogus`"), "{text}");
+        let err = Config::load("/nonexistent/prometheus.yml").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/prometheus.yml"), "{err}");
+    }
+
+    #[test]
+    fn real_prometheus_sections_are_accepted_and_reported() {
+        let config = Config::parse(
+            "global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+  query_log_file: /tmp/q.log
+rule_files:
+  - rules/*.yml
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['alertmanager:9093']
+remote_write:
+  - url: http://mimir:9009/api/v1/push
+    queue_config: {max_samples_per_send: 1000}
+scrape_configs:
+  - job_name: node
+    tls_config: {insecure_skip_verify: true}
+    file_sd_configs:
+      - files: [targets/*.json]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: instance
+    metric_relabel_configs:
+      - action: drop
+        regex: go_.*
+        source_labels: [__name__]
+",
+        )
+        .unwrap();
+        assert_eq!(config.rule_files, ["rules/*.yml"]);
+        assert!(config.alerting.is_some());
+        assert_eq!(config.remote_write.len(), 1);
+        let node = config.job("node").unwrap();
+        assert_eq!(node.relabel_configs.len(), 1);
+        assert_eq!(node.metric_relabel_configs[0]["action"], "drop");
+        assert_eq!(
+            config.unsupported_keys,
+            [
+                "global.query_log_file",
+                "scrape_configs[0].tls_config",
+                "scrape_configs[0].file_sd_configs",
+                "rule_files",
+                "alerting",
+                "remote_write",
+            ]
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Appenders: the write path into the head and the WAL.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::series::{MemSeries, Refusal, Verdict};
+use super::{Head, SpillError};
+use crate::model::Labels;
+use crate::tsdb::SeriesRef;
+use crate::tsdb::wal::{self, RefSample, WalError};
+
+/// Why an append or a commit failed. Refused samples leave the appender and the
+/// head as they were: earlier appends of the same appender can still be committed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// A series needs at least one label.
+    #[error("empty label set: a series needs at least one label")]
+    EmptyLabels,
+    /// Older than the newest sample of the series.
+    #[error("out of order sample for series {labels}: timestamp {t} is older than the newest sample at {last_t}")]
+    OutOfOrder { labels: Labels, t: i64, last_t: i64 },
+    /// Same timestamp as the newest sample of the series, different value.
+    #[error("duplicate sample for timestamp {t} in series {labels}: new value {new} differs from stored value {existing}")]
+    DuplicateTimestamp {
+        labels: Labels,
+        t: i64,
+        existing: f64,
+        new: f64,
+    },
+    /// `append_ref` with a reference the head does not know.
+    #[error("unknown series reference {}", .0.0)]
+    UnknownRef(SeriesRef),
+    /// The WAL write failed: nothing of this commit is stored.
+    #[error("commit failed writing the WAL: {0}")]
+    Wal(#[from] WalError),
+    /// The database was closed.
+    #[error("the database is closed")]
+    Closed,
+    /// An earlier commit reached the WAL but could not be applied to the head; the
+    /// head refuses writes until reopened (replay restores the data).
+    #[error("the head refuses writes after an earlier failure: {0}")]
+    Poisoned(String),
+}
+
+struct Pending {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
+}
+
+/// Buffers samples and commits them atomically to the WAL and then the head.
+///
+/// One appender serves one writer (one scrape target, one batch of an import);
+/// many appenders may commit at once. After `commit` or `rollback` the appender is
+/// empty and can be used again; dropping it discards what it holds.
+pub struct Appender {
+    head: Arc<Head>,
+    /// Identifies this appender's uncommitted samples in the series (see
+    /// `SeriesData::admit`); renewed after every commit or rollback.
+    owner: u64,
+    pending: Vec<Pending>,
+    // Buffers reused across commits.
+    wal_samples: Vec<RefSample>,
+    series_rec: Vec<u8>,
+    samples_rec: Vec<u8>,
+}
+
+impl Appender {
+    pub(super) fn new(head: Arc<Head>) -> Appender {
+        let owner = head.next_appender_id();
+        Appender {
+            head,
+            owner,
+            pending: Vec::new(),
+            wal_samples: Vec::new(),
+            series_rec: Vec::new(),
+            samples_rec: Vec::new(),
+        }
+    }
+
+    /// Adds a sample to the series with these labels, creating the series if it is
+    /// new, and returns its reference for [`Appender::append_ref`].
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        if labels.is_empty() {
+            return Err(AppendError::EmptyLabels);
+        }
+        let series = self.head.get_or_create(labels);
+        self.admit(series, t, v)
+    }
+
+    /// Adds a sample to a series by the reference an earlier `append` returned:
+    /// no label hashing or comparison.
+    pub fn append_ref(&mut self, series_ref: SeriesRef, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let series = self
+            .head
+            .series
+            .get_by_ref(series_ref)
+            .ok_or(AppendError::UnknownRef(series_ref))?;
+        self.admit(series, t, v)
+    }
+
+    fn admit(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let r = series.series_ref();
+        let verdict = series.data.lock().admit(self.owner, t, v);
+        match verdict {
+            Ok(Verdict::Append) => self.pending.push(Pending { series, t, v }),
+            Ok(Verdict::Repeat) => {}
+            Err(Refusal::OutOfOrder { last_t }) => {
+                return Err(AppendError::OutOfOrder {
+                    labels: series.labels().clone(),
+                    t,
+                    last_t,
+                });
+            }
+            Err(Refusal::Duplicate { existing }) => {
+                return Err(AppendError::DuplicateTimestamp {
+                    labels: series.labels().clone(),
+                    t,
+                    existing,
+                    new: v,
+                });
+            }
+        }
+        Ok(r)
+    }
+
+    /// Number of samples waiting for `commit`.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes the buffered samples to the WAL (see docs/format/wal.md for what that
+    /// guarantees), then makes them visible to queries.
+    pub fn commit(&mut self) -> Result<(), AppendError> {
+        let result = self.commit_inner();
+        self.pending.clear();
+        self.owner = self.head.next_appender_id();
+        result
+    }
+
+    fn commit_inner(&mut self) -> Result<(), AppendError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if let Some(why) = self.head.poisoned.lock().as_ref() {
+            return Err(AppendError::Poisoned(why.clone()));
+        }
+        // Series records for series whose record is not in the WAL yet (new ones, or
+        // new ones of another appender that has not committed yet), so that replay
+        // always meets a series record before its samples.
+        let mut unlogged: Vec<&Arc<MemSeries>> = self
+            .pending
+            .iter()
+            .map(|p| &p.series)
+            .filter(|s| !s.wal_logged())
+            .collect();
+        unlogged.sort_unstable_by_key(|s| s.series_ref());
+        unlogged.dedup_by_key(|s| s.series_ref());
+        self.series_rec.clear();
+        if !unlogged.is_empty() {
+            let refs: Vec<(SeriesRef, &Labels)> =
+                unlogged.iter().map(|s| (s.series_ref(), s.labels())).collect();
+            wal::encode_series(&refs, &mut self.series_rec);
+        }
+        self.wal_samples.clear();
+        self.wal_samples.extend(self.pending.iter().map(|p| RefSample {
+            series_ref: p.series.series_ref(),
+            t: p.t,
+            v: p.v,
+        }));
+        self.samples_rec.clear();
+        wal::encode_samples(&self.wal_samples, &mut self.samples_rec);
+        {
+            let mut wal = self.head.wal.lock();
+            let wal = wal.as_mut().ok_or(AppendError::Closed)?;
+            if self.series_rec.is_empty() {
+                wal.log(&[&self.samples_rec])?;
+            } else {
+                wal.log(&[&self.series_rec, &self.samples_rec])?;
+            }
+        }
+        for s in unlogged {
+            s.set_wal_logged();
+        }
+        self.apply().map_err(|e| {
+            let why = format!("applying committed samples to the head: {e}");
+            *self.head.poisoned.lock() = Some(why.clone());
+            AppendError::Poisoned(why)
+        })
+    }
+
+    fn apply(&mut self) -> Result<(), SpillError> {
+        let head = &*self.head;
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        let mut stored = 0u64;
+        for p in &self.pending {
+            let appended = p.series.data.lock().append(p.t, p.v, &head.limits, &head.spill)?;
+            head.count_appended(appended);
+            if appended != super::series::Appended::Dropped {
+                stored += 1;
+                min_t = min_t.min(p.t);
+                max_t = max_t.max(p.t);
+            }
+        }
+        head.counters.samples_appended.fetch_add(stored, Ordering::Relaxed);
+        if min_t <= max_t {
+            head.note_time_range(min_t, max_t);
+        }
+        Ok(())
+    }
+
+    /// Discards the buffered samples. Series created by this appender stay in the
+    /// head (without samples), as in Prometheus.
+    pub fn rollback(&mut self) {
+        self.pending.clear();
+        self.owner = self.head.next_appender_id();
+    }
+}

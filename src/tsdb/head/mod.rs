@@ -1,0 +1,317 @@
+//! The head: the in-memory, appendable part of the database.
+//!
+//! The head holds every series that received samples since the data directory was
+//! opened (or since the WAL's oldest record): a lock-striped series map
+//! ([`stripe`]), an inverted index for matcher selection ([`postings`]), and per
+//! series one open XOR chunk in memory plus references to its full chunks, which
+//! are moved to a spill file ([`spill`]) as soon as they are cut.
+//!
+//! Writes go through an [`Appender`]: samples are checked against the series
+//! (out-of-order and duplicate timestamps are refused at `append`), buffered, and
+//! on `commit` written to the WAL first and then applied to the chunks. Replaying
+//! the WAL applies the same records through the same path.
+
+mod appender;
+mod postings;
+mod series;
+mod spill;
+mod stripe;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+pub use appender::{AppendError, Appender};
+pub(crate) use series::ChunkLimits;
+pub use spill::SpillError;
+pub(crate) use spill::{ChunkSpill, SpillLoc};
+
+use self::postings::MemPostings;
+use self::series::MemSeries;
+use self::stripe::StripeSeries;
+use crate::model::{Labels, Matcher};
+use crate::tsdb::SeriesRef;
+use crate::tsdb::wal::{self, RefSample, RefSeries, Wal};
+
+/// Where a chunk of a selected series is.
+#[derive(Debug, Clone)]
+pub(crate) enum ChunkSource {
+    /// A full chunk in the spill file.
+    Spilled(SpillLoc),
+    /// A copy of the open chunk taken at selection time.
+    Open(Arc<[u8]>),
+}
+
+/// A chunk of a selected series with its time range.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkMeta {
+    pub(crate) max_t: i64,
+    pub(crate) source: ChunkSource,
+}
+
+/// Counters of the head (monotonic unless noted).
+#[derive(Default)]
+struct Counters {
+    series: AtomicU64,
+    chunks: AtomicU64,
+    samples_appended: AtomicU64,
+    /// Samples dropped at commit because a concurrent commit stored a newer one first.
+    samples_dropped: AtomicU64,
+    min_t: AtomicI64,
+    max_t: AtomicI64,
+}
+
+/// Figures replay reports.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReplayCounts {
+    pub(crate) series: u64,
+    pub(crate) samples: u64,
+    pub(crate) unknown_refs: u64,
+}
+
+pub(crate) struct Head {
+    series: StripeSeries,
+    postings: MemPostings,
+    spill: ChunkSpill,
+    limits: ChunkLimits,
+    next_ref: AtomicU64,
+    next_appender: AtomicU64,
+    counters: Counters,
+    /// The WAL; `None` once closed. Commits hold this lock while writing.
+    wal: Mutex<Option<Wal>>,
+    /// Set when the head could not apply committed samples (the spill file failed):
+    /// the head refuses further commits rather than diverge from the WAL.
+    poisoned: Mutex<Option<String>>,
+}
+
+/// Head figures for [`crate::tsdb::DbStats`].
+pub(crate) struct HeadStats {
+    pub(crate) series: u64,
+    pub(crate) chunks: u64,
+    pub(crate) samples_appended: u64,
+    pub(crate) samples_dropped: u64,
+    pub(crate) memory_bytes: u64,
+    pub(crate) min_t: Option<i64>,
+    pub(crate) max_t: Option<i64>,
+}
+
+impl Head {
+    pub(crate) fn new(limits: ChunkLimits, spill: ChunkSpill) -> Head {
+        let counters = Counters {
+            min_t: AtomicI64::new(i64::MAX),
+            max_t: AtomicI64::new(i64::MIN),
+            ..Counters::default()
+        };
+        Head {
+            series: StripeSeries::new(),
+            postings: MemPostings::default(),
+            spill,
+            limits,
+            next_ref: AtomicU64::new(1),
+            next_appender: AtomicU64::new(1),
+            counters,
+            wal: Mutex::new(None),
+            poisoned: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn attach_wal(&self, wal: Wal) {
+        *self.wal.lock() = Some(wal);
+    }
+
+    pub(crate) fn take_wal(&self) -> Option<Wal> {
+        self.wal.lock().take()
+    }
+
+    pub(crate) fn appender(self: &Arc<Self>) -> Appender {
+        Appender::new(Arc::clone(self))
+    }
+
+    fn next_appender_id(&self) -> u64 {
+        self.next_appender.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The series with these labels, created if new. `labels` must not be empty.
+    fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
+        let hash = labels.hash_u64();
+        if let Some(s) = self.series.get_by_labels(hash, labels) {
+            return s;
+        }
+        let r = SeriesRef(self.next_ref.fetch_add(1, Ordering::Relaxed));
+        self.insert_series(hash, MemSeries::new(r, labels.clone()))
+    }
+
+    fn insert_series(&self, hash: u64, series: MemSeries) -> Arc<MemSeries> {
+        let (s, created) = self.series.get_or_insert(hash, series);
+        if created {
+            self.postings.add(s.series_ref(), s.labels());
+            self.counters.series.fetch_add(1, Ordering::Relaxed);
+        }
+        s
+    }
+
+    fn note_time_range(&self, min_t: i64, max_t: i64) {
+        self.counters.min_t.fetch_min(min_t, Ordering::Relaxed);
+        self.counters.max_t.fetch_max(max_t, Ordering::Relaxed);
+    }
+
+    /// Applies one WAL record during replay. `aliases` maps refs of series records
+    /// that repeated an existing label set onto the series that has it.
+    pub(crate) fn replay_record(
+        &self,
+        rec: &[u8],
+        scratch: &mut ReplayScratch,
+        counts: &mut ReplayCounts,
+    ) -> Result<(), String> {
+        match wal::record_type(rec).map_err(|e| e.to_string())? {
+            wal::RecordType::Series => {
+                scratch.series.clear();
+                wal::decode_series(rec, &mut scratch.series).map_err(|e| e.to_string())?;
+                for RefSeries { series_ref, labels } in scratch.series.drain(..) {
+                    if labels.is_empty() {
+                        return Err(format!("series record for ref {} has no labels", series_ref.0));
+                    }
+                    let hash = labels.hash_u64();
+                    let s = self.insert_series(hash, MemSeries::new(series_ref, labels));
+                    s.set_wal_logged();
+                    if s.series_ref() != series_ref {
+                        scratch.aliases.insert(series_ref.0, s.series_ref());
+                    }
+                    self.next_ref.fetch_max(series_ref.0 + 1, Ordering::Relaxed);
+                    counts.series += 1;
+                }
+            }
+            wal::RecordType::Samples => {
+                scratch.samples.clear();
+                wal::decode_samples(rec, &mut scratch.samples).map_err(|e| e.to_string())?;
+                let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+                for &RefSample { series_ref, t, v } in &scratch.samples {
+                    let r = scratch.aliases.get(&series_ref.0).copied().unwrap_or(series_ref);
+                    let Some(s) = self.series.get_by_ref(r) else {
+                        counts.unknown_refs += 1;
+                        continue;
+                    };
+                    let appended = s
+                        .data
+                        .lock()
+                        .append(t, v, &self.limits, &self.spill)
+                        .map_err(|e| e.to_string())?;
+                    self.count_appended(appended);
+                    min_t = min_t.min(t);
+                    max_t = max_t.max(t);
+                    counts.samples += 1;
+                }
+                if min_t <= max_t {
+                    self.note_time_range(min_t, max_t);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count_appended(&self, a: series::Appended) {
+        match a {
+            series::Appended::Stored => {}
+            series::Appended::NewChunk => {
+                self.counters.chunks.fetch_add(1, Ordering::Relaxed);
+            }
+            series::Appended::Dropped => {
+                self.counters.samples_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Series matching `matchers` with their chunks overlapping `[mint, maxt]`,
+    /// sorted by labels. Series with no such chunk are left out.
+    pub(crate) fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<(Labels, Vec<ChunkMeta>)> {
+        let mut out = Vec::new();
+        for r in self.postings.select(matchers) {
+            let Some(s) = self.series.get_by_ref(r) else {
+                continue;
+            };
+            let d = s.data.lock();
+            let mut chunks: Vec<ChunkMeta> = d
+                .closed
+                .iter()
+                .filter(|c| c.min_t <= maxt && c.max_t >= mint)
+                .map(|c| ChunkMeta {
+                    max_t: c.max_t,
+                    source: ChunkSource::Spilled(c.loc),
+                })
+                .collect();
+            if let Some(o) = &d.open {
+                let max_t = o.app.last_t().unwrap_or(o.min_t);
+                if o.min_t <= maxt && max_t >= mint {
+                    chunks.push(ChunkMeta {
+                        max_t,
+                        source: ChunkSource::Open(Arc::from(o.app.bytes())),
+                    });
+                }
+            }
+            drop(d);
+            if !chunks.is_empty() {
+                out.push((s.labels().clone(), chunks));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Labels of the series matching `matchers` (all series for none).
+    pub(crate) fn matching_labels(&self, matchers: &[Matcher]) -> Vec<Labels> {
+        self.postings
+            .select(matchers)
+            .into_iter()
+            .filter_map(|r| self.series.get_by_ref(r).map(|s| s.labels().clone()))
+            .collect()
+    }
+
+    pub(crate) fn label_names(&self) -> Vec<String> {
+        self.postings.label_names()
+    }
+
+    pub(crate) fn label_values(&self, name: &str) -> Vec<String> {
+        self.postings.label_values(name)
+    }
+
+    pub(crate) fn read_chunk(&self, loc: SpillLoc, out: &mut Vec<u8>) -> Result<(), SpillError> {
+        self.spill.read(loc, out).map(|_| ())
+    }
+
+    /// Writes out buffered spill data.
+    pub(crate) fn flush(&self) -> Result<(), SpillError> {
+        self.spill.flush()
+    }
+
+    /// Oldest and newest sample timestamps in the head.
+    pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
+        let c = &self.counters;
+        let (min_t, max_t) = (c.min_t.load(Ordering::Relaxed), c.max_t.load(Ordering::Relaxed));
+        (min_t <= max_t).then_some((min_t, max_t))
+    }
+
+    pub(crate) fn stats(&self) -> HeadStats {
+        let mut memory = self.postings.heap_bytes();
+        self.series.for_each(|s| memory += s.heap_bytes());
+        let c = &self.counters;
+        let range = self.time_range();
+        HeadStats {
+            series: c.series.load(Ordering::Relaxed),
+            chunks: c.chunks.load(Ordering::Relaxed),
+            samples_appended: c.samples_appended.load(Ordering::Relaxed),
+            samples_dropped: c.samples_dropped.load(Ordering::Relaxed),
+            memory_bytes: memory as u64,
+            min_t: range.map(|r| r.0),
+            max_t: range.map(|r| r.1),
+        }
+    }
+}
+
+/// Buffers reused across replayed records.
+#[derive(Default)]
+pub(crate) struct ReplayScratch {
+    series: Vec<RefSeries>,
+    samples: Vec<RefSample>,
+    aliases: std::collections::HashMap<u64, SeriesRef>,
+}

@@ -1,0 +1,241 @@
+//! The in-memory inverted index: label pair → sorted list of series refs.
+//!
+//! Selection by matchers works on these lists, not on the series: an equality
+//! matcher is one list lookup, a regex walks the values of one label name (never
+//! all series), and the lists are intersected and subtracted as sorted runs.
+
+use std::collections::HashMap;
+
+use parking_lot::RwLock;
+
+use crate::model::{Labels, Matcher};
+use crate::tsdb::SeriesRef;
+
+/// Label name → label value → sorted refs of the series having that pair.
+#[derive(Default)]
+pub(crate) struct MemPostings {
+    inner: RwLock<Index>,
+}
+
+#[derive(Default)]
+struct Index {
+    by_name: HashMap<String, HashMap<String, Vec<SeriesRef>>>,
+    /// Every series, sorted.
+    all: Vec<SeriesRef>,
+}
+
+/// Inserts `r` keeping `list` sorted. Refs are handed out in increasing order, so
+/// this is almost always a push; concurrent creators can swap neighbours.
+fn insert_sorted(list: &mut Vec<SeriesRef>, r: SeriesRef) {
+    match list.last() {
+        Some(&last) if last >= r => {
+            if let Err(i) = list.binary_search(&r) {
+                list.insert(i, r);
+            }
+        }
+        _ => list.push(r),
+    }
+}
+
+impl MemPostings {
+    pub(crate) fn add(&self, r: SeriesRef, labels: &Labels) {
+        let mut idx = self.inner.write();
+        for l in labels {
+            let values = match idx.by_name.get_mut(&l.name) {
+                Some(v) => v,
+                None => idx.by_name.entry(l.name.clone()).or_default(),
+            };
+            match values.get_mut(&l.value) {
+                Some(list) => insert_sorted(list, r),
+                None => {
+                    values.insert(l.value.clone(), vec![r]);
+                }
+            }
+        }
+        insert_sorted(&mut idx.all, r);
+    }
+
+    /// Refs of the series that satisfy every matcher, sorted.
+    ///
+    /// A matcher that does not match `""` needs the label: it contributes the union
+    /// of the lists of the values it matches, and those are intersected. A matcher
+    /// that matches `""` also accepts series without the label: it removes the
+    /// series whose value it rejects. With no matcher of the first kind, the start is
+    /// every series.
+    pub(crate) fn select(&self, matchers: &[Matcher]) -> Vec<SeriesRef> {
+        let idx = self.inner.read();
+        let mut result: Option<Vec<SeriesRef>> = None;
+        let mut subtract: Vec<Vec<SeriesRef>> = Vec::new();
+        for m in matchers {
+            let values = idx.by_name.get(m.name());
+            if m.matches("") {
+                let rejected = values
+                    .map(|vals| union(vals.iter().filter(|(v, _)| !m.matches(v)).map(|(_, l)| l)))
+                    .unwrap_or_default();
+                if !rejected.is_empty() {
+                    subtract.push(rejected);
+                }
+            } else {
+                let matched = values
+                    .map(|vals| union(vals.iter().filter(|(v, _)| m.matches(v)).map(|(_, l)| l)))
+                    .unwrap_or_default();
+                result = Some(match result {
+                    None => matched,
+                    Some(r) => intersect(&r, &matched),
+                });
+                if result.as_ref().is_some_and(|r| r.is_empty()) {
+                    return Vec::new();
+                }
+            }
+        }
+        let mut out = result.unwrap_or_else(|| idx.all.clone());
+        for s in &subtract {
+            out = difference(&out, s);
+        }
+        out
+    }
+
+    /// Label names present in the head, sorted.
+    pub(crate) fn label_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.read().by_name.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Values of `name` present in the head, sorted.
+    pub(crate) fn label_values(&self, name: &str) -> Vec<String> {
+        let mut values: Vec<String> = self
+            .inner
+            .read()
+            .by_name
+            .get(name)
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        values.sort_unstable();
+        values
+    }
+
+    /// Heap bytes held by the index (approximate: strings and lists).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let idx = self.inner.read();
+        let mut n = idx.all.capacity() * std::mem::size_of::<SeriesRef>();
+        for (name, values) in &idx.by_name {
+            n += name.capacity() + values.capacity() * 64;
+            for (v, list) in values {
+                n += v.capacity() + list.capacity() * std::mem::size_of::<SeriesRef>();
+            }
+        }
+        n
+    }
+}
+
+fn union<'a>(lists: impl Iterator<Item = &'a Vec<SeriesRef>>) -> Vec<SeriesRef> {
+    let mut out: Vec<SeriesRef> = Vec::new();
+    let mut n = 0;
+    for l in lists {
+        out.extend_from_slice(l);
+        n += 1;
+    }
+    if n > 1 {
+        out.sort_unstable();
+        out.dedup();
+    }
+    out
+}
+
+fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+fn difference(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
+    let mut j = 0;
+    let mut out = Vec::with_capacity(a.len());
+    for &x in a {
+        while j < b.len() && b[j] < x {
+            j += 1;
+        }
+        if j >= b.len() || b[j] != x {
+            out.push(x);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> MemPostings {
+        let p = MemPostings::default();
+        let sets: [&[(&str, &str)]; 4] = [
+            &[("__name__", "up"), ("job", "a")],
+            &[("__name__", "up"), ("job", "b"), ("env", "prod")],
+            &[("__name__", "cpu"), ("job", "a"), ("env", "dev")],
+            &[("__name__", "cpu"), ("job", "b")],
+        ];
+        // Added out of order on purpose: lists must stay sorted.
+        for (i, s) in sets.iter().enumerate().rev() {
+            p.add(SeriesRef(i as u64 + 1), &Labels::new(s.iter().copied()).unwrap());
+        }
+        p
+    }
+
+    fn refs(v: &[u64]) -> Vec<SeriesRef> {
+        v.iter().map(|&r| SeriesRef(r)).collect()
+    }
+
+    #[test]
+    fn equality_and_regex_intersect() {
+        let p = index();
+        assert_eq!(p.select(&[Matcher::equal("__name__", "up")]), refs(&[1, 2]));
+        assert_eq!(
+            p.select(&[Matcher::equal("__name__", "up"), Matcher::regex("job", "b|c").unwrap()]),
+            refs(&[2])
+        );
+        assert_eq!(p.select(&[Matcher::equal("job", "zzz")]), refs(&[]));
+    }
+
+    #[test]
+    fn matchers_matching_empty_include_series_without_the_label() {
+        let p = index();
+        // env="" selects series without env.
+        assert_eq!(p.select(&[Matcher::equal("env", "")]), refs(&[1, 4]));
+        // env!="prod" keeps series without env.
+        assert_eq!(p.select(&[Matcher::not_equal("env", "prod")]), refs(&[1, 3, 4]));
+        assert_eq!(
+            p.select(&[Matcher::equal("__name__", "cpu"), Matcher::not_regex("env", "d.v").unwrap()]),
+            refs(&[4])
+        );
+        // env=~".+" requires the label.
+        assert_eq!(p.select(&[Matcher::regex("env", ".+").unwrap()]), refs(&[2, 3]));
+        assert_eq!(p.select(&[Matcher::regex("job", ".*").unwrap()]), refs(&[1, 2, 3, 4]));
+        assert_eq!(p.select(&[]), refs(&[1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn names_and_values_are_sorted() {
+        let p = index();
+        assert_eq!(p.label_names(), ["__name__", "env", "job"]);
+        assert_eq!(p.label_values("job"), ["a", "b"]);
+        assert!(p.label_values("nope").is_empty());
+    }
+
+    #[test]
+    fn set_operations() {
+        assert_eq!(intersect(&refs(&[1, 3, 5]), &refs(&[3, 4, 5])), refs(&[3, 5]));
+        assert_eq!(difference(&refs(&[1, 3, 5]), &refs(&[3, 4])), refs(&[1, 5]));
+    }
+}

@@ -1,0 +1,244 @@
+//! One series in the head: its labels, its chunks, and the rules for appending.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use super::spill::{ChunkSpill, SpillError, SpillLoc};
+use crate::model::Labels;
+use crate::tsdb::SeriesRef;
+use crate::tsdb::chunk::{Encoding, XorAppender};
+
+/// A chunk that was cut and moved to the spill file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClosedChunk {
+    pub(crate) min_t: i64,
+    pub(crate) max_t: i64,
+    pub(crate) loc: SpillLoc,
+}
+
+/// The chunk still being appended to.
+pub(crate) struct OpenChunk {
+    pub(crate) min_t: i64,
+    /// The chunk must be cut before a sample at or after this time (the end of the
+    /// chunk-range window the chunk started in).
+    end: i64,
+    pub(crate) app: XorAppender,
+}
+
+/// Why a sample cannot be appended to a series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Refusal {
+    /// Older than the newest sample.
+    OutOfOrder { last_t: i64 },
+    /// Same timestamp as the newest sample, different value.
+    Duplicate { existing: f64 },
+}
+
+/// What an accepted sample needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Verdict {
+    /// Append it.
+    Append,
+    /// An exact repeat of the newest sample: accepted and dropped, as Prometheus does.
+    Repeat,
+}
+
+pub(crate) struct SeriesData {
+    pub(crate) closed: Vec<ClosedChunk>,
+    pub(crate) open: Option<OpenChunk>,
+    /// Newest committed sample.
+    last: Option<(i64, f64)>,
+    /// Newest sample buffered by appender `pending_owner` and not yet committed, so
+    /// that one appender's own samples are checked against each other.
+    pending: Option<(i64, f64)>,
+    pending_owner: u64,
+}
+
+/// A series of the head.
+pub(crate) struct MemSeries {
+    series_ref: SeriesRef,
+    labels: Labels,
+    /// Whether a WAL series record for this series has been written. The first
+    /// commit that carries a sample of the series writes it if not, so a series
+    /// record always precedes its samples in the WAL.
+    wal_logged: AtomicBool,
+    pub(crate) data: Mutex<SeriesData>,
+}
+
+/// Start of the next chunk-range window after the one holding `t`.
+fn window_end(t: i64, range: i64) -> i64 {
+    t.div_euclid(range).saturating_add(1).saturating_mul(range)
+}
+
+impl MemSeries {
+    pub(crate) fn new(series_ref: SeriesRef, labels: Labels) -> MemSeries {
+        MemSeries {
+            series_ref,
+            labels,
+            wal_logged: AtomicBool::new(false),
+            data: Mutex::new(SeriesData {
+                closed: Vec::new(),
+                open: None,
+                last: None,
+                pending: None,
+                pending_owner: 0,
+            }),
+        }
+    }
+
+    pub(crate) fn series_ref(&self) -> SeriesRef {
+        self.series_ref
+    }
+
+    pub(crate) fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    pub(crate) fn wal_logged(&self) -> bool {
+        self.wal_logged.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_wal_logged(&self) {
+        self.wal_logged.store(true, Ordering::Release);
+    }
+
+    /// Bytes of memory held by this series (for the head's memory report).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let d = self.data.lock();
+        std::mem::size_of::<MemSeries>()
+            + self.labels.heap_bytes()
+            + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
+            + d.open.as_ref().map_or(0, |o| o.app.heap_bytes())
+    }
+}
+
+impl SeriesData {
+    /// Checks a sample from appender `owner` against the newest sample that owner
+    /// would append after (its own pending one, else the committed one), and
+    /// records it as that owner's pending sample if accepted.
+    pub(crate) fn admit(&mut self, owner: u64, t: i64, v: f64) -> Result<Verdict, Refusal> {
+        let newest = match (self.pending, self.last) {
+            (Some(p), Some(l)) if self.pending_owner == owner && p.0 > l.0 => Some(p),
+            (Some(p), None) if self.pending_owner == owner => Some(p),
+            _ => self.last,
+        };
+        let verdict = check(newest, t, v)?;
+        if verdict == Verdict::Append {
+            self.pending_owner = owner;
+            self.pending = Some((t, v));
+        }
+        Ok(verdict)
+    }
+
+    /// Appends a committed sample, cutting the open chunk when it is full or the
+    /// sample falls in the next chunk-range window. Returns whether the sample was
+    /// stored (false: another appender committed a newer sample first).
+    pub(crate) fn append(
+        &mut self,
+        t: i64,
+        v: f64,
+        limits: &ChunkLimits,
+        spill: &ChunkSpill,
+    ) -> Result<Appended, SpillError> {
+        if check(self.last, t, v) != Ok(Verdict::Append) {
+            return Ok(Appended::Dropped);
+        }
+        let mut cut = false;
+        let needs_cut = match &self.open {
+            None => true,
+            Some(o) => usize::from(o.app.num_samples()) >= limits.samples_per_chunk || t >= o.end,
+        };
+        if needs_cut {
+            if let Some(old) = self.open.take() {
+                self.close_chunk(old, spill)?;
+            }
+            self.open = Some(OpenChunk {
+                min_t: t,
+                end: window_end(t, limits.chunk_range),
+                app: XorAppender::new(),
+            });
+            cut = true;
+        }
+        if let Some(o) = self.open.as_mut() {
+            o.app.append(t, v);
+        }
+        self.last = Some((t, v));
+        Ok(if cut { Appended::NewChunk } else { Appended::Stored })
+    }
+
+    fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<(), SpillError> {
+        let max_t = old.app.last_t().unwrap_or(old.min_t);
+        let loc = spill.write(Encoding::Xor, old.app.bytes())?;
+        self.closed.push(ClosedChunk {
+            min_t: old.min_t,
+            max_t,
+            loc,
+        });
+        Ok(())
+    }
+
+}
+
+/// Outcome of [`SeriesData::append`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Appended {
+    Stored,
+    /// Stored, and a new chunk was started for it.
+    NewChunk,
+    /// Not stored: out of order or a repeat by the time it was committed.
+    Dropped,
+}
+
+/// When chunks are cut.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChunkLimits {
+    pub(crate) samples_per_chunk: usize,
+    /// Chunks never span a boundary of this window (2h, like blocks).
+    pub(crate) chunk_range: i64,
+}
+
+fn check(newest: Option<(i64, f64)>, t: i64, v: f64) -> Result<Verdict, Refusal> {
+    let Some((last_t, last_v)) = newest else {
+        return Ok(Verdict::Append);
+    };
+    if t > last_t {
+        Ok(Verdict::Append)
+    } else if t < last_t {
+        Err(Refusal::OutOfOrder { last_t })
+    } else if v.to_bits() == last_v.to_bits() {
+        Ok(Verdict::Repeat)
+    } else {
+        Err(Refusal::Duplicate { existing: last_v })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_end_is_aligned_for_negative_times() {
+        assert_eq!(window_end(0, 7200_000), 7200_000);
+        assert_eq!(window_end(7199_999, 7200_000), 7200_000);
+        assert_eq!(window_end(7200_000, 7200_000), 14_400_000);
+        assert_eq!(window_end(-1, 7200_000), 0);
+        assert_eq!(window_end(i64::MAX, 7200_000), i64::MAX);
+    }
+
+    #[test]
+    fn check_distinguishes_out_of_order_duplicate_and_repeat() {
+        let last = Some((10, 1.0));
+        assert_eq!(check(last, 11, 5.0), Ok(Verdict::Append));
+        assert_eq!(check(last, 9, 5.0), Err(Refusal::OutOfOrder { last_t: 10 }));
+        assert_eq!(check(last, 10, 5.0), Err(Refusal::Duplicate { existing: 1.0 }));
+        assert_eq!(check(last, 10, 1.0), Ok(Verdict::Repeat));
+        // Repeats compare bits, so a repeated NaN is a repeat and not a duplicate.
+        assert_eq!(check(Some((10, f64::NAN)), 10, f64::NAN), Ok(Verdict::Repeat));
+        assert_eq!(check(None, i64::MIN, 0.0), Ok(Verdict::Append));
+        assert_eq!(
+            check(Some((i64::MIN, 0.0)), i64::MIN, 1.0),
+            Err(Refusal::Duplicate { existing: 0.0 })
+        );
+    }
+}

@@ -1,0 +1,99 @@
+//! The series map, split into lock stripes so appenders on different series rarely
+//! touch the same lock.
+//!
+//! Two lookups are needed: by reference (the hot path of every append after the
+//! first scrape) and by label set (the first append of a series). Each has its own
+//! striped map; both hold the same `Arc<MemSeries>`.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::series::MemSeries;
+use crate::model::Labels;
+use crate::tsdb::SeriesRef;
+
+/// Number of stripes; a power of two so the stripe is a mask of the key.
+const STRIPES: usize = 1 << 10;
+
+/// Hasher for keys that are already well-spread `u64`s (refs and label hashes):
+/// a multiply mixes the bits, no need for SipHash on the hot path.
+#[derive(Default)]
+pub(crate) struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+
+/// Series striped by ref and by label hash.
+pub(crate) struct StripeSeries {
+    by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
+    /// Label hash → series with that hash (a collision leaves several).
+    by_hash: Box<[RwLock<U64Map<Vec<Arc<MemSeries>>>>]>,
+}
+
+impl StripeSeries {
+    pub(crate) fn new() -> StripeSeries {
+        StripeSeries {
+            by_ref: (0..STRIPES).map(|_| RwLock::new(U64Map::default())).collect(),
+            by_hash: (0..STRIPES).map(|_| RwLock::new(U64Map::default())).collect(),
+        }
+    }
+
+    fn stripe(key: u64) -> usize {
+        // Refs are sequential: the low bits spread them evenly over the stripes.
+        (key as usize) & (STRIPES - 1)
+    }
+
+    pub(crate) fn get_by_ref(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
+        self.by_ref[Self::stripe(r.0)].read().get(&r.0).cloned()
+    }
+
+    pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+        let stripe = self.by_hash[Self::stripe(hash)].read();
+        stripe
+            .get(&hash)
+            .and_then(|v| v.iter().find(|s| s.labels() == labels).cloned())
+    }
+
+    /// Inserts `series` unless a series with the same labels exists; returns the one
+    /// that is in the map afterwards and whether it is the new one.
+    pub(crate) fn get_or_insert(&self, hash: u64, series: MemSeries) -> (Arc<MemSeries>, bool) {
+        let mut stripe = self.by_hash[Self::stripe(hash)].write();
+        let bucket = stripe.entry(hash).or_default();
+        if let Some(existing) = bucket.iter().find(|s| s.labels() == series.labels()) {
+            return (Arc::clone(existing), false);
+        }
+        let series = Arc::new(series);
+        bucket.push(Arc::clone(&series));
+        // Insert by ref while still holding the hash stripe, so no second creator
+        // can race us for the same labels.
+        self.by_ref[Self::stripe(series.series_ref().0)]
+            .write()
+            .insert(series.series_ref().0, Arc::clone(&series));
+        (series, true)
+    }
+
+    /// Calls `f` for every series (stripe by stripe; not a consistent snapshot).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
+        for stripe in self.by_ref.iter() {
+            for s in stripe.read().values() {
+                f(s);
+            }
+        }
+    }
+}
