@@ -27,8 +27,11 @@ fn options() -> Options {
 }
 
 fn labels(i: usize) -> Labels {
-    Labels::new([("__name__", "crash_test".to_string()), ("series", i.to_string())])
-        .expect("valid labels")
+    Labels::new([
+        ("__name__", "crash_test".to_string()),
+        ("series", i.to_string()),
+    ])
+    .expect("valid labels")
 }
 
 fn value(series: usize, t: i64) -> f64 {
@@ -53,12 +56,25 @@ fn check_contiguous(dir: &Path) -> Vec<i64> {
     let q = db.querier(i64::MIN, i64::MAX);
     let mut newest = vec![0; SERIES];
     for series in q.select(&[Matcher::equal("__name__", "crash_test")]) {
-        let idx: usize = series.labels().get("series").expect("label").parse().expect("number");
+        let idx: usize = series
+            .labels()
+            .get("series")
+            .expect("label")
+            .parse()
+            .expect("number");
         let mut expect_t = 1;
         let mut it = series.iter();
         for s in it.by_ref() {
-            assert_eq!(s.t, expect_t, "series {idx}: gap or reorder in stored samples");
-            assert_eq!(s.v, value(idx, s.t), "series {idx}: wrong value at t={}", s.t);
+            assert_eq!(
+                s.t, expect_t,
+                "series {idx}: gap or reorder in stored samples"
+            );
+            assert_eq!(
+                s.v,
+                value(idx, s.t),
+                "series {idx}: wrong value at t={}",
+                s.t
+            );
             expect_t += 1;
         }
         assert!(it.err().is_none(), "series {idx}: {:?}", it.err());
@@ -75,7 +91,13 @@ fn commits_survive_sigkill() {
     let mut acked_total = 0;
     for round in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--ignored", "--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("TIDEMARK_CRASH_DIR", dir.path())
             .env("TIDEMARK_CRASH_SEED", rng.next().to_string())
             .stdout(Stdio::piped())
@@ -102,7 +124,7 @@ fn commits_survive_sigkill() {
         // One round in eight kills at a random moment from the start, which can
         // fall during WAL replay; the others let the child open and then write for
         // a random while.
-        if rng.next() % 8 != 0 {
+        if !rng.next().is_multiple_of(8) {
             let _ = ready_rx.recv_timeout(Duration::from_secs(60));
         }
         std::thread::sleep(Duration::from_millis(rng.next() % 150));
@@ -121,7 +143,10 @@ fn commits_survive_sigkill() {
         }
     }
     // Most rounds must have got as far as writing, or the test proves little.
-    assert!(acked_total >= KILLS / 2, "only {acked_total} of {KILLS} children started writing");
+    assert!(
+        acked_total >= KILLS / 2,
+        "only {acked_total} of {KILLS} children started writing"
+    );
     eprintln!("{acked_total} of {KILLS} children were killed while writing");
 }
 
@@ -141,9 +166,14 @@ fn crash_child_writer() {
     // Resume after the newest sample of series 0 (all series advance together,
     // but a torn commit can leave them uneven: resume after the newest of all).
     let q = db.querier(i64::MIN, i64::MAX);
-    let mut newest = vec![0i64; SERIES];
+    let mut newest = [0i64; SERIES];
     for s in q.select(&[Matcher::equal("__name__", "crash_test")]) {
-        let idx: usize = s.labels().get("series").expect("label").parse().expect("number");
+        let idx: usize = s
+            .labels()
+            .get("series")
+            .expect("label")
+            .parse()
+            .expect("number");
         newest[idx] = s.iter().last().map_or(0, |s| s.t);
     }
     let mut app = db.appender();
@@ -153,12 +183,17 @@ fn crash_child_writer() {
     while Instant::now() < deadline {
         // Commits of 1 to 64 samples per series, now and then a big one that spans
         // several WAL pages.
-        let per_series = if rng.next() % 50 == 0 { 600 } else { 1 + rng.next() % 64 } as i64;
+        let per_series = if rng.next().is_multiple_of(50) {
+            600
+        } else {
+            1 + rng.next() % 64
+        } as i64;
         let mut top = 0;
         for (i, l) in all.iter().enumerate() {
             for _ in 0..per_series {
                 newest[i] += 1;
-                app.append(l, newest[i], value(i, newest[i])).expect("append");
+                app.append(l, newest[i], value(i, newest[i]))
+                    .expect("append");
             }
             top = top.max(newest[i]);
         }
@@ -168,7 +203,7 @@ fn crash_child_writer() {
         println!("acked {acked}");
         // Pause now and then, so the data (and the replay time of later rounds)
         // stays moderate while kills still land inside writes.
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             std::thread::sleep(Duration::from_millis(1));
         }
     }

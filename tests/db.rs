@@ -39,7 +39,11 @@ fn append_commit_query_and_reopen() {
         assert_eq!(got[0].0, r#"up{job="a"}"#);
         assert_eq!(
             got[0].1,
-            vec![(1000, 1f64.to_bits()), (2000, 1f64.to_bits()), (3000, stale_nan().to_bits())]
+            vec![
+                (1000, 1f64.to_bits()),
+                (2000, 1f64.to_bits()),
+                (3000, stale_nan().to_bits())
+            ]
         );
         // Range bounds are inclusive.
         let got = samples(&db, &[Matcher::equal("job", "a")], 2000, 2000);
@@ -59,7 +63,12 @@ fn append_commit_query_and_reopen() {
     let mut app = db.appender();
     app.append(&up_a, 4000, 1.0).unwrap();
     app.commit().unwrap();
-    assert_eq!(samples(&db, &[Matcher::equal("job", "a")], 0, 10_000)[0].1.len(), 4);
+    assert_eq!(
+        samples(&db, &[Matcher::equal("job", "a")], 0, 10_000)[0]
+            .1
+            .len(),
+        4
+    );
 }
 
 #[test]
@@ -85,11 +94,24 @@ fn bad_input_errors_are_distinct_and_leave_committed_data_alone() {
     app.commit().unwrap();
 
     let err = app.append(&s, 50, 1.0).unwrap_err();
-    assert!(matches!(err, AppendError::OutOfOrder { t: 50, last_t: 100, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            AppendError::OutOfOrder {
+                t: 50,
+                last_t: 100,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains(r#"x{i="1"}"#), "{err}");
 
     let err = app.append(&s, 100, 2.0).unwrap_err();
-    assert!(matches!(err, AppendError::DuplicateTimestamp { t: 100, .. }), "{err}");
+    assert!(
+        matches!(err, AppendError::DuplicateTimestamp { t: 100, .. }),
+        "{err}"
+    );
 
     // Same timestamp, same value: accepted silently.
     app.append(&s, 100, 1.0).unwrap();
@@ -97,11 +119,23 @@ fn bad_input_errors_are_distinct_and_leave_committed_data_alone() {
     // Within one appender, its own pending samples count too.
     app.append(&s, 200, 1.0).unwrap();
     let err = app.append(&s, 150, 1.0).unwrap_err();
-    assert!(matches!(err, AppendError::OutOfOrder { t: 150, last_t: 200, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            AppendError::OutOfOrder {
+                t: 150,
+                last_t: 200,
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     let err = app.append(&Labels::empty(), 1, 1.0).unwrap_err();
     assert!(matches!(err, AppendError::EmptyLabels), "{err}");
-    let err = app.append_ref(tidemark::tsdb::SeriesRef(999_999), 1, 1.0).unwrap_err();
+    let err = app
+        .append_ref(tidemark::tsdb::SeriesRef(999_999), 1, 1.0)
+        .unwrap_err();
     assert!(matches!(err, AppendError::UnknownRef(_)), "{err}");
 
     // Label validation happens when the label set is built.
@@ -145,10 +179,19 @@ fn chunks_are_cut_by_count_and_at_window_boundaries() {
     assert!(stats.head_chunks >= 9, "{stats:?}");
     let got = samples(&db, &[], i64::MIN, i64::MAX);
     assert_eq!(got[0].1.len(), 1000);
-    assert!(got[0].1.iter().enumerate().all(|(i, &(t, v))| t == i as i64 * 15_000 && v == (i as f64).to_bits()));
+    assert!(
+        got[0]
+            .1
+            .iter()
+            .enumerate()
+            .all(|(i, &(t, v))| t == i as i64 * 15_000 && v == (i as f64).to_bits())
+    );
     // A query in the middle reads only what it needs and returns the exact range.
     let mid = samples(&db, &[], 7_200_000 - 15_000, 7_200_000 + 15_000);
-    assert_eq!(mid[0].1.iter().map(|x| x.0).collect::<Vec<_>>(), [7_185_000, 7_200_000, 7_215_000]);
+    assert_eq!(
+        mid[0].1.iter().map(|x| x.0).collect::<Vec<_>>(),
+        [7_185_000, 7_200_000, 7_215_000]
+    );
     // Reopen rebuilds the same chunks from the WAL.
     db.close().unwrap();
     let db = Db::open(dir.path(), Options::default()).unwrap();
@@ -167,7 +210,11 @@ fn concurrent_appenders_on_disjoint_series() {
                 let mut app = db.appender();
                 for t in 0..200 {
                     for i in 0..50 {
-                        let lbl = l(&[("__name__", "m"), ("w", &w.to_string()), ("i", &i.to_string())]);
+                        let lbl = l(&[
+                            ("__name__", "m"),
+                            ("w", &w.to_string()),
+                            ("i", &i.to_string()),
+                        ]);
                         app.append(&lbl, t, t as f64).unwrap();
                     }
                     app.commit().unwrap();

@@ -1,1 +1,69 @@
-fn main() {}
+//! The `tidemark` command: a thin shell over the library.
+//!
+//! With no subcommand it runs the server, with Prometheus's flag names
+//! (`--config.file`, `--storage.tsdb.path`, `--web.listen-address`, …). Each
+//! subcommand is a variant of [`Command`] with its own `Args` struct and module;
+//! adding one is a variant, a module and a match arm. With a subcommand, every flag
+//! (`--log.*` included) goes after its name: the server's top-level flags must not
+//! be silently ignored, and clap's conflict check counts global flags too.
+
+// Submodules live in src/bin/tidemark/ (a binary root finds modules beside it).
+#[path = "tidemark/bench_write.rs"]
+mod bench_write;
+#[path = "tidemark/logging.rs"]
+mod logging;
+#[path = "tidemark/server.rs"]
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tidemark",
+    version,
+    about = "A Prometheus-class monitoring engine: scraping, an embedded time-series database, PromQL over the Prometheus HTTP API.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(flatten)]
+    log: logging::LogArgs,
+    /// The server's flags, when no subcommand is given.
+    #[command(flatten)]
+    server: server::ServerArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default when no subcommand is given).
+    Server(server::ServerArgs),
+    /// Benchmarks, comparable with promtool's.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Ingest label sets into a fresh database as `promtool tsdb bench write` does.
+    Write(bench_write::BenchWriteArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(&cli.log);
+    let result = match cli.command {
+        None => server::run(cli.server),
+        Some(Command::Server(args)) => server::run(args),
+        Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -101,7 +101,10 @@ impl Matcher {
     }
 
     /// `name=~"pattern"`.
-    pub fn regex(name: impl Into<String>, pattern: impl Into<String>) -> Result<Matcher, MatcherError> {
+    pub fn regex(
+        name: impl Into<String>,
+        pattern: impl Into<String>,
+    ) -> Result<Matcher, MatcherError> {
         Matcher::new(MatchType::RegexMatch, name, pattern)
     }
 
@@ -190,6 +193,9 @@ mod tests {
 
     #[test]
     fn display_matches_promql_syntax() {
-        assert_eq!(Matcher::not_regex("a", "x").unwrap().to_string(), r#"a!~"x""#);
+        assert_eq!(
+            Matcher::not_regex("a", "x").unwrap().to_string(),
+            r#"a!~"x""#
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! Errors name the file, the line and column, and the key:
 //!
 //! ```text
-//! prometheus.yml:7:22: scrape_configs[1].scrape_interval: not a valid duration string: "1.5m"
+//! prometheus.yml:7:22: scrape_configs[1].scrape_timeout: not a valid duration string: "m5"
 //! ```
 //!
 //! Sections tidemark does not implement yet (`alerting`, `remote_write`,
@@ -246,7 +246,11 @@ impl Resolver<'_> {
     }
 
     /// Parses an optional duration; `None` when absent.
-    fn duration(&self, key: &str, value: &Option<Located>) -> Result<Option<Duration>, ConfigError> {
+    fn duration(
+        &self,
+        key: &str,
+        value: &Option<Located>,
+    ) -> Result<Option<Duration>, ConfigError> {
         let Some(value) = value else {
             return Ok(None);
         };
@@ -285,9 +289,20 @@ impl Resolver<'_> {
 
         let mut scrape_configs = Vec::new();
         let mut first_line: HashMap<String, u64> = HashMap::new();
-        for (i, entry) in raw.scrape_configs.unwrap_or_default().into_iter().enumerate() {
+        for (i, entry) in raw
+            .scrape_configs
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let key = format!("scrape_configs[{i}]");
-            let job = self.scrape_config(&key, &entry.referenced, entry.value, &global, &mut unsupported)?;
+            let job = self.scrape_config(
+                &key,
+                &entry.referenced,
+                entry.value,
+                &global,
+                &mut unsupported,
+            )?;
             let line = entry.referenced.line();
             if let Some(first) = first_line.insert(job.job_name.clone(), line) {
                 return Err(self.error(
@@ -306,8 +321,14 @@ impl Resolver<'_> {
         for (key, set) in [
             ("rule_files", !rule_files.is_empty()),
             ("alerting", raw.alerting.is_some()),
-            ("remote_write", raw.remote_write.as_ref().is_some_and(|v| !v.is_empty())),
-            ("remote_read", raw.remote_read.as_ref().is_some_and(|v| !v.is_empty())),
+            (
+                "remote_write",
+                raw.remote_write.as_ref().is_some_and(|v| !v.is_empty()),
+            ),
+            (
+                "remote_read",
+                raw.remote_read.as_ref().is_some_and(|v| !v.is_empty()),
+            ),
         ] {
             if set {
                 unsupported.push(key.to_string());
@@ -325,8 +346,16 @@ impl Resolver<'_> {
         })
     }
 
-    fn global(&self, raw: RawGlobal, unsupported: &mut Vec<String>) -> Result<GlobalConfig, ConfigError> {
-        unsupported.extend(raw.accepted_unsupported().into_iter().map(|k| format!("global.{k}")));
+    fn global(
+        &self,
+        raw: RawGlobal,
+        unsupported: &mut Vec<String>,
+    ) -> Result<GlobalConfig, ConfigError> {
+        unsupported.extend(
+            raw.accepted_unsupported()
+                .into_iter()
+                .map(|k| format!("global.{k}")),
+        );
         // As in Prometheus, an explicit 0 means "the default".
         let scrape_interval = self
             .duration("global.scrape_interval", &raw.scrape_interval)?
@@ -370,10 +399,20 @@ impl Resolver<'_> {
         global: &GlobalConfig,
         unsupported: &mut Vec<String>,
     ) -> Result<ScrapeConfig, ConfigError> {
-        unsupported.extend(raw.accepted_unsupported().into_iter().map(|k| format!("{key}.{k}")));
+        unsupported.extend(
+            raw.accepted_unsupported()
+                .into_iter()
+                .map(|k| format!("{key}.{k}")),
+        );
         let job_name = match &raw.job_name {
             Some(name) if !name.value.is_empty() => name.value.clone(),
-            Some(name) => return Err(self.error(Some(&name.referenced), &format!("{key}.job_name"), "job_name is empty")),
+            Some(name) => {
+                return Err(self.error(
+                    Some(&name.referenced),
+                    &format!("{key}.job_name"),
+                    "job_name is empty",
+                ));
+            }
             None => return Err(self.error(Some(at), key, "job_name is empty")),
         };
 
@@ -383,7 +422,10 @@ impl Resolver<'_> {
             .filter(|d| !d.is_zero())
             .unwrap_or(global.scrape_interval);
         let timeout_key = format!("{key}.scrape_timeout");
-        let scrape_timeout = match self.duration(&timeout_key, &raw.scrape_timeout)?.filter(|d| !d.is_zero()) {
+        let scrape_timeout = match self
+            .duration(&timeout_key, &raw.scrape_timeout)?
+            .filter(|d| !d.is_zero())
+        {
             Some(timeout) if timeout > scrape_interval => {
                 return Err(self.error(
                     raw.scrape_timeout.as_ref().map(|v| &v.referenced),
@@ -423,7 +465,9 @@ impl Resolver<'_> {
             job_name,
             scrape_interval,
             scrape_timeout,
-            metrics_path: raw.metrics_path.unwrap_or_else(|| DEFAULT_METRICS_PATH.to_string()),
+            metrics_path: raw
+                .metrics_path
+                .unwrap_or_else(|| DEFAULT_METRICS_PATH.to_string()),
             scheme,
             honor_labels: raw.honor_labels.unwrap_or(false),
             honor_timestamps: raw.honor_timestamps.unwrap_or(true),
@@ -469,7 +513,12 @@ mod tests {
 
     #[test]
     fn empty_file_gives_defaults() {
-        for text in ["", "# nothing\n", "global:\n", "global: {}\nscrape_configs: []\n"] {
+        for text in [
+            "",
+            "# nothing\n",
+            "global:\n",
+            "global: {}\nscrape_configs: []\n",
+        ] {
             assert_eq!(Config::parse(text).unwrap(), Config::default(), "{text:?}");
         }
         let g = GlobalConfig::default();
@@ -484,13 +533,24 @@ mod tests {
         let config = Config::load(path).unwrap();
         assert_eq!(config.global.scrape_interval, S(15));
         assert_eq!(config.global.scrape_timeout, S(10));
-        let jobs: Vec<_> = config.scrape_configs.iter().map(|j| j.job_name.as_str()).collect();
+        let jobs: Vec<_> = config
+            .scrape_configs
+            .iter()
+            .map(|j| j.job_name.as_str())
+            .collect();
         assert_eq!(jobs, ["tidemark", "node"]);
         let tidemark = config.job("tidemark").unwrap();
         assert_eq!(tidemark.static_configs[0].targets, ["localhost:9090"]);
         assert_eq!(tidemark.scrape_interval, S(15));
-        assert_eq!(config.job("node").unwrap().static_configs[0].targets, ["localhost:9100"]);
-        assert!(config.unsupported_keys.is_empty(), "{:?}", config.unsupported_keys);
+        assert_eq!(
+            config.job("node").unwrap().static_configs[0].targets,
+            ["localhost:9100"]
+        );
+        assert!(
+            config.unsupported_keys.is_empty(),
+            "{:?}",
+            config.unsupported_keys
+        );
     }
 
     #[test]
@@ -553,7 +613,10 @@ scrape_configs:
     fn unknown_key_is_rejected_with_its_line() {
         let (line, message) = invalid("global:\n  scrape_interval: 15s\n  scrape_intervall: 1m\n");
         assert_eq!(line, 3);
-        assert!(message.contains("unknown field `scrape_intervall`"), "{message}");
+        assert!(
+            message.contains("unknown field `scrape_intervall`"),
+            "{message}"
+        );
 
         let (line, message) = invalid("scrape_configs:\n  - job_name: a\n    targets: [x]\n");
         assert_eq!(line, 3);
@@ -564,7 +627,10 @@ scrape_configs:
     fn duplicate_yaml_key_is_rejected() {
         let (line, message) = invalid("global:\n  scrape_interval: 15s\n  scrape_interval: 10s\n");
         assert_eq!(line, 3);
-        assert!(message.contains("duplicate") && message.contains("scrape_interval"), "{message}");
+        assert!(
+            message.contains("duplicate") && message.contains("scrape_interval"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -582,7 +648,10 @@ scrape_configs:
     #[test]
     fn missing_or_empty_job_name_is_rejected() {
         let (line, message) = invalid("scrape_configs:\n  - scrape_interval: 1m\n");
-        assert_eq!((line, message.as_str()), (2, "scrape_configs[0]: job_name is empty"));
+        assert_eq!(
+            (line, message.as_str()),
+            (2, "scrape_configs[0]: job_name is empty")
+        );
         let (line, message) = invalid("scrape_configs:\n  - job_name: ''\n");
         assert_eq!(line, 2);
         assert!(message.contains("job_name is empty"), "{message}");
@@ -610,11 +679,15 @@ scrape_configs:
         assert_eq!(line, 3);
         assert_eq!(
             message,
-            "scrape_configs[0].scrape_interval: not a valid duration string: \"1.5m\""
+            // Prometheus words it the same way.
+            "scrape_configs[0].scrape_interval: unknown unit \".\" in duration \"1.5m\""
         );
         let (line, message) = invalid("scrape_configs:\n  - job_name: a\n    scheme: ftp\n");
         assert_eq!(line, 3);
-        assert!(message.starts_with("scrape_configs[0].scheme: "), "{message}");
+        assert!(
+            message.starts_with("scrape_configs[0].scheme: "),
+            "{message}"
+        );
         let (line, message) = invalid(
             "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:1/metrics']\n",
         );
@@ -630,9 +703,15 @@ scrape_configs:
     fn error_display_names_the_file() {
         let err = Config::parse_named("global:\n  bogus: 1\n", "prometheus.yml").unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("prometheus.yml:2:3: unknown field `bogus`"), "{text}");
+        assert!(
+            text.starts_with("prometheus.yml:2:3: unknown field `bogus`"),
+            "{text}"
+        );
         let err = Config::load("/nonexistent/prometheus.yml").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/prometheus.yml"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/prometheus.yml"),
+            "{err}"
+        );
     }
 
     #[test]

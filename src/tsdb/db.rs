@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, ReplayCounts, ReplayScratch, SpillError};
+use crate::tsdb::head::{
+    Appender, ChunkLimits, ChunkSpill, Head, ReplayCounts, ReplayScratch, SpillError,
+};
 use crate::tsdb::querier::Querier;
 use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
 
@@ -154,7 +156,9 @@ impl Db {
         let wal_dir = dir.join("wal");
         let mut counts = ReplayCounts::default();
         let mut scratch = ReplayScratch::default();
-        let wal_report = wal::replay(&wal_dir, |rec| head.replay_record(rec, &mut scratch, &mut counts))?;
+        let wal_report = wal::replay(&wal_dir, |rec| {
+            head.replay_record(rec, &mut scratch, &mut counts)
+        })?;
         let report = OpenReport {
             wal: wal_report,
             series: counts.series,
@@ -211,7 +215,6 @@ impl Db {
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
         Querier::new(Arc::clone(&self.head), mint, maxt)
     }
-
 
     /// Current head figures.
     pub fn stats(&self) -> DbStats {

@@ -219,7 +219,10 @@ impl SeriesIter<'_> {
             ChunkSource::Open(b) => Ok(Arc::clone(b)),
             ChunkSource::Spilled(loc) => {
                 let mut buf = Vec::new();
-                self.series.head.read_chunk(*loc, &mut buf).map(|()| Arc::from(buf))
+                self.series
+                    .head
+                    .read_chunk(*loc, &mut buf)
+                    .map(|()| Arc::from(buf))
             }
         };
         match bytes {

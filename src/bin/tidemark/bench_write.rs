@@ -46,9 +46,14 @@ pub struct BenchWriteArgs {
 
 pub fn run(args: &BenchWriteArgs) -> anyhow::Result<()> {
     let series = read_label_sets(&args.file, args.metrics)?;
-    println!(">> loaded {} series from {}", series.len(), args.file.display());
+    println!(
+        ">> loaded {} series from {}",
+        series.len(),
+        args.file.display()
+    );
     if args.out.exists() {
-        fs::remove_dir_all(&args.out).with_context(|| format!("removing {}", args.out.display()))?;
+        fs::remove_dir_all(&args.out)
+            .with_context(|| format!("removing {}", args.out.display()))?;
     }
     let db = Db::open(&args.out, Options::default())
         .with_context(|| format!("opening {}", args.out.display()))?;
@@ -83,7 +88,9 @@ pub fn run(args: &BenchWriteArgs) -> anyhow::Result<()> {
                 .collect();
             let mut n = 0;
             for w in workers {
-                n += w.join().map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+                n += w
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
             }
             Ok(n)
         })?;
@@ -153,7 +160,11 @@ fn read_label_sets(path: &PathBuf, limit: usize) -> anyhow::Result<Vec<Labels>> 
         let mut pairs = Vec::with_capacity(map.len());
         for (k, v) in map {
             let Some(v) = v.as_str() else {
-                bail!("{}:{}: value of label {k:?} is not a string", path.display(), i + 1);
+                bail!(
+                    "{}:{}: value of label {k:?} is not a string",
+                    path.display(),
+                    i + 1
+                );
             };
             pairs.push((k, v.to_owned()));
         }

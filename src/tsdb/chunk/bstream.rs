@@ -52,7 +52,11 @@ impl BitWriter {
             return;
         }
         let mut n = n;
-        let value = if n < 64 { value & ((1u64 << n) - 1) } else { value };
+        let value = if n < 64 {
+            value & ((1u64 << n) - 1)
+        } else {
+            value
+        };
         if self.free > 0
             && let Some(last) = self.buf.last_mut()
         {
@@ -69,8 +73,10 @@ impl BitWriter {
         // Byte aligned now; the low `n` (1..=64) bits of `value` remain.
         let word = value << (64 - n);
         let nbytes = n.div_ceil(8);
-        self.buf
-            .extend_from_slice(&word.to_be_bytes()[..nbytes as usize]);
+        // A fixed 8-byte copy and a truncate beat a variable-length copy.
+        let len = self.buf.len() + nbytes as usize;
+        self.buf.extend_from_slice(&word.to_be_bytes());
+        self.buf.truncate(len);
         self.free = nbytes * 8 - n;
     }
 

@@ -88,7 +88,11 @@ pub enum ChunkError {
         sigbits: u8,
     },
     #[error("chunk has {len} bytes but its {samples} samples end at byte {end}")]
-    TrailingBytes { samples: u16, end: usize, len: usize },
+    TrailingBytes {
+        samples: u16,
+        end: usize,
+        len: usize,
+    },
 }
 
 #[cfg(test)]

@@ -93,8 +93,9 @@ impl XorAppender {
     /// encoder state; appending to the result gives the same bytes as if every
     /// sample had been appended to one appender.
     ///
-    /// Fails if the chunk does not decode, or has bytes after its last sample. Unused
-    /// padding bits in the last byte are cleared.
+    /// Fails if the chunk does not decode, or has bytes after its last sample (except
+    /// the single zero byte Prometheus 2.x left after a stream ending on a byte
+    /// boundary, which is dropped). Unused padding bits in the last byte are cleared.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ChunkError> {
         let mut it = XorIter::new(bytes.as_slice());
         let first_t = match it.next() {
@@ -108,7 +109,10 @@ impl XorAppender {
         let (d, num) = (it.dec, it.total);
         let end_bits = d.r.bit_pos();
         let end = end_bits.div_ceil(8);
-        if bytes.len() != end {
+        // Prometheus 2.x left one empty byte after a stream that ended on a byte
+        // boundary; drop it.
+        let v2_padding = end_bits % 8 == 0 && bytes.len() == end + 1 && bytes[end] == 0;
+        if bytes.len() != end && !v2_padding {
             return Err(ChunkError::TrailingBytes {
                 samples: num,
                 end,
@@ -511,5 +515,7 @@ impl<B: AsRef<[u8]>> Iterator for XorIter<B> {
 
 impl<B: AsRef<[u8]>> std::iter::FusedIterator for XorIter<B> {}
 
+#[cfg(test)]
+mod promtool_tests;
 #[cfg(test)]
 mod tests;

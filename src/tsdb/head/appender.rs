@@ -17,10 +17,14 @@ pub enum AppendError {
     #[error("empty label set: a series needs at least one label")]
     EmptyLabels,
     /// Older than the newest sample of the series.
-    #[error("out of order sample for series {labels}: timestamp {t} is older than the newest sample at {last_t}")]
+    #[error(
+        "out of order sample for series {labels}: timestamp {t} is older than the newest sample at {last_t}"
+    )]
     OutOfOrder { labels: Labels, t: i64, last_t: i64 },
     /// Same timestamp as the newest sample of the series, different value.
-    #[error("duplicate sample for timestamp {t} in series {labels}: new value {new} differs from stored value {existing}")]
+    #[error(
+        "duplicate sample for timestamp {t} in series {labels}: new value {new} differs from stored value {existing}"
+    )]
     DuplicateTimestamp {
         labels: Labels,
         t: i64,
@@ -90,7 +94,12 @@ impl Appender {
 
     /// Adds a sample to a series by the reference an earlier `append` returned:
     /// no label hashing or comparison.
-    pub fn append_ref(&mut self, series_ref: SeriesRef, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+    pub fn append_ref(
+        &mut self,
+        series_ref: SeriesRef,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         let series = self
             .head
             .series
@@ -158,16 +167,19 @@ impl Appender {
         unlogged.dedup_by_key(|s| s.series_ref());
         self.series_rec.clear();
         if !unlogged.is_empty() {
-            let refs: Vec<(SeriesRef, &Labels)> =
-                unlogged.iter().map(|s| (s.series_ref(), s.labels())).collect();
+            let refs: Vec<(SeriesRef, &Labels)> = unlogged
+                .iter()
+                .map(|s| (s.series_ref(), s.labels()))
+                .collect();
             wal::encode_series(&refs, &mut self.series_rec);
         }
         self.wal_samples.clear();
-        self.wal_samples.extend(self.pending.iter().map(|p| RefSample {
-            series_ref: p.series.series_ref(),
-            t: p.t,
-            v: p.v,
-        }));
+        self.wal_samples
+            .extend(self.pending.iter().map(|p| RefSample {
+                series_ref: p.series.series_ref(),
+                t: p.t,
+                v: p.v,
+            }));
         self.samples_rec.clear();
         wal::encode_samples(&self.wal_samples, &mut self.samples_rec);
         {
@@ -194,7 +206,11 @@ impl Appender {
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
         for p in &self.pending {
-            let appended = p.series.data.lock().append(p.t, p.v, &head.limits, &head.spill)?;
+            let appended = p
+                .series
+                .data
+                .lock()
+                .append(p.t, p.v, &head.limits, &head.spill)?;
             head.count_appended(appended);
             if appended != super::series::Appended::Dropped {
                 stored += 1;
@@ -202,7 +218,9 @@ impl Appender {
                 max_t = max_t.max(p.t);
             }
         }
-        head.counters.samples_appended.fetch_add(stored, Ordering::Relaxed);
+        head.counters
+            .samples_appended
+            .fetch_add(stored, Ordering::Relaxed);
         if min_t <= max_t {
             head.note_time_range(min_t, max_t);
         }

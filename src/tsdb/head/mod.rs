@@ -170,7 +170,10 @@ impl Head {
                 wal::decode_series(rec, &mut scratch.series).map_err(|e| e.to_string())?;
                 for RefSeries { series_ref, labels } in scratch.series.drain(..) {
                     if labels.is_empty() {
-                        return Err(format!("series record for ref {} has no labels", series_ref.0));
+                        return Err(format!(
+                            "series record for ref {} has no labels",
+                            series_ref.0
+                        ));
                     }
                     let hash = labels.hash_u64();
                     let s = self.insert_series(hash, MemSeries::new(series_ref, labels));
@@ -187,7 +190,11 @@ impl Head {
                 wal::decode_samples(rec, &mut scratch.samples).map_err(|e| e.to_string())?;
                 let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
                 for &RefSample { series_ref, t, v } in &scratch.samples {
-                    let r = scratch.aliases.get(&series_ref.0).copied().unwrap_or(series_ref);
+                    let r = scratch
+                        .aliases
+                        .get(&series_ref.0)
+                        .copied()
+                        .unwrap_or(series_ref);
                     let Some(s) = self.series.get_by_ref(r) else {
                         counts.unknown_refs += 1;
                         continue;
@@ -217,14 +224,21 @@ impl Head {
                 self.counters.chunks.fetch_add(1, Ordering::Relaxed);
             }
             series::Appended::Dropped => {
-                self.counters.samples_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .samples_dropped
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
     /// Series matching `matchers` with their chunks overlapping `[mint, maxt]`,
     /// sorted by labels. Series with no such chunk are left out.
-    pub(crate) fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<(Labels, Vec<ChunkMeta>)> {
+    pub(crate) fn select(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> Vec<(Labels, Vec<ChunkMeta>)> {
         let mut out = Vec::new();
         for r in self.postings.select(matchers) {
             let Some(s) = self.series.get_by_ref(r) else {
@@ -287,7 +301,10 @@ impl Head {
     /// Oldest and newest sample timestamps in the head.
     pub(crate) fn time_range(&self) -> Option<(i64, i64)> {
         let c = &self.counters;
-        let (min_t, max_t) = (c.min_t.load(Ordering::Relaxed), c.max_t.load(Ordering::Relaxed));
+        let (min_t, max_t) = (
+            c.min_t.load(Ordering::Relaxed),
+            c.max_t.load(Ordering::Relaxed),
+        );
         (min_t <= max_t).then_some((min_t, max_t))
     }
 

@@ -188,7 +188,10 @@ mod tests {
         ];
         // Added out of order on purpose: lists must stay sorted.
         for (i, s) in sets.iter().enumerate().rev() {
-            p.add(SeriesRef(i as u64 + 1), &Labels::new(s.iter().copied()).unwrap());
+            p.add(
+                SeriesRef(i as u64 + 1),
+                &Labels::new(s.iter().copied()).unwrap(),
+            );
         }
         p
     }
@@ -202,7 +205,10 @@ mod tests {
         let p = index();
         assert_eq!(p.select(&[Matcher::equal("__name__", "up")]), refs(&[1, 2]));
         assert_eq!(
-            p.select(&[Matcher::equal("__name__", "up"), Matcher::regex("job", "b|c").unwrap()]),
+            p.select(&[
+                Matcher::equal("__name__", "up"),
+                Matcher::regex("job", "b|c").unwrap()
+            ]),
             refs(&[2])
         );
         assert_eq!(p.select(&[Matcher::equal("job", "zzz")]), refs(&[]));
@@ -214,14 +220,26 @@ mod tests {
         // env="" selects series without env.
         assert_eq!(p.select(&[Matcher::equal("env", "")]), refs(&[1, 4]));
         // env!="prod" keeps series without env.
-        assert_eq!(p.select(&[Matcher::not_equal("env", "prod")]), refs(&[1, 3, 4]));
         assert_eq!(
-            p.select(&[Matcher::equal("__name__", "cpu"), Matcher::not_regex("env", "d.v").unwrap()]),
+            p.select(&[Matcher::not_equal("env", "prod")]),
+            refs(&[1, 3, 4])
+        );
+        assert_eq!(
+            p.select(&[
+                Matcher::equal("__name__", "cpu"),
+                Matcher::not_regex("env", "d.v").unwrap()
+            ]),
             refs(&[4])
         );
         // env=~".+" requires the label.
-        assert_eq!(p.select(&[Matcher::regex("env", ".+").unwrap()]), refs(&[2, 3]));
-        assert_eq!(p.select(&[Matcher::regex("job", ".*").unwrap()]), refs(&[1, 2, 3, 4]));
+        assert_eq!(
+            p.select(&[Matcher::regex("env", ".+").unwrap()]),
+            refs(&[2, 3])
+        );
+        assert_eq!(
+            p.select(&[Matcher::regex("job", ".*").unwrap()]),
+            refs(&[1, 2, 3, 4])
+        );
         assert_eq!(p.select(&[]), refs(&[1, 2, 3, 4]));
     }
 
@@ -235,7 +253,10 @@ mod tests {
 
     #[test]
     fn set_operations() {
-        assert_eq!(intersect(&refs(&[1, 3, 5]), &refs(&[3, 4, 5])), refs(&[3, 5]));
+        assert_eq!(
+            intersect(&refs(&[1, 3, 5]), &refs(&[3, 4, 5])),
+            refs(&[3, 5])
+        );
         assert_eq!(difference(&refs(&[1, 3, 5]), &refs(&[3, 4])), refs(&[1, 5]));
     }
 }

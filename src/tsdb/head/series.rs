@@ -164,7 +164,11 @@ impl SeriesData {
             o.app.append(t, v);
         }
         self.last = Some((t, v));
-        Ok(if cut { Appended::NewChunk } else { Appended::Stored })
+        Ok(if cut {
+            Appended::NewChunk
+        } else {
+            Appended::Stored
+        })
     }
 
     fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<(), SpillError> {
@@ -177,7 +181,6 @@ impl SeriesData {
         });
         Ok(())
     }
-
 }
 
 /// Outcome of [`SeriesData::append`].
@@ -219,11 +222,11 @@ mod tests {
 
     #[test]
     fn window_end_is_aligned_for_negative_times() {
-        assert_eq!(window_end(0, 7200_000), 7200_000);
-        assert_eq!(window_end(7199_999, 7200_000), 7200_000);
-        assert_eq!(window_end(7200_000, 7200_000), 14_400_000);
-        assert_eq!(window_end(-1, 7200_000), 0);
-        assert_eq!(window_end(i64::MAX, 7200_000), i64::MAX);
+        assert_eq!(window_end(0, 7_200_000), 7_200_000);
+        assert_eq!(window_end(7_199_999, 7_200_000), 7_200_000);
+        assert_eq!(window_end(7_200_000, 7_200_000), 14_400_000);
+        assert_eq!(window_end(-1, 7_200_000), 0);
+        assert_eq!(window_end(i64::MAX, 7_200_000), i64::MAX);
     }
 
     #[test]
@@ -231,10 +234,16 @@ mod tests {
         let last = Some((10, 1.0));
         assert_eq!(check(last, 11, 5.0), Ok(Verdict::Append));
         assert_eq!(check(last, 9, 5.0), Err(Refusal::OutOfOrder { last_t: 10 }));
-        assert_eq!(check(last, 10, 5.0), Err(Refusal::Duplicate { existing: 1.0 }));
+        assert_eq!(
+            check(last, 10, 5.0),
+            Err(Refusal::Duplicate { existing: 1.0 })
+        );
         assert_eq!(check(last, 10, 1.0), Ok(Verdict::Repeat));
         // Repeats compare bits, so a repeated NaN is a repeat and not a duplicate.
-        assert_eq!(check(Some((10, f64::NAN)), 10, f64::NAN), Ok(Verdict::Repeat));
+        assert_eq!(
+            check(Some((10, f64::NAN)), 10, f64::NAN),
+            Ok(Verdict::Repeat)
+        );
         assert_eq!(check(None, i64::MIN, 0.0), Ok(Verdict::Append));
         assert_eq!(
             check(Some((i64::MIN, 0.0)), i64::MIN, 1.0),

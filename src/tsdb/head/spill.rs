@@ -131,7 +131,8 @@ impl ChunkSpill {
             let w = self.w.lock();
             if loc.0 >= w.flushed {
                 // Still in the write buffer: copy it out under the lock.
-                let start = usize::try_from(loc.0 - w.flushed).map_err(|_| corrupt("offset".into()))?;
+                let start =
+                    usize::try_from(loc.0 - w.flushed).map_err(|_| corrupt("offset".into()))?;
                 let frame = w
                     .buf
                     .get(start..)
@@ -147,7 +148,8 @@ impl ChunkSpill {
         }
         if out.is_empty() {
             let file = &self.file;
-            file.read_exact_at(&mut header, loc.0).map_err(|e| self.io(e))?;
+            file.read_exact_at(&mut header, loc.0)
+                .map_err(|e| self.io(e))?;
             let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
             out.resize(len + 4, 0);
             file.read_exact_at(out, loc.0 + 5).map_err(|e| self.io(e))?;

@@ -39,18 +39,25 @@ impl Hasher for U64Hasher {
 
 pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
+/// One stripe of the label-hash map: hash → series with that hash (a collision
+/// leaves several).
+type HashStripe = RwLock<U64Map<Vec<Arc<MemSeries>>>>;
+
 /// Series striped by ref and by label hash.
 pub(crate) struct StripeSeries {
     by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
-    /// Label hash → series with that hash (a collision leaves several).
-    by_hash: Box<[RwLock<U64Map<Vec<Arc<MemSeries>>>>]>,
+    by_hash: Box<[HashStripe]>,
 }
 
 impl StripeSeries {
     pub(crate) fn new() -> StripeSeries {
         StripeSeries {
-            by_ref: (0..STRIPES).map(|_| RwLock::new(U64Map::default())).collect(),
-            by_hash: (0..STRIPES).map(|_| RwLock::new(U64Map::default())).collect(),
+            by_ref: (0..STRIPES)
+                .map(|_| RwLock::new(U64Map::default()))
+                .collect(),
+            by_hash: (0..STRIPES)
+                .map(|_| RwLock::new(U64Map::default()))
+                .collect(),
         }
     }
 

@@ -46,8 +46,8 @@ use std::path::PathBuf;
 pub use checkpoint::{CheckpointStats, checkpoint};
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{
-    RecordError, RecordType, RefSample, RefSeries, decode_samples, decode_series,
-    encode_samples, encode_series, record_type,
+    RecordError, RecordType, RefSample, RefSeries, decode_samples, decode_series, encode_samples,
+    encode_series, record_type,
 };
 pub use segment::{DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 pub use writer::{SyncPolicy, Wal, WalOptions};
@@ -109,3 +109,6 @@ impl WalError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,10 @@ use super::segment::{
     DirListing, FragmentType, HEADER_SIZE, PAGE_SIZE, check_consecutive, fragment_crc,
 };
 
+/// The per-record callback of the reader: the record and the offset of its first
+/// fragment in its segment.
+pub(crate) type RecordFn<'a> = dyn FnMut(&[u8], u64) -> Result<(), String> + 'a;
+
 /// Bytes read from a segment file per `read` call (whole pages).
 const READ_CHUNK: usize = 32 * PAGE_SIZE;
 
@@ -100,7 +104,7 @@ pub fn replay(
 pub(crate) fn read_strict(
     reader: &mut SegmentReader,
     dir: &Path,
-    f: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+    f: &mut RecordFn<'_>,
 ) -> Result<u64, WalError> {
     let listing = DirListing::read(dir)?;
     check_consecutive(dir, &listing.segments, Some(0))?;
@@ -111,7 +115,7 @@ pub(crate) fn read_strict(
 pub(crate) fn read_segments_strict(
     reader: &mut SegmentReader,
     segments: &[(u32, PathBuf)],
-    f: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+    f: &mut RecordFn<'_>,
 ) -> Result<u64, WalError> {
     let mut records = 0;
     for (idx, path) in segments {
@@ -168,7 +172,10 @@ pub(crate) struct Outcome {
 pub(crate) enum ReadError {
     Io(io::Error),
     /// The callback refused the record that starts at `offset`.
-    Callback { offset: u64, reason: String },
+    Callback {
+        offset: u64,
+        reason: String,
+    },
 }
 
 impl ReadError {
@@ -212,11 +219,7 @@ impl SegmentReader {
 
     /// Reads the segment at `path`, calling `f(record, offset_of_record)` for each whole
     /// record, until the end of the file or the first damage.
-    pub(crate) fn read(
-        &mut self,
-        path: &Path,
-        f: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
-    ) -> Result<Outcome, ReadError> {
+    pub(crate) fn read(&mut self, path: &Path, f: &mut RecordFn<'_>) -> Result<Outcome, ReadError> {
         let mut file = File::open(path).map_err(ReadError::Io)?;
         self.read_from(&mut file, f)
     }
@@ -224,7 +227,7 @@ impl SegmentReader {
     fn read_from(
         &mut self,
         src: &mut dyn Read,
-        f: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+        f: &mut RecordFn<'_>,
     ) -> Result<Outcome, ReadError> {
         let mut st = State {
             rec_start: None,
@@ -270,7 +273,7 @@ fn read_page(
     page_off: u64,
     st: &mut State,
     rec: &mut Vec<u8>,
-    f: &mut dyn FnMut(&[u8], u64) -> Result<(), String>,
+    f: &mut RecordFn<'_>,
 ) -> Result<Result<(), Damage>, ReadError> {
     // Where the valid data ends if the fragment at `pos` is bad: a record being
     // reassembled is lost as a whole.
@@ -304,8 +307,9 @@ fn read_page(
                 return Ok(Err(damage(st, pos, reason)));
             }
             if let Some(start) = st.rec_start {
-                let reason =
-                    format!("record starting at byte {start} is interrupted by zero padding at {at}");
+                let reason = format!(
+                    "record starting at byte {start} is interrupted by zero padding at {at}"
+                );
                 return Ok(Err(damage(st, pos, reason)));
             }
             if room > HEADER_SIZE {
@@ -320,7 +324,8 @@ fn read_page(
             return Ok(Err(damage(st, pos, reason)));
         };
         if page.len() - pos < HEADER_SIZE {
-            let reason = format!("fragment header at byte {at} is cut short by the end of the file");
+            let reason =
+                format!("fragment header at byte {at} is cut short by the end of the file");
             return Ok(Err(damage(st, pos, reason)));
         }
         let h = &page[pos..pos + HEADER_SIZE];

@@ -16,9 +16,6 @@ pub const DEFAULT_SEGMENT_SIZE: usize = 128 * 1024 * 1024;
 /// Fragment header: type (1 byte), data length (2 bytes BE), CRC32 (4 bytes BE).
 pub(crate) const HEADER_SIZE: usize = 7;
 
-/// Largest data length one fragment can carry (a fragment alone in a page).
-pub(crate) const MAX_FRAGMENT_DATA: usize = PAGE_SIZE - HEADER_SIZE;
-
 const CHECKPOINT_PREFIX: &str = "checkpoint.";
 const TMP_SUFFIX: &str = ".tmp";
 

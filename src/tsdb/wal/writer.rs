@@ -2,7 +2,7 @@
 //! writes them with one `write(2)` per run of pages.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::WalError;
@@ -250,7 +250,7 @@ impl Wal {
                 (false, true) => FragmentType::Last,
             };
             let (data, rest) = left.split_at(n);
-            // n <= MAX_FRAGMENT_DATA < 2^16.
+            // n <= PAGE_SIZE - HEADER_SIZE < 2^16.
             let len = (n as u16).to_be_bytes();
             let typ_len = [typ as u8, len[0], len[1]];
             let crc = fragment_crc(&typ_len, data);
@@ -277,7 +277,7 @@ impl Wal {
                 return Err(WalError::io(
                     "write",
                     &self.seg_path,
-                    io::Error::other("injected write failure"),
+                    std::io::Error::other("injected write failure"),
                 ));
             }
             self.file
@@ -309,9 +309,10 @@ impl Wal {
 
     fn cut_inner(&mut self) -> Result<(), WalError> {
         self.finish_segment()?;
-        let next = self.segment.checked_add(1).ok_or_else(|| {
-            WalError::InvalidOptions("segment index space exhausted".to_string())
-        })?;
+        let next = self
+            .segment
+            .checked_add(1)
+            .ok_or_else(|| WalError::InvalidOptions("segment index space exhausted".to_string()))?;
         let (file, path) = create_segment(&self.dir, next)?;
         self.file = file;
         self.seg_path = path;
@@ -322,7 +323,12 @@ impl Wal {
         Ok(())
     }
 
-    fn check_poisoned(&self) -> Result<(), WalError> {
+    /// The options the WAL was opened with.
+    pub(crate) fn options(&self) -> &WalOptions {
+        &self.opts
+    }
+
+    pub(crate) fn check_poisoned(&self) -> Result<(), WalError> {
         match &self.poisoned {
             Some(reason) => Err(WalError::Poisoned {
                 dir: self.dir.clone(),
@@ -388,7 +394,9 @@ mod tests {
     }
 
     fn len_of(dir: &Path, seg: u32) -> u64 {
-        std::fs::metadata(dir.join(segment_name(seg))).unwrap().len()
+        std::fs::metadata(dir.join(segment_name(seg)))
+            .unwrap()
+            .len()
     }
 
     #[test]
@@ -404,6 +412,23 @@ mod tests {
                 Err(WalError::InvalidOptions(_))
             ));
         }
+    }
+
+    #[test]
+    fn segment_bytes_match_the_spec() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = Wal::open(dir.path(), opts(1)).unwrap();
+        wal.log(&[b"abc"]).unwrap();
+        wal.close().unwrap();
+        let bytes = std::fs::read(dir.path().join("00000000")).unwrap();
+        assert_eq!(bytes.len(), PAGE_SIZE);
+        // type full, length 3 (BE), CRC32 (IEEE) of type + length + data (BE), data.
+        let crc = crc32fast::hash(&[1, 0, 3, b'a', b'b', b'c']);
+        let mut want = vec![1, 0, 3];
+        want.extend_from_slice(&crc.to_be_bytes());
+        want.extend_from_slice(b"abc");
+        assert_eq!(&bytes[..10], &want[..]);
+        assert!(bytes[10..].iter().all(|&b| b == 0), "zero-padded page");
     }
 
     #[test]
@@ -440,7 +465,10 @@ mod tests {
                 continue;
             }
             let len = u16::from_be_bytes([bytes[pos + 1], bytes[pos + 2]]) as usize;
-            assert!(HEADER_SIZE + len <= room, "fragment at {pos} crosses a page");
+            assert!(
+                HEADER_SIZE + len <= room,
+                "fragment at {pos} crosses a page"
+            );
             types.push(bytes[pos]);
             pos += HEADER_SIZE + len;
         }
@@ -457,7 +485,11 @@ mod tests {
         assert_eq!(wal.current_segment(), 0);
         wal.log(&[&b]).unwrap();
         assert_eq!(wal.current_segment(), 1);
-        assert_eq!(len_of(dir.path(), 0), 2 * PAGE_SIZE as u64, "old segment padded");
+        assert_eq!(
+            len_of(dir.path(), 0),
+            2 * PAGE_SIZE as u64,
+            "old segment padded"
+        );
         // Exactly the capacity of a fresh 2-page segment fits; one byte more does not.
         let cap = 2 * (PAGE_SIZE - HEADER_SIZE);
         wal.cut_segment().unwrap();
@@ -502,7 +534,10 @@ mod tests {
         assert_eq!(wal.current_segment(), 2);
         assert_eq!(wal.dir(), dir.path());
         wal.close().unwrap();
-        assert_eq!(replay_all(dir.path()), vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(
+            replay_all(dir.path()),
+            vec![b"one".to_vec(), b"two".to_vec()]
+        );
     }
 
     #[test]

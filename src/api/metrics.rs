@@ -1,0 +1,197 @@
+//! `/metrics`: tidemark's own metrics in the Prometheus text format (0.0.4).
+//!
+//! Everything is read at scrape time by collectors: head figures from
+//! `Db::stats()`, process figures from `/proc`, and the build info. Nothing is
+//! copied into long-lived metric objects that could go stale.
+
+use std::fmt;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use super::process::ProcessStats;
+use super::{ApiError, ApiState, BUILD_INFO, StorageSlot};
+
+/// The registry behind `/metrics`, with tidemark's collectors registered.
+pub(super) fn registry(storage: StorageSlot) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(BuildInfoCollector));
+    registry.register_collector(Box::new(TsdbCollector { storage }));
+    registry.register_collector(Box::new(ProcessCollector));
+    registry
+}
+
+pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
+    let mut body = String::with_capacity(4096);
+    match prometheus_text::encode(&mut body, &state.shared.registry) {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)],
+            body,
+        )
+            .into_response(),
+        Err(fmt::Error) => ApiError::internal("encoding metrics failed").into_response(),
+    }
+}
+
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: impl prometheus_client::encoding::EncodeGaugeValue,
+) -> fmt::Result {
+    let metric = ConstGauge::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// `name` without `_total`: the text encoder appends it to counters.
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: impl prometheus_client::encoding::EncodeCounterValue,
+) -> fmt::Result {
+    let metric = ConstCounter::new(value);
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// `tidemark_build_info{version, revision, branch, os, arch} 1`.
+#[derive(Debug)]
+struct BuildInfoCollector;
+
+impl Collector for BuildInfoCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let labels = [
+            ("version", BUILD_INFO.version),
+            ("revision", BUILD_INFO.revision),
+            ("branch", BUILD_INFO.branch),
+            ("os", BUILD_INFO.os),
+            ("arch", BUILD_INFO.arch),
+        ];
+        let one = ConstGauge::new(1i64);
+        let mut metric = encoder.encode_descriptor(
+            "tidemark_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, os and arch from which tidemark was built.",
+            None,
+            one.metric_type(),
+        )?;
+        one.encode(metric.encode_family(&labels)?)
+    }
+}
+
+/// Head figures from `Db::stats()`; nothing while storage is not open.
+struct TsdbCollector {
+    storage: StorageSlot,
+}
+
+impl fmt::Debug for TsdbCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TsdbCollector").finish_non_exhaustive()
+    }
+}
+
+impl Collector for TsdbCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        // Take the figures and let go of the lock before encoding.
+        let Some(stats) = self.storage.read().as_ref().map(|db| db.stats()) else {
+            return Ok(());
+        };
+        let e = &mut encoder;
+        gauge(
+            e,
+            "tidemark_tsdb_head_series",
+            "Total number of series in the head block.",
+            stats.head_series,
+        )?;
+        gauge(
+            e,
+            "tidemark_tsdb_head_chunks",
+            "Total number of chunks in the head block.",
+            stats.head_chunks,
+        )?;
+        counter(
+            e,
+            "tidemark_tsdb_head_samples_appended",
+            "Total number of samples appended to the head since the database was opened.",
+            stats.samples_appended,
+        )?;
+        gauge(
+            e,
+            "tidemark_tsdb_head_memory_bytes",
+            "Estimated heap bytes used by the head block (series, labels, postings, open chunks).",
+            stats.head_memory_bytes,
+        )?;
+        let per_series = if stats.head_series == 0 {
+            0.0
+        } else {
+            stats.head_memory_bytes as f64 / stats.head_series as f64
+        };
+        gauge(
+            e,
+            "tidemark_tsdb_head_memory_bytes_per_series",
+            "Estimated head memory bytes per series (0 when the head is empty).",
+            per_series,
+        )
+    }
+}
+
+/// The standard `process_*` metrics.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let stats = ProcessStats::read();
+        let e = &mut encoder;
+        if let Some(v) = stats.cpu_seconds {
+            counter(
+                e,
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds.",
+                v,
+            )?;
+        }
+        if let Some(v) = stats.open_fds {
+            gauge(e, "process_open_fds", "Number of open file descriptors.", v)?;
+        }
+        if let Some(v) = stats.max_fds {
+            gauge(
+                e,
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                v,
+            )?;
+        }
+        if let Some(v) = stats.virtual_memory_bytes {
+            gauge(
+                e,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                v,
+            )?;
+        }
+        if let Some(v) = stats.resident_memory_bytes {
+            gauge(
+                e,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                v,
+            )?;
+        }
+        if let Some(v) = stats.start_time_seconds {
+            gauge(
+                e,
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                v,
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,256 @@
+//! The server (what `tidemark` runs with no subcommand): load the configuration,
+//! serve HTTP, open storage, and on SIGINT or SIGTERM stop in order: the web
+//! server (finishing in-flight requests), then storage (head flushed, WAL closed).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use tidemark::api::{self, ApiState, BUILD_INFO};
+use tidemark::model::{format_duration, parse_duration};
+use tidemark::scrape::Config;
+use tidemark::tsdb::{Db, Options};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tracing::{error, info, warn};
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// `--storage.tsdb.retention.time` when not given (or 0).
+const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
+
+/// Flags of the server, named as Prometheus's.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Configuration file path (Prometheus format).
+    #[arg(
+        long = "config.file",
+        value_name = "PATH",
+        default_value = "prometheus.yml"
+    )]
+    pub config_file: PathBuf,
+    /// Base path for metrics storage.
+    #[arg(
+        long = "storage.tsdb.path",
+        value_name = "PATH",
+        default_value = "data/"
+    )]
+    pub storage_path: PathBuf,
+    /// How long to retain samples in storage (Prometheus duration, e.g. 15d, 1y;
+    /// 0 means the default).
+    #[arg(
+        long = "storage.tsdb.retention.time",
+        value_name = "DURATION",
+        default_value = "15d",
+        value_parser = parse_duration
+    )]
+    pub retention: Duration,
+    /// Address to listen on for the web interface and API (`:9090` means all
+    /// interfaces).
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDRESS",
+        default_value = "0.0.0.0:9090"
+    )]
+    pub listen_address: String,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(serve(args))
+}
+
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    info!(
+        version = BUILD_INFO.version,
+        revision = BUILD_INFO.revision,
+        "Starting tidemark"
+    );
+    // Validated now so that a bad file stops the start; the scrape manager (a later
+    // issue) will take it from here.
+    let _config = load_config(&args.config_file)?;
+    // As in Prometheus, 0 means the default.
+    let retention = match args.retention {
+        Duration::ZERO => DEFAULT_RETENTION,
+        r => r,
+    };
+    let retention_ms = i64::try_from(retention.as_millis())
+        .context("--storage.tsdb.retention.time is out of range")?;
+    // Listen for signals before anything slow, so that an early one is not lost.
+    let mut signals = Signals::new().context("installing signal handlers")?;
+
+    let listener = bind(&args.listen_address).await?;
+    info!(address = %listener.local_addr()?, "Listening on");
+    let state = ApiState::new();
+    let (stop_web, web_stopped) = oneshot::channel::<()>();
+    let mut web = tokio::spawn(
+        axum::serve(listener, api::router(state.clone()))
+            .with_graceful_shutdown(async {
+                let _ = web_stopped.await;
+            })
+            .into_future(),
+    );
+
+    let path = args.storage_path.clone();
+    info!(
+        path = %path.display(),
+        retention = %format_duration(retention),
+        "Opening storage"
+    );
+    let options = Options {
+        retention_ms,
+        ..Default::default()
+    };
+    let opened = tokio::task::spawn_blocking(move || Db::open(&path, options))
+        .await
+        .context("opening storage")?;
+    let db = match opened {
+        Ok(db) => Arc::new(db),
+        Err(err) => {
+            let _ = stop_web.send(());
+            let _ = web.await;
+            return Err(anyhow!(err).context(format!(
+                "opening storage at {}",
+                args.storage_path.display()
+            )));
+        }
+    };
+    state.set_storage(db);
+    info!("Storage opened; server is ready to receive web requests");
+
+    let mut failure = None;
+    tokio::select! {
+        signal = signals.recv() => {
+            warn!(signal, "Received an OS signal, exiting gracefully");
+            info!("Stopping web server; waiting for in-flight requests");
+            let _ = stop_web.send(());
+            tokio::select! {
+                finished = tokio::time::timeout(SHUTDOWN_GRACE, &mut web) => match finished {
+                    Ok(Ok(Ok(()))) => info!("Web server stopped"),
+                    Ok(Ok(Err(err))) => failure = Some(anyhow!(err).context("web server")),
+                    Ok(Err(err)) => failure = Some(anyhow!(err).context("web server task")),
+                    Err(_) => {
+                        warn!(grace = ?SHUTDOWN_GRACE, "In-flight requests did not finish in time; closing them");
+                        web.abort();
+                    }
+                },
+                signal = signals.recv() => {
+                    warn!(signal, "Second signal: not waiting for in-flight requests");
+                    web.abort();
+                }
+            }
+        }
+        finished = &mut web => {
+            let err = match finished {
+                Ok(Ok(())) => anyhow!("web server stopped unexpectedly"),
+                Ok(Err(err)) => anyhow!(err).context("web server"),
+                Err(err) => anyhow!(err).context("web server task"),
+            };
+            error!("{err:#}; shutting down");
+            failure = Some(err);
+        }
+    }
+
+    close_storage(&state).await?;
+    match failure {
+        Some(err) => Err(err),
+        None => {
+            info!("See you next time!");
+            Ok(())
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    info!(file = %path.display(), "Loading configuration file");
+    let config = Config::load(path).context("loading configuration")?;
+    for key in &config.unsupported_keys {
+        warn!(
+            file = %path.display(),
+            key = key.as_str(),
+            "Configuration key is accepted but not supported yet; it has no effect"
+        );
+    }
+    info!(
+        file = %path.display(),
+        jobs = config.scrape_configs.len(),
+        "Completed loading of configuration file"
+    );
+    Ok(config)
+}
+
+async fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    // Like Go's net.Listen, ":9090" means every interface.
+    let address = match address.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => address.to_string(),
+    };
+    TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("listening on --web.listen-address={address}"))
+}
+
+/// Takes the database back from the handlers (the web server has stopped) and
+/// closes it: head flushed, WAL closed, lock released.
+async fn close_storage(state: &ApiState) -> anyhow::Result<()> {
+    let Some(db) = state.take_storage() else {
+        return Ok(());
+    };
+    info!("Stopping storage");
+    let db = Arc::try_unwrap(db)
+        .map_err(|_| anyhow!("storage is still in use by a request; it was not closed"))?;
+    tokio::task::spawn_blocking(move || db.close())
+        .await
+        .context("closing storage")?
+        .context("closing storage")?;
+    info!("Storage closed");
+    Ok(())
+}
+
+/// SIGINT and SIGTERM.
+#[cfg(unix)]
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+}
+
+/// Ctrl-C where there are no Unix signals.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}

@@ -1,0 +1,587 @@
+//! Typed WAL records: what the head logs. The framing layer treats these as opaque
+//! bytes; this module gives them meaning.
+//!
+//! Every record starts with a [`RecordType`] byte.
+//!
+//! ```text
+//! series:  0x01 { ref u64 BE | n uvarint | n × (name_len uvarint, name, value_len uvarint, value) } …
+//! samples: 0x02 [ base_ref u64 BE | base_t i64 BE | { ref−base_ref varint | t−base_t varint | v f64 bits BE } … ]
+//! ```
+//!
+//! `varint` is zig-zag signed, `uvarint` unsigned LEB128 (as Go's `encoding/binary`).
+//! Sample deltas wrap around in 64 bits, so any `i64` timestamps and any refs round-trip.
+//! A samples record with no samples is the type byte alone.
+
+use crate::model::{Labels, LabelsError};
+use crate::tsdb::SeriesRef;
+
+/// A series as logged: its ref and label set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefSeries {
+    pub series_ref: SeriesRef,
+    pub labels: Labels,
+}
+
+/// A sample as logged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefSample {
+    pub series_ref: SeriesRef,
+    pub t: i64,
+    pub v: f64,
+}
+
+/// The first byte of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordType {
+    /// New series: refs and label sets.
+    Series = 1,
+    /// Float samples of series already logged.
+    Samples = 2,
+}
+
+/// Why a record could not be decoded. Offsets are bytes from the start of the record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("empty record: no type byte")]
+    Empty,
+    #[error("unknown record type {0}")]
+    UnknownType(u8),
+    #[error("expected a {expected:?} record, found {found:?}")]
+    WrongType {
+        expected: RecordType,
+        found: RecordType,
+    },
+    #[error("record cut short at byte {offset}: {what} needs {need} more bytes, {have} left")]
+    Truncated {
+        what: &'static str,
+        offset: usize,
+        need: usize,
+        have: usize,
+    },
+    #[error("malformed varint ({what}) at byte {offset}: longer than 64 bits")]
+    VarintOverflow { what: &'static str, offset: usize },
+    #[error("{what} at byte {offset}: {value} is more than the record can hold")]
+    ImpossibleLength {
+        what: &'static str,
+        offset: usize,
+        value: u64,
+    },
+    #[error("label {what} at byte {offset} is not valid UTF-8")]
+    InvalidUtf8 { what: &'static str, offset: usize },
+    #[error("invalid label set of series {series_ref} at byte {offset}: {source}")]
+    InvalidLabels {
+        series_ref: u64,
+        offset: usize,
+        #[source]
+        source: LabelsError,
+    },
+}
+
+/// The type of a record, from its first byte.
+pub fn record_type(rec: &[u8]) -> Result<RecordType, RecordError> {
+    match rec.first() {
+        None => Err(RecordError::Empty),
+        Some(1) => Ok(RecordType::Series),
+        Some(2) => Ok(RecordType::Samples),
+        Some(&b) => Err(RecordError::UnknownType(b)),
+    }
+}
+
+/// Appends a series record for `series` to `buf`.
+pub fn encode_series(series: &[(SeriesRef, &Labels)], buf: &mut Vec<u8>) {
+    let size: usize = series
+        .iter()
+        .map(|(_, ls)| {
+            8 + MAX_VARINT
+                + ls.iter()
+                    .map(|l| 2 * MAX_VARINT + l.name.len() + l.value.len())
+                    .sum::<usize>()
+        })
+        .sum();
+    buf.reserve(1 + size);
+    buf.push(RecordType::Series as u8);
+    let mut tmp = [0u8; MAX_VARINT];
+    for (r, labels) in series {
+        buf.extend_from_slice(&r.0.to_be_bytes());
+        let n = put_uvarint(&mut tmp, labels.len() as u64);
+        buf.extend_from_slice(&tmp[..n]);
+        for l in labels.iter() {
+            for s in [&l.name, &l.value] {
+                let n = put_uvarint(&mut tmp, s.len() as u64);
+                buf.extend_from_slice(&tmp[..n]);
+                buf.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+}
+
+/// Appends a samples record for `samples` to `buf`.
+pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
+    let start = buf.len();
+    buf.push(RecordType::Samples as u8);
+    let Some(first) = samples.first() else {
+        return;
+    };
+    // Grow once to the worst case, write by index, cut back to what was used.
+    let max = 16 + samples.len() * (2 * MAX_VARINT + 8);
+    buf.resize(start + 1 + max, 0);
+    let out = &mut buf[start + 1..];
+    out[..8].copy_from_slice(&first.series_ref.0.to_be_bytes());
+    out[8..16].copy_from_slice(&first.t.to_be_bytes());
+    let mut pos = 16;
+    for s in samples {
+        let dref = s.series_ref.0.wrapping_sub(first.series_ref.0) as i64;
+        pos += put_uvarint(&mut out[pos..], zigzag(dref));
+        pos += put_uvarint(&mut out[pos..], zigzag(s.t.wrapping_sub(first.t)));
+        out[pos..pos + 8].copy_from_slice(&s.v.to_bits().to_be_bytes());
+        pos += 8;
+    }
+    buf.truncate(start + 1 + pos);
+}
+
+/// Decodes a series record, appending to `out`. On error `out` is left as it was.
+pub fn decode_series(rec: &[u8], out: &mut Vec<RefSeries>) -> Result<(), RecordError> {
+    let before = out.len();
+    let res = decode_series_inner(rec, out);
+    if res.is_err() {
+        out.truncate(before);
+    }
+    res
+}
+
+fn decode_series_inner(rec: &[u8], out: &mut Vec<RefSeries>) -> Result<(), RecordError> {
+    expect_type(rec, RecordType::Series)?;
+    let mut d = Decoder { rec, pos: 1 };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    while !d.done() {
+        let at = d.pos;
+        let series_ref = d.u64_be("series ref")?;
+        let count_at = d.pos;
+        let count = d.uvarint("label count")?;
+        // Each label takes at least two bytes (two length prefixes).
+        if count > (d.left() / 2) as u64 {
+            return Err(RecordError::ImpossibleLength {
+                what: "label count",
+                offset: count_at,
+                value: count,
+            });
+        }
+        pairs.clear();
+        for _ in 0..count {
+            let name = d.string("label name")?;
+            let value = d.string("label value")?;
+            pairs.push((name, value));
+        }
+        let labels = Labels::new(pairs.drain(..)).map_err(|source| RecordError::InvalidLabels {
+            series_ref,
+            offset: at,
+            source,
+        })?;
+        out.push(RefSeries {
+            series_ref: SeriesRef(series_ref),
+            labels,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes a samples record, appending to `out`. On error `out` is left as it was.
+pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), RecordError> {
+    let before = out.len();
+    let res = decode_samples_inner(rec, out);
+    if res.is_err() {
+        out.truncate(before);
+    }
+    res
+}
+
+fn decode_samples_inner(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), RecordError> {
+    expect_type(rec, RecordType::Samples)?;
+    let mut d = Decoder { rec, pos: 1 };
+    if d.done() {
+        return Ok(());
+    }
+    let base_ref = d.u64_be("base series ref")?;
+    let base_t = d.u64_be("base timestamp")? as i64;
+    // A sample takes at least 10 bytes.
+    out.reserve(d.left() / 10);
+    while !d.done() {
+        let dref = unzigzag(d.uvarint("series ref delta")?);
+        let dt = unzigzag(d.uvarint("timestamp delta")?);
+        let v = f64::from_bits(d.u64_be("sample value")?);
+        out.push(RefSample {
+            series_ref: SeriesRef(base_ref.wrapping_add(dref as u64)),
+            t: base_t.wrapping_add(dt),
+            v,
+        });
+    }
+    Ok(())
+}
+
+fn expect_type(rec: &[u8], expected: RecordType) -> Result<(), RecordError> {
+    let found = record_type(rec)?;
+    if found != expected {
+        return Err(RecordError::WrongType { expected, found });
+    }
+    Ok(())
+}
+
+const MAX_VARINT: usize = 10;
+
+/// Writes `v` as an unsigned LEB128 varint at the start of `out` (which must have room
+/// for [`MAX_VARINT`] bytes when `v` is large); returns the bytes written.
+#[inline]
+fn put_uvarint(out: &mut [u8], mut v: u64) -> usize {
+    let mut i = 0;
+    while v >= 0x80 {
+        out[i] = (v as u8) | 0x80;
+        v >>= 7;
+        i += 1;
+    }
+    out[i] = v as u8;
+    i + 1
+}
+
+#[inline]
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// A cursor over a record that reports what it failed to read, and where.
+struct Decoder<'a> {
+    rec: &'a [u8],
+    pos: usize,
+}
+
+impl Decoder<'_> {
+    fn done(&self) -> bool {
+        self.pos >= self.rec.len()
+    }
+
+    fn left(&self) -> usize {
+        self.rec.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&[u8], RecordError> {
+        if n > self.left() {
+            return Err(RecordError::Truncated {
+                what,
+                offset: self.pos,
+                need: n,
+                have: self.left(),
+            });
+        }
+        let s = &self.rec[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u64_be(&mut self, what: &'static str) -> Result<u64, RecordError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+
+    fn uvarint(&mut self, what: &'static str) -> Result<u64, RecordError> {
+        let start = self.pos;
+        let mut v = 0u64;
+        for i in 0..MAX_VARINT {
+            let Some(&b) = self.rec.get(start + i) else {
+                return Err(RecordError::Truncated {
+                    what,
+                    offset: start,
+                    need: i + 1,
+                    have: i,
+                });
+            };
+            if i == MAX_VARINT - 1 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.pos = start + i + 1;
+                return Ok(v);
+            }
+        }
+        Err(RecordError::VarintOverflow {
+            what,
+            offset: start,
+        })
+    }
+
+    fn string(&mut self, what: &'static str) -> Result<String, RecordError> {
+        let len_at = self.pos;
+        let len = self.uvarint(what)?;
+        if len > self.left() as u64 {
+            return Err(RecordError::ImpossibleLength {
+                what,
+                offset: len_at,
+                value: len,
+            });
+        }
+        let at = self.pos;
+        let bytes = self.take(len as usize, what)?;
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(RecordError::InvalidUtf8 { what, offset: at }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        Labels::new(pairs.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn series_roundtrip_and_type() {
+        let a = labels(&[("__name__", "up"), ("job", "node")]);
+        let b = labels(&[("ünïcode", "välue"), ("x", &"y".repeat(300))]);
+        let mut buf = Vec::new();
+        encode_series(&[(SeriesRef(1), &a), (SeriesRef(u64::MAX), &b)], &mut buf);
+        assert_eq!(record_type(&buf), Ok(RecordType::Series));
+        let mut out = vec![];
+        decode_series(&buf, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                RefSeries {
+                    series_ref: SeriesRef(1),
+                    labels: a
+                },
+                RefSeries {
+                    series_ref: SeriesRef(u64::MAX),
+                    labels: b
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn samples_layout_matches_the_spec() {
+        let s = [
+            RefSample {
+                series_ref: SeriesRef(10),
+                t: 1000,
+                v: 1.5,
+            },
+            RefSample {
+                series_ref: SeriesRef(9),
+                t: 1064,
+                v: 0.0,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_samples(&s, &mut buf);
+        let mut want = vec![2u8];
+        want.extend_from_slice(&10u64.to_be_bytes());
+        want.extend_from_slice(&1000i64.to_be_bytes());
+        want.extend_from_slice(&[0, 0]); // deltas 0, 0
+        want.extend_from_slice(&1.5f64.to_bits().to_be_bytes());
+        want.extend_from_slice(&[1, 0x80, 0x01]); // ref −1 → 1, t +64 → 128
+        want.extend_from_slice(&0f64.to_bits().to_be_bytes());
+        assert_eq!(buf, want);
+    }
+
+    #[test]
+    fn empty_records_roundtrip() {
+        let mut buf = Vec::new();
+        encode_samples(&[], &mut buf);
+        assert_eq!(buf, vec![2]);
+        let mut out = vec![];
+        decode_samples(&buf, &mut out).unwrap();
+        assert!(out.is_empty());
+        buf.clear();
+        encode_series(&[], &mut buf);
+        let mut out = vec![];
+        decode_series(&buf, &mut out).unwrap();
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn encode_appends_to_existing_buffer() {
+        let mut buf = vec![0xee];
+        let s = RefSample {
+            series_ref: SeriesRef(1),
+            t: 2,
+            v: 3.0,
+        };
+        encode_samples(&[s], &mut buf);
+        assert_eq!(buf[0], 0xee);
+        let mut out = vec![];
+        decode_samples(&buf[1..], &mut out).unwrap();
+        assert_eq!(out, vec![s]);
+    }
+
+    #[test]
+    fn type_errors() {
+        assert_eq!(record_type(&[]), Err(RecordError::Empty));
+        assert_eq!(record_type(&[7]), Err(RecordError::UnknownType(7)));
+        let mut out = vec![];
+        assert_eq!(
+            decode_samples(&[1], &mut out),
+            Err(RecordError::WrongType {
+                expected: RecordType::Samples,
+                found: RecordType::Series
+            })
+        );
+    }
+
+    #[test]
+    fn truncated_samples_error_names_offset_and_keeps_out_untouched() {
+        let s: Vec<RefSample> = (0..3)
+            .map(|i| RefSample {
+                series_ref: SeriesRef(i),
+                t: i as i64,
+                v: 1.0,
+            })
+            .collect();
+        let mut buf = Vec::new();
+        encode_samples(&s, &mut buf);
+        let mut out = vec![s[0]];
+        // 1 type + 16 base + 2 × 10 bytes, then the third sample cut inside its value.
+        let err = decode_samples(&buf[..buf.len() - 3], &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::Truncated {
+                what: "sample value",
+                offset: 39,
+                need: 8,
+                have: 5
+            }
+        );
+        assert!(err.to_string().contains("byte 39"), "{err}");
+        assert_eq!(out, vec![s[0]]);
+    }
+
+    #[test]
+    fn overlong_varint_is_an_error() {
+        let mut rec = vec![2u8];
+        rec.extend_from_slice(&[0; 16]);
+        rec.extend_from_slice(&[0xff; 10]);
+        rec.push(0x01);
+        let err = decode_samples(&rec, &mut vec![]).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::VarintOverflow {
+                what: "series ref delta",
+                offset: 17
+            }
+        );
+    }
+
+    #[test]
+    fn series_with_impossible_label_count_is_refused() {
+        let mut rec = vec![1u8];
+        rec.extend_from_slice(&5u64.to_be_bytes());
+        rec.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]); // ~4G labels
+        let err = decode_series(&rec, &mut vec![]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RecordError::ImpossibleLength {
+                    what: "label count",
+                    offset: 9,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn series_with_invalid_labels_is_refused() {
+        // Duplicate label name.
+        let mut rec = vec![1u8];
+        rec.extend_from_slice(&3u64.to_be_bytes());
+        rec.push(2);
+        for s in ["a", "1", "a", "2"] {
+            rec.push(s.len() as u8);
+            rec.extend_from_slice(s.as_bytes());
+        }
+        let err = decode_series(&rec, &mut vec![]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RecordError::InvalidLabels {
+                    series_ref: 3,
+                    offset: 1,
+                    source: LabelsError::DuplicateName { .. }
+                }
+            ),
+            "{err}"
+        );
+        // Invalid UTF-8 in a name.
+        let mut rec = vec![1u8];
+        rec.extend_from_slice(&3u64.to_be_bytes());
+        rec.extend_from_slice(&[1, 1, 0xff, 1, b'v']);
+        let err = decode_series(&rec, &mut vec![]).unwrap_err();
+        assert_eq!(
+            err,
+            RecordError::InvalidUtf8 {
+                what: "label name",
+                offset: 11
+            }
+        );
+    }
+
+    fn arb_labels() -> impl Strategy<Value = Labels> {
+        proptest::collection::btree_map("[a-z_]{1,8}|\\PC{1,4}", "\\PC{1,12}", 0..6)
+            .prop_map(|m| Labels::new(m).unwrap())
+    }
+
+    fn arb_sample() -> impl Strategy<Value = RefSample> {
+        (any::<u64>(), any::<i64>(), any::<u64>()).prop_map(|(r, t, bits)| RefSample {
+            series_ref: SeriesRef(r),
+            t,
+            v: f64::from_bits(bits),
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn samples_roundtrip(samples in proptest::collection::vec(arb_sample(), 0..200)) {
+            let mut buf = Vec::new();
+            encode_samples(&samples, &mut buf);
+            let mut out = Vec::new();
+            decode_samples(&buf, &mut out).unwrap();
+            prop_assert_eq!(out.len(), samples.len());
+            for (a, b) in out.iter().zip(&samples) {
+                // Compare value bits: NaN payloads (the stale marker) must survive.
+                prop_assert_eq!((a.series_ref, a.t, a.v.to_bits()), (b.series_ref, b.t, b.v.to_bits()));
+            }
+        }
+
+        #[test]
+        fn series_roundtrip(series in proptest::collection::vec((any::<u64>(), arb_labels()), 0..20)) {
+            let refs: Vec<(SeriesRef, &Labels)> = series.iter().map(|(r, l)| (SeriesRef(*r), l)).collect();
+            let mut buf = Vec::new();
+            encode_series(&refs, &mut buf);
+            let mut out = Vec::new();
+            decode_series(&buf, &mut out).unwrap();
+            let want: Vec<RefSeries> = series
+                .into_iter()
+                .map(|(r, labels)| RefSeries { series_ref: SeriesRef(r), labels })
+                .collect();
+            prop_assert_eq!(out, want);
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(rec in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = record_type(&rec);
+            let _ = decode_series(&rec, &mut Vec::new());
+            let _ = decode_samples(&rec, &mut Vec::new());
+        }
+    }
+}
