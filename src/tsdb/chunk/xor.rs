@@ -75,7 +75,14 @@ impl Default for XorAppender {
 impl XorAppender {
     /// An empty chunk: just the header, counting 0 samples.
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(INITIAL_CAPACITY);
+        Self::with_buffer(Vec::with_capacity(INITIAL_CAPACITY))
+    }
+
+    /// An empty chunk written into `buf` (cleared first). Passing the buffer of
+    /// the previous chunk of a series saves an allocation, and the reallocations
+    /// of growing a fresh buffer, on every chunk cut.
+    pub fn with_buffer(mut buf: Vec<u8>) -> Self {
+        buf.clear();
         buf.extend_from_slice(&[0, 0]);
         XorAppender {
             w: BitWriter::new(buf),

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::series::{MemSeries, Refusal, Verdict};
+use super::series::{Appended, MemSeries, Refusal, Verdict, check};
+use super::stripe::U64Map;
 use super::{Head, SpillError};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
@@ -46,22 +47,39 @@ pub enum AppendError {
     Poisoned(String),
 }
 
-struct Pending {
+/// A series this appender has written to, with what it has buffered for it.
+struct Session {
     series: Arc<MemSeries>,
+    series_ref: SeriesRef,
+    /// Newest sample buffered and not yet committed, so that the appender's own
+    /// samples are checked against each other.
+    pending: Option<(i64, f64)>,
+    /// The series record is known to be in the WAL (it never stops being).
+    logged: bool,
+}
+
+/// A buffered sample: an index into `sessions`.
+struct Pending {
+    session: u32,
     t: i64,
     v: f64,
 }
+
+/// Sessions kept across commits before the cache is dropped and rebuilt, so one
+/// long-lived appender over ever-new series cannot grow without bound.
+const MAX_SESSIONS: usize = 1 << 20;
 
 /// Buffers samples and commits them atomically to the WAL and then the head.
 ///
 /// One appender serves one writer (one scrape target, one batch of an import);
 /// many appenders may commit at once. After `commit` or `rollback` the appender is
-/// empty and can be used again; dropping it discards what it holds.
+/// empty and can be used again, and reusing it is cheaper than a new one: it keeps
+/// the series it wrote to, so later appends by ref take no shared lock at all.
+/// Dropping it discards what it holds.
 pub struct Appender {
     head: Arc<Head>,
-    /// Identifies this appender's uncommitted samples in the series (see
-    /// `SeriesData::admit`); renewed after every commit or rollback.
-    owner: u64,
+    sessions: Vec<Session>,
+    by_ref: U64Map<u32>,
     pending: Vec<Pending>,
     // Buffers reused across commits.
     wal_samples: Vec<RefSample>,
@@ -71,10 +89,10 @@ pub struct Appender {
 
 impl Appender {
     pub(super) fn new(head: Arc<Head>) -> Appender {
-        let owner = head.next_appender_id();
         Appender {
             head,
-            owner,
+            sessions: Vec::new(),
+            by_ref: U64Map::default(),
             pending: Vec::new(),
             wal_samples: Vec::new(),
             series_rec: Vec::new(),
@@ -89,7 +107,8 @@ impl Appender {
             return Err(AppendError::EmptyLabels);
         }
         let series = self.head.get_or_create(labels);
-        self.admit(series, t, v)
+        let session = self.session_for(series.series_ref(), || Some(series))?;
+        self.admit(session, t, v)
     }
 
     /// Adds a sample to a series by the reference an earlier `append` returned:
@@ -100,37 +119,69 @@ impl Appender {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        let series = self
-            .head
-            .series
-            .get_by_ref(series_ref)
-            .ok_or(AppendError::UnknownRef(series_ref))?;
-        self.admit(series, t, v)
+        let session = match self.by_ref.get(&series_ref.0) {
+            Some(&i) => i,
+            None => {
+                let series = self.head.series.get_by_ref(series_ref);
+                self.session_for(series_ref, || series)?
+            }
+        };
+        self.admit(session, t, v)
     }
 
-    fn admit(&mut self, series: Arc<MemSeries>, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        let r = series.series_ref();
-        let verdict = series.data.lock().admit(self.owner, t, v);
-        match verdict {
-            Ok(Verdict::Append) => self.pending.push(Pending { series, t, v }),
+    /// The session of `series_ref`, opened with the series `lookup` finds if new.
+    fn session_for(
+        &mut self,
+        series_ref: SeriesRef,
+        lookup: impl FnOnce() -> Option<Arc<MemSeries>>,
+    ) -> Result<u32, AppendError> {
+        if let Some(&i) = self.by_ref.get(&series_ref.0) {
+            return Ok(i);
+        }
+        let series = lookup().ok_or(AppendError::UnknownRef(series_ref))?;
+        let i =
+            u32::try_from(self.sessions.len()).map_err(|_| AppendError::UnknownRef(series_ref))?;
+        self.sessions.push(Session {
+            logged: series.wal_logged(),
+            series,
+            series_ref,
+            pending: None,
+        });
+        self.by_ref.insert(series_ref.0, i);
+        Ok(i)
+    }
+
+    fn admit(&mut self, session: u32, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let s = &mut self.sessions[session as usize];
+        let committed = s.series.newest();
+        let newest = match (s.pending, committed) {
+            (Some(p), Some(c)) if p.0 > c.0 => Some(p),
+            (Some(p), None) => Some(p),
+            _ => committed,
+        };
+        match check(newest, t, v) {
+            Ok(Verdict::Append) => {
+                s.pending = Some((t, v));
+                self.pending.push(Pending { session, t, v });
+            }
             Ok(Verdict::Repeat) => {}
             Err(Refusal::OutOfOrder { last_t }) => {
                 return Err(AppendError::OutOfOrder {
-                    labels: series.labels().clone(),
+                    labels: s.series.labels().clone(),
                     t,
                     last_t,
                 });
             }
             Err(Refusal::Duplicate { existing }) => {
                 return Err(AppendError::DuplicateTimestamp {
-                    labels: series.labels().clone(),
+                    labels: s.series.labels().clone(),
                     t,
                     existing,
                     new: v,
                 });
             }
         }
-        Ok(r)
+        Ok(s.series_ref)
     }
 
     /// Number of samples waiting for `commit`.
@@ -142,8 +193,7 @@ impl Appender {
     /// guarantees), then makes them visible to queries.
     pub fn commit(&mut self) -> Result<(), AppendError> {
         let result = self.commit_inner();
-        self.pending.clear();
-        self.owner = self.head.next_appender_id();
+        self.clear_pending();
         result
     }
 
@@ -154,29 +204,37 @@ impl Appender {
         if let Some(why) = self.head.poisoned.lock().as_ref() {
             return Err(AppendError::Poisoned(why.clone()));
         }
-        // Series records for series whose record is not in the WAL yet (new ones, or
-        // new ones of another appender that has not committed yet), so that replay
-        // always meets a series record before its samples.
-        let mut unlogged: Vec<&Arc<MemSeries>> = self
-            .pending
-            .iter()
-            .map(|p| &p.series)
-            .filter(|s| !s.wal_logged())
-            .collect();
-        unlogged.sort_unstable_by_key(|s| s.series_ref());
-        unlogged.dedup_by_key(|s| s.series_ref());
+        // Series records for series whose record may not be in the WAL yet (new
+        // ones, or new ones of another appender that has not committed yet), so
+        // that replay always meets a series record before its samples.
+        let mut unlogged: Vec<u32> = Vec::new();
+        for p in &self.pending {
+            let s = &mut self.sessions[p.session as usize];
+            if !s.logged {
+                s.logged = s.series.wal_logged();
+                if !s.logged {
+                    unlogged.push(p.session);
+                }
+            }
+        }
+        unlogged.sort_unstable();
+        unlogged.dedup();
         self.series_rec.clear();
         if !unlogged.is_empty() {
             let refs: Vec<(SeriesRef, &Labels)> = unlogged
                 .iter()
-                .map(|s| (s.series_ref(), s.labels()))
+                .map(|&i| {
+                    let s = &self.sessions[i as usize];
+                    (s.series_ref, s.series.labels())
+                })
                 .collect();
             wal::encode_series(&refs, &mut self.series_rec);
         }
         self.wal_samples.clear();
+        let sessions = &self.sessions;
         self.wal_samples
             .extend(self.pending.iter().map(|p| RefSample {
-                series_ref: p.series.series_ref(),
+                series_ref: sessions[p.session as usize].series_ref,
                 t: p.t,
                 v: p.v,
             }));
@@ -191,8 +249,10 @@ impl Appender {
                 wal.log(&[&self.series_rec, &self.samples_rec])?;
             }
         }
-        for s in unlogged {
-            s.set_wal_logged();
+        for i in unlogged {
+            let s = &mut self.sessions[i as usize];
+            s.series.set_wal_logged();
+            s.logged = true;
         }
         self.apply().map_err(|e| {
             let why = format!("applying committed samples to the head: {e}");
@@ -206,13 +266,10 @@ impl Appender {
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
         for p in &self.pending {
-            let appended = p
-                .series
-                .data
-                .lock()
-                .append(p.t, p.v, &head.limits, &head.spill)?;
+            let series = &self.sessions[p.session as usize].series;
+            let appended = series.append(p.t, p.v, &head.limits, &head.spill)?;
             head.count_appended(appended);
-            if appended != super::series::Appended::Dropped {
+            if appended != Appended::Dropped {
                 stored += 1;
                 min_t = min_t.min(p.t);
                 max_t = max_t.max(p.t);
@@ -230,7 +287,16 @@ impl Appender {
     /// Discards the buffered samples. Series created by this appender stay in the
     /// head (without samples), as in Prometheus.
     pub fn rollback(&mut self) {
-        self.pending.clear();
-        self.owner = self.head.next_appender_id();
+        self.clear_pending();
+    }
+
+    fn clear_pending(&mut self) {
+        for p in self.pending.drain(..) {
+            self.sessions[p.session as usize].pending = None;
+        }
+        if self.sessions.len() > MAX_SESSIONS {
+            self.sessions.clear();
+            self.by_ref.clear();
+        }
     }
 }

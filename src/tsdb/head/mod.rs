@@ -76,7 +76,6 @@ pub(crate) struct Head {
     spill: ChunkSpill,
     limits: ChunkLimits,
     next_ref: AtomicU64,
-    next_appender: AtomicU64,
     counters: Counters,
     /// The WAL; `None` once closed. Commits hold this lock while writing.
     wal: Mutex<Option<Wal>>,
@@ -109,7 +108,6 @@ impl Head {
             spill,
             limits,
             next_ref: AtomicU64::new(1),
-            next_appender: AtomicU64::new(1),
             counters,
             wal: Mutex::new(None),
             poisoned: Mutex::new(None),
@@ -126,10 +124,6 @@ impl Head {
 
     pub(crate) fn appender(self: &Arc<Self>) -> Appender {
         Appender::new(Arc::clone(self))
-    }
-
-    fn next_appender_id(&self) -> u64 {
-        self.next_appender.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The series with these labels, created if new. `labels` must not be empty.
@@ -200,8 +194,6 @@ impl Head {
                         continue;
                     };
                     let appended = s
-                        .data
-                        .lock()
                         .append(t, v, &self.limits, &self.spill)
                         .map_err(|e| e.to_string())?;
                     self.count_appended(appended);

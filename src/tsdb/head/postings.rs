@@ -41,14 +41,14 @@ impl MemPostings {
     pub(crate) fn add(&self, r: SeriesRef, labels: &Labels) {
         let mut idx = self.inner.write();
         for l in labels {
-            let values = match idx.by_name.get_mut(&l.name) {
+            let values = match idx.by_name.get_mut(l.name) {
                 Some(v) => v,
-                None => idx.by_name.entry(l.name.clone()).or_default(),
+                None => idx.by_name.entry(l.name.to_owned()).or_default(),
             };
-            match values.get_mut(&l.value) {
+            match values.get_mut(l.value) {
                 Some(list) => insert_sorted(list, r),
                 None => {
-                    values.insert(l.value.clone(), vec![r]);
+                    values.insert(l.value.to_owned(), vec![r]);
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! One series in the head: its labels, its chunks, and the rules for appending.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -47,12 +47,8 @@ pub(crate) enum Verdict {
 pub(crate) struct SeriesData {
     pub(crate) closed: Vec<ClosedChunk>,
     pub(crate) open: Option<OpenChunk>,
-    /// Newest committed sample.
+    /// Newest stored sample (the authority; `MemSeries::newest` mirrors it).
     last: Option<(i64, f64)>,
-    /// Newest sample buffered by appender `pending_owner` and not yet committed, so
-    /// that one appender's own samples are checked against each other.
-    pending: Option<(i64, f64)>,
-    pending_owner: u64,
 }
 
 /// A series of the head.
@@ -63,6 +59,13 @@ pub(crate) struct MemSeries {
     /// commit that carries a sample of the series writes it if not, so a series
     /// record always precedes its samples in the WAL.
     wal_logged: AtomicBool,
+    /// Lock-free mirror of the newest stored sample, so that `append` can refuse
+    /// out-of-order and duplicate samples without taking the series lock: one
+    /// lock per sample (at commit) instead of two. Written under the lock;
+    /// `has_newest` is set last.
+    has_newest: AtomicBool,
+    newest_t: AtomicI64,
+    newest_v: AtomicU64,
     pub(crate) data: Mutex<SeriesData>,
 }
 
@@ -77,12 +80,13 @@ impl MemSeries {
             series_ref,
             labels,
             wal_logged: AtomicBool::new(false),
+            has_newest: AtomicBool::new(false),
+            newest_t: AtomicI64::new(0),
+            newest_v: AtomicU64::new(0),
             data: Mutex::new(SeriesData {
                 closed: Vec::new(),
                 open: None,
                 last: None,
-                pending: None,
-                pending_owner: 0,
             }),
         }
     }
@@ -111,67 +115,68 @@ impl MemSeries {
             + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + d.open.as_ref().map_or(0, |o| o.app.heap_bytes())
     }
-}
 
-impl SeriesData {
-    /// Checks a sample from appender `owner` against the newest sample that owner
-    /// would append after (its own pending one, else the committed one), and
-    /// records it as that owner's pending sample if accepted.
-    pub(crate) fn admit(&mut self, owner: u64, t: i64, v: f64) -> Result<Verdict, Refusal> {
-        let newest = match (self.pending, self.last) {
-            (Some(p), Some(l)) if self.pending_owner == owner && p.0 > l.0 => Some(p),
-            (Some(p), None) if self.pending_owner == owner => Some(p),
-            _ => self.last,
-        };
-        let verdict = check(newest, t, v)?;
-        if verdict == Verdict::Append {
-            self.pending_owner = owner;
-            self.pending = Some((t, v));
+    /// The newest stored sample, read without the lock. A commit racing with the
+    /// read may be half visible; `append` re-checks under the lock.
+    pub(crate) fn newest(&self) -> Option<(i64, f64)> {
+        if !self.has_newest.load(Ordering::Acquire) {
+            return None;
         }
-        Ok(verdict)
+        Some((
+            self.newest_t.load(Ordering::Acquire),
+            f64::from_bits(self.newest_v.load(Ordering::Acquire)),
+        ))
     }
 
-    /// Appends a committed sample, cutting the open chunk when it is full or the
-    /// sample falls in the next chunk-range window. Returns whether the sample was
-    /// stored (false: another appender committed a newer sample first).
+    /// Stores a committed sample, cutting the open chunk when it is full or the
+    /// sample falls in the next chunk-range window. A sample that is no longer
+    /// newer than the stored ones (another appender committed first) is dropped.
     pub(crate) fn append(
-        &mut self,
+        &self,
         t: i64,
         v: f64,
         limits: &ChunkLimits,
         spill: &ChunkSpill,
     ) -> Result<Appended, SpillError> {
-        if check(self.last, t, v) != Ok(Verdict::Append) {
+        let mut d = self.data.lock();
+        if check(d.last, t, v) != Ok(Verdict::Append) {
             return Ok(Appended::Dropped);
         }
         let mut cut = false;
-        let needs_cut = match &self.open {
+        let needs_cut = match &d.open {
             None => true,
             Some(o) => usize::from(o.app.num_samples()) >= limits.samples_per_chunk || t >= o.end,
         };
         if needs_cut {
-            if let Some(old) = self.open.take() {
-                self.close_chunk(old, spill)?;
-            }
-            self.open = Some(OpenChunk {
+            let app = match d.open.take() {
+                Some(old) => XorAppender::with_buffer(d.close_chunk(old, spill)?),
+                None => XorAppender::new(),
+            };
+            d.open = Some(OpenChunk {
                 min_t: t,
                 end: window_end(t, limits.chunk_range),
-                app: XorAppender::new(),
+                app,
             });
             cut = true;
         }
-        if let Some(o) = self.open.as_mut() {
+        if let Some(o) = d.open.as_mut() {
             o.app.append(t, v);
         }
-        self.last = Some((t, v));
+        d.last = Some((t, v));
+        self.newest_t.store(t, Ordering::Release);
+        self.newest_v.store(v.to_bits(), Ordering::Release);
+        self.has_newest.store(true, Ordering::Release);
         Ok(if cut {
             Appended::NewChunk
         } else {
             Appended::Stored
         })
     }
+}
 
-    fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<(), SpillError> {
+impl SeriesData {
+    /// Moves a full chunk to the spill file; returns its buffer for reuse.
+    fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<Vec<u8>, SpillError> {
         let max_t = old.app.last_t().unwrap_or(old.min_t);
         let loc = spill.write(Encoding::Xor, old.app.bytes())?;
         self.closed.push(ClosedChunk {
@@ -179,7 +184,7 @@ impl SeriesData {
             max_t,
             loc,
         });
-        Ok(())
+        Ok(old.app.into_bytes())
     }
 }
 
@@ -201,7 +206,8 @@ pub(crate) struct ChunkLimits {
     pub(crate) chunk_range: i64,
 }
 
-fn check(newest: Option<(i64, f64)>, t: i64, v: f64) -> Result<Verdict, Refusal> {
+/// Whether a sample may follow `newest`, the newest sample it must come after.
+pub(crate) fn check(newest: Option<(i64, f64)>, t: i64, v: f64) -> Result<Verdict, Refusal> {
     let Some((last_t, last_v)) = newest else {
         return Ok(Verdict::Append);
     };

@@ -17,6 +17,8 @@ use crate::tsdb::SeriesRef;
 
 /// Number of stripes; a power of two so the stripe is a mask of the key.
 const STRIPES: usize = 1 << 10;
+/// Consecutive refs that share a stripe: `1 << REF_RUN_BITS`.
+const REF_RUN_BITS: u32 = 6;
 
 /// Hasher for keys that are already well-spread `u64`s (refs and label hashes):
 /// a multiply mixes the bits, no need for SipHash on the hot path.
@@ -41,37 +43,55 @@ pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
 /// One stripe of the label-hash map: hash → series with that hash (a collision
 /// leaves several).
-type HashStripe = RwLock<U64Map<Vec<Arc<MemSeries>>>>;
+type HashStripe = Padded<RwLock<U64Map<Vec<Arc<MemSeries>>>>>;
+type RefStripe = Padded<RwLock<U64Map<Arc<MemSeries>>>>;
+
+/// Gives each stripe its own cache lines, so taking one lock does not invalidate
+/// its neighbours in the other core's cache (128: adjacent-line prefetch pairs).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// Series striped by ref and by label hash.
 pub(crate) struct StripeSeries {
-    by_ref: Box<[RwLock<U64Map<Arc<MemSeries>>>]>,
+    by_ref: Box<[RefStripe]>,
     by_hash: Box<[HashStripe]>,
 }
 
 impl StripeSeries {
     pub(crate) fn new() -> StripeSeries {
         StripeSeries {
-            by_ref: (0..STRIPES)
-                .map(|_| RwLock::new(U64Map::default()))
-                .collect(),
-            by_hash: (0..STRIPES)
-                .map(|_| RwLock::new(U64Map::default()))
-                .collect(),
+            by_ref: (0..STRIPES).map(|_| Padded(RwLock::default())).collect(),
+            by_hash: (0..STRIPES).map(|_| Padded(RwLock::default())).collect(),
         }
     }
 
-    fn stripe(key: u64) -> usize {
-        // Refs are sequential: the low bits spread them evenly over the stripes.
-        (key as usize) & (STRIPES - 1)
+    /// Stripe of a label hash: its low bits are as good as any.
+    fn hash_stripe(hash: u64) -> usize {
+        (hash as usize) & (STRIPES - 1)
+    }
+
+    /// Stripe of a ref. Refs are handed out in sequence, and the series of one
+    /// writer (one target) are mostly created together: runs of consecutive refs
+    /// share a stripe, so two writers on different targets rarely share a lock.
+    /// Striping by the low bits instead made every writer touch every stripe, and
+    /// the lock words bounced between cores.
+    fn ref_stripe(r: u64) -> usize {
+        ((r >> REF_RUN_BITS) as usize) & (STRIPES - 1)
     }
 
     pub(crate) fn get_by_ref(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.by_ref[Self::stripe(r.0)].read().get(&r.0).cloned()
+        self.by_ref[Self::ref_stripe(r.0)].read().get(&r.0).cloned()
     }
 
     pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
-        let stripe = self.by_hash[Self::stripe(hash)].read();
+        let stripe = self.by_hash[Self::hash_stripe(hash)].read();
         stripe
             .get(&hash)
             .and_then(|v| v.iter().find(|s| s.labels() == labels).cloned())
@@ -80,7 +100,7 @@ impl StripeSeries {
     /// Inserts `series` unless a series with the same labels exists; returns the one
     /// that is in the map afterwards and whether it is the new one.
     pub(crate) fn get_or_insert(&self, hash: u64, series: MemSeries) -> (Arc<MemSeries>, bool) {
-        let mut stripe = self.by_hash[Self::stripe(hash)].write();
+        let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
         let bucket = stripe.entry(hash).or_default();
         if let Some(existing) = bucket.iter().find(|s| s.labels() == series.labels()) {
             return (Arc::clone(existing), false);
@@ -89,7 +109,7 @@ impl StripeSeries {
         bucket.push(Arc::clone(&series));
         // Insert by ref while still holding the hash stripe, so no second creator
         // can race us for the same labels.
-        self.by_ref[Self::stripe(series.series_ref().0)]
+        self.by_ref[Self::ref_stripe(series.series_ref().0)]
             .write()
             .insert(series.series_ref().0, Arc::clone(&series));
         (series, true)
