@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::series::{Appended, MemSeries, Refusal, Verdict, check};
+use super::series::{Appended, GroupWriter, MemSeries, Refusal, Verdict, check};
 use super::stripe::U64Map;
-use super::{Head, SpillError};
+use super::{Head, RefBlock, SpillError};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::wal::{self, RefSample, WalError};
@@ -80,6 +80,7 @@ pub struct Appender {
     head: Arc<Head>,
     sessions: Vec<Session>,
     by_ref: U64Map<u32>,
+    ref_block: RefBlock,
     pending: Vec<Pending>,
     // Buffers reused across commits.
     wal_samples: Vec<RefSample>,
@@ -93,6 +94,7 @@ impl Appender {
             head,
             sessions: Vec::new(),
             by_ref: U64Map::default(),
+            ref_block: RefBlock::default(),
             pending: Vec::new(),
             wal_samples: Vec::new(),
             series_rec: Vec::new(),
@@ -106,7 +108,7 @@ impl Appender {
         if labels.is_empty() {
             return Err(AppendError::EmptyLabels);
         }
-        let series = self.head.get_or_create(labels);
+        let series = self.head.get_or_create(labels, &mut self.ref_block);
         let session = self.session_for(series.series_ref(), || Some(series))?;
         self.admit(session, t, v)
     }
@@ -265,9 +267,10 @@ impl Appender {
         let head = &*self.head;
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
+        let mut writer = GroupWriter::default();
         for p in &self.pending {
             let series = &self.sessions[p.session as usize].series;
-            let appended = series.append(p.t, p.v, &head.limits, &head.spill)?;
+            let appended = writer.append(series, p.t, p.v, &head.limits, &head.spill)?;
             head.count_appended(appended);
             if appended != Appended::Dropped {
                 stored += 1;

@@ -28,8 +28,9 @@ pub use spill::SpillError;
 pub(crate) use spill::{ChunkSpill, SpillLoc};
 
 use self::postings::MemPostings;
-use self::series::MemSeries;
+use self::series::{GROUP_BITS, GROUP_SIZE, GroupWriter, MemSeries, SeriesGroup};
 use self::stripe::StripeSeries;
+use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
 use crate::tsdb::wal::{self, RefSample, RefSeries, Wal};
@@ -62,6 +63,16 @@ struct Counters {
     max_t: AtomicI64,
 }
 
+/// Refs an appender reserved for the series it creates: a whole group, so that
+/// the series of one writer share groups with each other and not with the series
+/// of writers running at the same time (whose group locks they would contend for).
+/// Refs left unused when the appender goes are skipped.
+#[derive(Debug, Default)]
+pub(crate) struct RefBlock {
+    next: u64,
+    end: u64,
+}
+
 /// Figures replay reports.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ReplayCounts {
@@ -72,9 +83,13 @@ pub(crate) struct ReplayCounts {
 
 pub(crate) struct Head {
     series: StripeSeries,
+    /// Group index (`ref >> GROUP_BITS`) → the group holding those series' chunks.
+    groups: Mutex<U64Map<Arc<SeriesGroup>>>,
     postings: MemPostings,
     spill: ChunkSpill,
     limits: ChunkLimits,
+    /// Start of the next unassigned block of refs; always a multiple of the
+    /// group size.
     next_ref: AtomicU64,
     counters: Counters,
     /// The WAL; `None` once closed. Commits hold this lock while writing.
@@ -104,10 +119,11 @@ impl Head {
         };
         Head {
             series: StripeSeries::new(),
+            groups: Mutex::new(U64Map::default()),
             postings: MemPostings::default(),
             spill,
             limits,
-            next_ref: AtomicU64::new(1),
+            next_ref: AtomicU64::new(GROUP_SIZE),
             counters,
             wal: Mutex::new(None),
             poisoned: Mutex::new(None),
@@ -127,13 +143,29 @@ impl Head {
     }
 
     /// The series with these labels, created if new. `labels` must not be empty.
-    fn get_or_create(&self, labels: &Labels) -> Arc<MemSeries> {
+    fn get_or_create(&self, labels: &Labels, block: &mut RefBlock) -> Arc<MemSeries> {
         let hash = labels.hash_u64();
         if let Some(s) = self.series.get_by_labels(hash, labels) {
             return s;
         }
-        let r = SeriesRef(self.next_ref.fetch_add(1, Ordering::Relaxed));
-        self.insert_series(hash, MemSeries::new(r, labels.clone()))
+        if block.next == block.end {
+            block.next = self.next_ref.fetch_add(GROUP_SIZE, Ordering::Relaxed);
+            block.end = block.next + GROUP_SIZE;
+        }
+        let r = SeriesRef(block.next);
+        block.next += 1;
+        let group = self.group_for(r);
+        self.insert_series(hash, MemSeries::new(r, labels.clone(), group))
+    }
+
+    /// The group that holds the chunks of series `r`, created if new.
+    fn group_for(&self, r: SeriesRef) -> Arc<SeriesGroup> {
+        Arc::clone(
+            self.groups
+                .lock()
+                .entry(r.0 >> GROUP_BITS)
+                .or_insert_with(|| Arc::new(SeriesGroup::new())),
+        )
     }
 
     fn insert_series(&self, hash: u64, series: MemSeries) -> Arc<MemSeries> {
@@ -170,12 +202,14 @@ impl Head {
                         ));
                     }
                     let hash = labels.hash_u64();
-                    let s = self.insert_series(hash, MemSeries::new(series_ref, labels));
+                    let group = self.group_for(series_ref);
+                    let s = self.insert_series(hash, MemSeries::new(series_ref, labels, group));
                     s.set_wal_logged();
                     if s.series_ref() != series_ref {
                         scratch.aliases.insert(series_ref.0, s.series_ref());
                     }
-                    self.next_ref.fetch_max(series_ref.0 + 1, Ordering::Relaxed);
+                    let next_block = (series_ref.0 | (GROUP_SIZE - 1)).saturating_add(1);
+                    self.next_ref.fetch_max(next_block, Ordering::Relaxed);
                     counts.series += 1;
                 }
             }
@@ -183,22 +217,26 @@ impl Head {
                 scratch.samples.clear();
                 wal::decode_samples(rec, &mut scratch.samples).map_err(|e| e.to_string())?;
                 let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+                let mut found = Vec::with_capacity(scratch.samples.len());
                 for &RefSample { series_ref, t, v } in &scratch.samples {
                     let r = scratch
                         .aliases
                         .get(&series_ref.0)
                         .copied()
                         .unwrap_or(series_ref);
-                    let Some(s) = self.series.get_by_ref(r) else {
-                        counts.unknown_refs += 1;
-                        continue;
-                    };
-                    let appended = s
-                        .append(t, v, &self.limits, &self.spill)
+                    match self.series.get_by_ref(r) {
+                        Some(s) => found.push((s, t, v)),
+                        None => counts.unknown_refs += 1,
+                    }
+                }
+                let mut writer = GroupWriter::default();
+                for (s, t, v) in &found {
+                    let appended = writer
+                        .append(s, *t, *v, &self.limits, &self.spill)
                         .map_err(|e| e.to_string())?;
                     self.count_appended(appended);
-                    min_t = min_t.min(t);
-                    max_t = max_t.max(t);
+                    min_t = min_t.min(*t);
+                    max_t = max_t.max(*t);
                     counts.samples += 1;
                 }
                 if min_t <= max_t {
@@ -236,7 +274,7 @@ impl Head {
             let Some(s) = self.series.get_by_ref(r) else {
                 continue;
             };
-            let d = s.data.lock();
+            let d = s.data();
             let mut chunks: Vec<ChunkMeta> = d
                 .closed
                 .iter()

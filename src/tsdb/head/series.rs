@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use std::sync::Arc;
+
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::spill::{ChunkSpill, SpillError, SpillLoc};
 use crate::model::Labels;
@@ -44,6 +46,8 @@ pub(crate) enum Verdict {
     Repeat,
 }
 
+/// The chunks of one series. It lives in the slot of its [`SeriesGroup`].
+#[derive(Default)]
 pub(crate) struct SeriesData {
     pub(crate) closed: Vec<ClosedChunk>,
     pub(crate) open: Option<OpenChunk>,
@@ -60,13 +64,68 @@ pub(crate) struct MemSeries {
     /// record always precedes its samples in the WAL.
     wal_logged: AtomicBool,
     /// Lock-free mirror of the newest stored sample, so that `append` can refuse
-    /// out-of-order and duplicate samples without taking the series lock: one
-    /// lock per sample (at commit) instead of two. Written under the lock;
-    /// `has_newest` is set last.
+    /// out-of-order and duplicate samples without taking the group lock.
+    /// Written under that lock; `has_newest` is set last.
     has_newest: AtomicBool,
     newest_t: AtomicI64,
     newest_v: AtomicU64,
-    pub(crate) data: Mutex<SeriesData>,
+    /// Holds this series' chunks in slot `series_ref % GROUP_SIZE`.
+    group: Arc<SeriesGroup>,
+}
+
+/// Series per [`SeriesGroup`]: `1 << GROUP_BITS`.
+pub(crate) const GROUP_BITS: u32 = 6;
+pub(crate) const GROUP_SIZE: u64 = 1 << GROUP_BITS;
+
+/// The chunks of the series with refs `g * GROUP_SIZE .. (g + 1) * GROUP_SIZE`,
+/// behind one lock.
+///
+/// A commit stores one sample in each of many series, and the series of one
+/// writer (one target) have consecutive refs: with a lock per group, applying a
+/// commit takes one lock per run of up to 64 series instead of one per sample.
+/// The lock operations, not the encoding, dominated commit time with a lock per
+/// series. Queries lock one group at a time, as writers do, so there is no lock
+/// order to get wrong.
+pub(crate) struct SeriesGroup {
+    slots: Mutex<Vec<SeriesData>>,
+}
+
+impl SeriesGroup {
+    pub(crate) fn new() -> SeriesGroup {
+        SeriesGroup {
+            slots: Mutex::new((0..GROUP_SIZE).map(|_| SeriesData::default()).collect()),
+        }
+    }
+}
+
+/// Applies samples to series, keeping the lock of the last group it touched
+/// while the next series is in the same group.
+#[derive(Default)]
+pub(crate) struct GroupWriter<'a> {
+    held: Option<(&'a SeriesGroup, MutexGuard<'a, Vec<SeriesData>>)>,
+}
+
+impl<'a> GroupWriter<'a> {
+    /// Stores a committed sample (see [`SeriesData::append`]).
+    pub(crate) fn append(
+        &mut self,
+        series: &'a MemSeries,
+        t: i64,
+        v: f64,
+        limits: &ChunkLimits,
+        spill: &ChunkSpill,
+    ) -> Result<Appended, SpillError> {
+        let group = &*series.group;
+        let slots = match &mut self.held {
+            Some((g, slots)) if std::ptr::eq(*g, group) => slots,
+            held => {
+                // Release the previous group before taking the next.
+                *held = None;
+                &mut held.insert((group, group.slots.lock())).1
+            }
+        };
+        slots[series.slot()].append(series, t, v, limits, spill)
+    }
 }
 
 /// Start of the next chunk-range window after the one holding `t`.
@@ -75,7 +134,9 @@ fn window_end(t: i64, range: i64) -> i64 {
 }
 
 impl MemSeries {
-    pub(crate) fn new(series_ref: SeriesRef, labels: Labels) -> MemSeries {
+    /// A series whose chunks live in `group`, which must be the group of
+    /// `series_ref` (see [`Head::group_for`](super::Head)).
+    pub(crate) fn new(series_ref: SeriesRef, labels: Labels, group: Arc<SeriesGroup>) -> MemSeries {
         MemSeries {
             series_ref,
             labels,
@@ -83,12 +144,18 @@ impl MemSeries {
             has_newest: AtomicBool::new(false),
             newest_t: AtomicI64::new(0),
             newest_v: AtomicU64::new(0),
-            data: Mutex::new(SeriesData {
-                closed: Vec::new(),
-                open: None,
-                last: None,
-            }),
+            group,
         }
+    }
+
+    fn slot(&self) -> usize {
+        (self.series_ref.0 & (GROUP_SIZE - 1)) as usize
+    }
+
+    /// Locks the group and gives this series' chunks.
+    pub(crate) fn data(&self) -> MappedMutexGuard<'_, SeriesData> {
+        let slot = self.slot();
+        MutexGuard::map(self.group.slots.lock(), |s| &mut s[slot])
     }
 
     pub(crate) fn series_ref(&self) -> SeriesRef {
@@ -109,7 +176,7 @@ impl MemSeries {
 
     /// Bytes of memory held by this series (for the head's memory report).
     pub(crate) fn heap_bytes(&self) -> usize {
-        let d = self.data.lock();
+        let d = self.data();
         std::mem::size_of::<MemSeries>()
             + self.labels.heap_bytes()
             + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
@@ -127,54 +194,55 @@ impl MemSeries {
             f64::from_bits(self.newest_v.load(Ordering::Acquire)),
         ))
     }
+}
 
-    /// Stores a committed sample, cutting the open chunk when it is full or the
-    /// sample falls in the next chunk-range window. A sample that is no longer
-    /// newer than the stored ones (another appender committed first) is dropped.
+impl SeriesData {
+    /// Stores a committed sample of `series`, cutting the open chunk when it is
+    /// full or the sample falls in the next chunk-range window. A sample that is no
+    /// longer newer than the stored ones (another appender committed first) is
+    /// dropped.
     pub(crate) fn append(
-        &self,
+        &mut self,
+        series: &MemSeries,
         t: i64,
         v: f64,
         limits: &ChunkLimits,
         spill: &ChunkSpill,
     ) -> Result<Appended, SpillError> {
-        let mut d = self.data.lock();
-        if check(d.last, t, v) != Ok(Verdict::Append) {
+        if check(self.last, t, v) != Ok(Verdict::Append) {
             return Ok(Appended::Dropped);
         }
         let mut cut = false;
-        let needs_cut = match &d.open {
+        let needs_cut = match &self.open {
             None => true,
             Some(o) => usize::from(o.app.num_samples()) >= limits.samples_per_chunk || t >= o.end,
         };
         if needs_cut {
-            let app = match d.open.take() {
-                Some(old) => XorAppender::with_buffer(d.close_chunk(old, spill)?),
+            let app = match self.open.take() {
+                Some(old) => XorAppender::with_buffer(self.close_chunk(old, spill)?),
                 None => XorAppender::new(),
             };
-            d.open = Some(OpenChunk {
+            self.open = Some(OpenChunk {
                 min_t: t,
                 end: window_end(t, limits.chunk_range),
                 app,
             });
             cut = true;
         }
-        if let Some(o) = d.open.as_mut() {
+        if let Some(o) = self.open.as_mut() {
             o.app.append(t, v);
         }
-        d.last = Some((t, v));
-        self.newest_t.store(t, Ordering::Release);
-        self.newest_v.store(v.to_bits(), Ordering::Release);
-        self.has_newest.store(true, Ordering::Release);
+        self.last = Some((t, v));
+        series.newest_t.store(t, Ordering::Release);
+        series.newest_v.store(v.to_bits(), Ordering::Release);
+        series.has_newest.store(true, Ordering::Release);
         Ok(if cut {
             Appended::NewChunk
         } else {
             Appended::Stored
         })
     }
-}
 
-impl SeriesData {
     /// Moves a full chunk to the spill file; returns its buffer for reuse.
     fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<Vec<u8>, SpillError> {
         let max_t = old.app.last_t().unwrap_or(old.min_t);
