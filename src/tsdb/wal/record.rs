@@ -61,6 +61,10 @@ pub enum RecordError {
     },
     #[error("malformed varint ({what}) at byte {offset}: longer than 64 bits")]
     VarintOverflow { what: &'static str, offset: usize },
+    #[error(
+        "sample value at byte {offset}: unknown value tag {tag:#x} (0x01 or an even varint expected)"
+    )]
+    BadValueTag { offset: usize, tag: u64 },
     #[error("{what} at byte {offset}: {value} is more than the record can hold")]
     ImpossibleLength {
         what: &'static str,
@@ -124,7 +128,7 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         return;
     };
     // Grow once to the worst case, write by index, cut back to what was used.
-    let max = 16 + samples.len() * (2 * MAX_VARINT + 8);
+    let max = 16 + samples.len() * (2 * MAX_VARINT + MAX_VALUE);
     buf.resize(start + 1 + max, 0);
     let out = &mut buf[start + 1..];
     out[..8].copy_from_slice(&first.series_ref.0.to_be_bytes());
@@ -134,8 +138,7 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         let dref = s.series_ref.0.wrapping_sub(first.series_ref.0) as i64;
         pos += put_uvarint(&mut out[pos..], zigzag(dref));
         pos += put_uvarint(&mut out[pos..], zigzag(s.t.wrapping_sub(first.t)));
-        out[pos..pos + 8].copy_from_slice(&s.v.to_bits().to_be_bytes());
-        pos += 8;
+        pos += put_value(&mut out[pos..], s.v);
     }
     buf.truncate(start + 1 + pos);
 }
@@ -204,12 +207,12 @@ fn decode_samples_inner(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), Reco
     }
     let base_ref = d.u64_be("base series ref")?;
     let base_t = d.u64_be("base timestamp")? as i64;
-    // A sample takes at least 10 bytes.
-    out.reserve(d.left() / 10);
+    // A sample takes 3 to 29 bytes; reserve for a typical one.
+    out.reserve(d.left() / 8);
     while !d.done() {
         let dref = unzigzag(d.uvarint("series ref delta")?);
         let dt = unzigzag(d.uvarint("timestamp delta")?);
-        let v = f64::from_bits(d.u64_be("sample value")?);
+        let v = d.value()?;
         out.push(RefSample {
             series_ref: SeriesRef(base_ref.wrapping_add(dref as u64)),
             t: base_t.wrapping_add(dt),
@@ -228,6 +231,30 @@ fn expect_type(rec: &[u8], expected: RecordType) -> Result<(), RecordError> {
 }
 
 const MAX_VARINT: usize = 10;
+/// Most bytes a value takes: the float tag and the eight bytes of the float.
+const MAX_VALUE: usize = 9;
+/// Integral values up to this magnitude are written as varints; every integer up
+/// to 2^53 is exact in an f64, so the conversion back is lossless.
+const MAX_INT_VALUE: f64 = 9_007_199_254_740_992.0;
+
+/// Writes a sample value: an integral value as the varint `zigzag(i) << 1`
+/// (lowest bit 0), anything else as the byte `0x01` and the eight bytes of the
+/// float, big-endian. Counters, byte counts and 0/1 states, most of what
+/// exporters send, take 1 to 5 bytes instead of 8. `-0.0` keeps its sign: it is
+/// written as a float.
+#[inline]
+fn put_value(out: &mut [u8], v: f64) -> usize {
+    if v.fract() == 0.0 && v.abs() <= MAX_INT_VALUE && v.to_bits() != (-0.0f64).to_bits() {
+        put_uvarint(out, zigzag(v as i64) << 1)
+    } else {
+        out[0] = FLOAT_VALUE_TAG;
+        out[1..9].copy_from_slice(&v.to_bits().to_be_bytes());
+        MAX_VALUE
+    }
+}
+
+/// The first byte of a value written as a float.
+const FLOAT_VALUE_TAG: u8 = 0x01;
 
 /// Writes `v` as an unsigned LEB128 varint at the start of `out` (which must have room
 /// for [`MAX_VARINT`] bytes when `v` is large); returns the bytes written.
@@ -280,6 +307,19 @@ impl Decoder<'_> {
         let s = &self.rec[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+
+    /// A sample value written by `put_value`.
+    fn value(&mut self) -> Result<f64, RecordError> {
+        let at = self.pos;
+        let u = self.uvarint("sample value")?;
+        if u & 1 == 0 {
+            return Ok(unzigzag(u >> 1) as f64);
+        }
+        if u != u64::from(FLOAT_VALUE_TAG) {
+            return Err(RecordError::BadValueTag { offset: at, tag: u });
+        }
+        Ok(f64::from_bits(self.u64_be("sample value")?))
     }
 
     fn u64_be(&mut self, what: &'static str) -> Result<u64, RecordError> {
@@ -388,10 +428,46 @@ mod tests {
         want.extend_from_slice(&10u64.to_be_bytes());
         want.extend_from_slice(&1000i64.to_be_bytes());
         want.extend_from_slice(&[0, 0]); // deltas 0, 0
+        want.push(0x01); // 1.5 is not integral: float tag, then the float
         want.extend_from_slice(&1.5f64.to_bits().to_be_bytes());
         want.extend_from_slice(&[1, 0x80, 0x01]); // ref −1 → 1, t +64 → 128
-        want.extend_from_slice(&0f64.to_bits().to_be_bytes());
+        want.push(0x00); // 0.0: zigzag(0) << 1
         assert_eq!(buf, want);
+    }
+
+    #[test]
+    fn values_are_integers_or_tagged_floats() {
+        let cases: [(f64, &[u8]); 7] = [
+            (0.0, &[0x00]),
+            (1.0, &[0x04]),  // zigzag(1) = 2, << 1 = 4
+            (-1.0, &[0x02]), // zigzag(-1) = 1, << 1 = 2
+            (123_456_789.0, &[0xd4, 0xe8, 0xbc, 0xeb, 0x01]),
+            (-0.0, &[0x01, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+            (0.5, &[0x01, 0x3f, 0xe0, 0, 0, 0, 0, 0, 0]),
+            // 2^53 + 2 is integral but past the exact range: written as a float.
+            (
+                9_007_199_254_740_994.0,
+                &[0x01, 0x43, 0x40, 0, 0, 0, 0, 0, 1],
+            ),
+        ];
+        for (v, bytes) in cases {
+            let mut out = [0u8; MAX_VALUE];
+            let n = put_value(&mut out, v);
+            assert_eq!(&out[..n], bytes, "{v}");
+            let mut d = Decoder {
+                rec: &out[..n],
+                pos: 0,
+            };
+            assert_eq!(d.value().unwrap().to_bits(), v.to_bits(), "{v}");
+        }
+        let mut d = Decoder {
+            rec: &[0x03],
+            pos: 0,
+        };
+        assert_eq!(
+            d.value(),
+            Err(RecordError::BadValueTag { offset: 0, tag: 3 })
+        );
     }
 
     #[test]
@@ -444,24 +520,25 @@ mod tests {
             .map(|i| RefSample {
                 series_ref: SeriesRef(i),
                 t: i as i64,
-                v: 1.0,
+                v: 1.5,
             })
             .collect();
         let mut buf = Vec::new();
         encode_samples(&s, &mut buf);
         let mut out = vec![s[0]];
-        // 1 type + 16 base + 2 × 10 bytes, then the third sample cut inside its value.
+        // 1 type + 16 base + 2 × 11 bytes, then the third sample cut inside its
+        // value, after the float tag.
         let err = decode_samples(&buf[..buf.len() - 3], &mut out).unwrap_err();
         assert_eq!(
             err,
             RecordError::Truncated {
                 what: "sample value",
-                offset: 39,
+                offset: 42,
                 need: 8,
                 have: 5
             }
         );
-        assert!(err.to_string().contains("byte 39"), "{err}");
+        assert!(err.to_string().contains("byte 42"), "{err}");
         assert_eq!(out, vec![s[0]]);
     }
 
