@@ -1,4 +1,59 @@
-//! tidemark: a Prometheus-class monitoring engine.
+//! tidemark: a Prometheus-class monitoring engine, as a library.
+//!
+//! The same engine runs behind the `tidemark` server and inside any program that
+//! embeds it. The main types, in the order data flows through them:
+//!
+//! - [`model::Labels`]: the identity of a series, a validated, sorted label set;
+//!   [`model::Matcher`] selects series by label (`=`, `!=`, `=~`, `!~`, regexes
+//!   anchored as in Prometheus).
+//! - [`tsdb::Db`]: a data directory opened for reading and writing. It holds the
+//!   *head* (recent samples, in memory as XOR-compressed chunks) and the
+//!   *write-ahead log* that makes them survive a crash.
+//! - [`tsdb::Appender`]: the write path. Samples are checked (out-of-order and
+//!   duplicate timestamps are refused), buffered, and on
+//!   [`commit`](tsdb::Appender::commit) written to the WAL and then made visible.
+//! - [`tsdb::Querier`]: the read path over a time range: series selected by
+//!   matchers, each with a lazy sample iterator.
+//! - [`tsdb::chunk`] and [`tsdb::wal`]: the on-disk formats (specified in
+//!   `docs/format/`), usable on their own.
+//!
+//! ```
+//! use tidemark::model::{Labels, Matcher};
+//! use tidemark::tsdb::{Db, Options};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let db = Db::open(dir.path(), Options::default())?;
+//!
+//! // Write: append by labels once, then by the returned reference.
+//! let up = Labels::new([("__name__", "up"), ("job", "node")])?;
+//! let mut app = db.appender();
+//! let r = app.append(&up, 1_000, 1.0)?;
+//! app.append_ref(r, 16_000, 1.0)?;
+//! app.commit()?; // in the WAL: survives a crash of the process from here on
+//!
+//! // Read: select by matchers over [mint, maxt] (milliseconds, both included).
+//! let q = db.querier(0, 60_000);
+//! for series in q.select(&[Matcher::equal("job", "node")]) {
+//!     let samples: Vec<(i64, f64)> = series.iter().map(|s| (s.t, s.v)).collect();
+//!     assert_eq!(series.labels().to_string(), r#"up{job="node"}"#);
+//!     assert_eq!(samples, [(1_000, 1.0), (16_000, 1.0)]);
+//! }
+//! assert_eq!(q.label_values("job", &[]), ["node"]);
+//!
+//! // Bad input is an error naming what was wrong, never a panic.
+//! let err = app.append(&up, 500, 2.0).unwrap_err();
+//! assert!(err.to_string().contains("out of order"));
+//!
+//! db.close()?; // WAL flushed and fsynced, directory lock released
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
+//! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
+//! nothing of HTTP or async runtimes.
+
 pub mod api;
 pub mod model;
 pub mod scrape;

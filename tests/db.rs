@@ -228,3 +228,58 @@ fn concurrent_appenders_on_disjoint_series() {
     assert_eq!(got.len(), 50);
     assert!(got.iter().all(|(_, v)| v.len() == 200));
 }
+
+#[test]
+fn reopen_takes_full_chunks_from_the_head_chunk_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = l(&[("__name__", "c")]);
+    let written = {
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut app = db.appender();
+        for i in 0..1000i64 {
+            app.append(&s, i * 15_000, i as f64 * 0.5).unwrap();
+            if i % 100 == 99 {
+                app.commit().unwrap();
+            }
+        }
+        app.commit().unwrap();
+        let got = samples(&db, &[], i64::MIN, i64::MAX);
+        db.close().unwrap();
+        got
+    };
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let report = db.open_report().clone();
+    assert!(report.chunks_loaded >= 8, "{report:?}");
+    assert_eq!(
+        report.samples + report.samples_in_chunks,
+        1000,
+        "{report:?}"
+    );
+    assert!(
+        report.samples < 200,
+        "most samples come from chunks: {report:?}"
+    );
+    assert_eq!(samples(&db, &[], i64::MIN, i64::MAX), written);
+    // Appending continues after the loaded chunks, and the duplicate check knows
+    // the newest loaded sample.
+    let mut app = db.appender();
+    let err = app.append(&s, 999 * 15_000, 1.0).unwrap_err();
+    assert!(
+        matches!(err, AppendError::DuplicateTimestamp { .. }),
+        "{err}"
+    );
+    app.append(&s, 1000 * 15_000, 1.0).unwrap();
+    app.commit().unwrap();
+    db.close().unwrap();
+
+    // A damaged head chunk file costs replay time, not data: the WAL has it all.
+    let file = dir.path().join("chunks_head").join("000001");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let db = Db::open(dir.path(), Options::default()).unwrap();
+    let got = samples(&db, &[], i64::MIN, i64::MAX);
+    assert_eq!(got[0].1.len(), 1001);
+    assert_eq!(got[0].1[..1000], written[0].1[..]);
+}

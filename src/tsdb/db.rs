@@ -7,7 +7,7 @@
 //! data/
 //!   lock            held (flock) while open; a second process gets DbError::Locked
 //!   wal/            segments 00000000…, checkpoint.NNNNNNNN/ (docs/format/wal.md)
-//!   chunks_head/    full head chunks moved out of memory (scratch, rebuilt on open)
+//!   chunks_head/    full head chunks moved out of memory; spares WAL replay work
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::tsdb::head::{
-    Appender, ChunkLimits, ChunkSpill, Head, ReplayCounts, ReplayScratch, SpillError,
-};
+use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay, SpillError};
 use crate::tsdb::querier::Querier;
 use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
 
@@ -94,10 +92,18 @@ pub struct DbStats {
 #[derive(Debug, Clone, Default)]
 pub struct OpenReport {
     pub wal: wal::ReplayReport,
+    /// Series records read from the WAL.
     pub series: u64,
+    /// Samples applied from the WAL.
     pub samples: u64,
+    /// WAL samples skipped because the head chunk file already held them.
+    pub samples_in_chunks: u64,
     /// Samples whose series record was missing (dropped).
     pub unknown_refs: u64,
+    /// Full chunks taken back from the head chunk file.
+    pub chunks_loaded: u64,
+    /// Head chunk file chunks not used (no series claimed them, or damaged).
+    pub chunks_dropped: u64,
     pub replay_seconds: f64,
 }
 
@@ -145,7 +151,7 @@ impl Db {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
 
-        let spill = ChunkSpill::create(&dir.join("chunks_head"))?;
+        let (spill, chunks) = ChunkSpill::open(&dir.join("chunks_head"))?;
         let limits = ChunkLimits {
             samples_per_chunk: opts.samples_per_chunk,
             chunk_range: opts.chunk_range_ms,
@@ -154,16 +160,17 @@ impl Db {
 
         let started = Instant::now();
         let wal_dir = dir.join("wal");
-        let mut counts = ReplayCounts::default();
-        let mut scratch = ReplayScratch::default();
-        let wal_report = wal::replay(&wal_dir, |rec| {
-            head.replay_record(rec, &mut scratch, &mut counts)
-        })?;
+        let mut replay = Replay::new(&head, chunks);
+        let wal_report = wal::replay(&wal_dir, |rec| replay.record(rec))?;
+        let counts = replay.finish();
         let report = OpenReport {
             wal: wal_report,
             series: counts.series,
             samples: counts.samples,
+            samples_in_chunks: counts.samples_in_chunks,
             unknown_refs: counts.unknown_refs,
+            chunks_loaded: counts.chunks_loaded,
+            chunks_dropped: counts.chunks_dropped,
             replay_seconds: started.elapsed().as_secs_f64(),
         };
         if report.unknown_refs > 0 {
@@ -172,8 +179,16 @@ impl Db {
                 "WAL replay dropped samples whose series record is missing"
             );
         }
+        if report.chunks_dropped > 0 {
+            tracing::warn!(
+                chunks = report.chunks_dropped,
+                "head chunks without a series or that did not decode were dropped; the WAL replayed their samples"
+            );
+        }
         tracing::info!(
             series = report.series,
+            chunks_loaded = report.chunks_loaded,
+            samples_in_chunks = report.samples_in_chunks,
             samples = report.samples,
             segments = report.wal.segments,
             seconds = report.replay_seconds,

@@ -13,6 +13,7 @@
 
 mod appender;
 mod postings;
+mod replay;
 mod series;
 mod spill;
 mod stripe;
@@ -23,17 +24,18 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 pub use appender::{AppendError, Appender};
+pub(crate) use replay::Replay;
 pub(crate) use series::ChunkLimits;
 pub use spill::SpillError;
 pub(crate) use spill::{ChunkSpill, SpillLoc};
 
 use self::postings::MemPostings;
-use self::series::{GROUP_BITS, GROUP_SIZE, GroupWriter, MemSeries, SeriesGroup};
+use self::series::{GROUP_BITS, GROUP_SIZE, MemSeries, SeriesGroup};
 use self::stripe::StripeSeries;
 use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
-use crate::tsdb::wal::{self, RefSample, RefSeries, Wal};
+use crate::tsdb::wal::Wal;
 
 /// Where a chunk of a selected series is.
 #[derive(Debug, Clone)]
@@ -71,14 +73,6 @@ struct Counters {
 pub(crate) struct RefBlock {
     next: u64,
     end: u64,
-}
-
-/// Figures replay reports.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ReplayCounts {
-    pub(crate) series: u64,
-    pub(crate) samples: u64,
-    pub(crate) unknown_refs: u64,
 }
 
 pub(crate) struct Head {
@@ -180,71 +174,6 @@ impl Head {
     fn note_time_range(&self, min_t: i64, max_t: i64) {
         self.counters.min_t.fetch_min(min_t, Ordering::Relaxed);
         self.counters.max_t.fetch_max(max_t, Ordering::Relaxed);
-    }
-
-    /// Applies one WAL record during replay. `aliases` maps refs of series records
-    /// that repeated an existing label set onto the series that has it.
-    pub(crate) fn replay_record(
-        &self,
-        rec: &[u8],
-        scratch: &mut ReplayScratch,
-        counts: &mut ReplayCounts,
-    ) -> Result<(), String> {
-        match wal::record_type(rec).map_err(|e| e.to_string())? {
-            wal::RecordType::Series => {
-                scratch.series.clear();
-                wal::decode_series(rec, &mut scratch.series).map_err(|e| e.to_string())?;
-                for RefSeries { series_ref, labels } in scratch.series.drain(..) {
-                    if labels.is_empty() {
-                        return Err(format!(
-                            "series record for ref {} has no labels",
-                            series_ref.0
-                        ));
-                    }
-                    let hash = labels.hash_u64();
-                    let group = self.group_for(series_ref);
-                    let s = self.insert_series(hash, MemSeries::new(series_ref, labels, group));
-                    s.set_wal_logged();
-                    if s.series_ref() != series_ref {
-                        scratch.aliases.insert(series_ref.0, s.series_ref());
-                    }
-                    let next_block = (series_ref.0 | (GROUP_SIZE - 1)).saturating_add(1);
-                    self.next_ref.fetch_max(next_block, Ordering::Relaxed);
-                    counts.series += 1;
-                }
-            }
-            wal::RecordType::Samples => {
-                scratch.samples.clear();
-                wal::decode_samples(rec, &mut scratch.samples).map_err(|e| e.to_string())?;
-                let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
-                let mut found = Vec::with_capacity(scratch.samples.len());
-                for &RefSample { series_ref, t, v } in &scratch.samples {
-                    let r = scratch
-                        .aliases
-                        .get(&series_ref.0)
-                        .copied()
-                        .unwrap_or(series_ref);
-                    match self.series.get_by_ref(r) {
-                        Some(s) => found.push((s, t, v)),
-                        None => counts.unknown_refs += 1,
-                    }
-                }
-                let mut writer = GroupWriter::default();
-                for (s, t, v) in &found {
-                    let appended = writer
-                        .append(s, *t, *v, &self.limits, &self.spill)
-                        .map_err(|e| e.to_string())?;
-                    self.count_appended(appended);
-                    min_t = min_t.min(*t);
-                    max_t = max_t.max(*t);
-                    counts.samples += 1;
-                }
-                if min_t <= max_t {
-                    self.note_time_range(min_t, max_t);
-                }
-            }
-        }
-        Ok(())
     }
 
     fn count_appended(&self, a: series::Appended) {
@@ -353,12 +282,4 @@ impl Head {
             max_t: range.map(|r| r.1),
         }
     }
-}
-
-/// Buffers reused across replayed records.
-#[derive(Default)]
-pub(crate) struct ReplayScratch {
-    series: Vec<RefSeries>,
-    samples: Vec<RefSample>,
-    aliases: std::collections::HashMap<u64, SeriesRef>,
 }

@@ -219,7 +219,9 @@ impl SeriesData {
         };
         if needs_cut {
             let app = match self.open.take() {
-                Some(old) => XorAppender::with_buffer(self.close_chunk(old, spill)?),
+                Some(old) => {
+                    XorAppender::with_buffer(self.close_chunk(series.series_ref, old, spill)?)
+                }
                 None => XorAppender::new(),
             };
             self.open = Some(OpenChunk {
@@ -232,10 +234,7 @@ impl SeriesData {
         if let Some(o) = self.open.as_mut() {
             o.app.append(t, v);
         }
-        self.last = Some((t, v));
-        series.newest_t.store(t, Ordering::Release);
-        series.newest_v.store(v.to_bits(), Ordering::Release);
-        series.has_newest.store(true, Ordering::Release);
+        self.set_last(series, t, v);
         Ok(if cut {
             Appended::NewChunk
         } else {
@@ -243,10 +242,35 @@ impl SeriesData {
         })
     }
 
-    /// Moves a full chunk to the spill file; returns its buffer for reuse.
-    fn close_chunk(&mut self, old: OpenChunk, spill: &ChunkSpill) -> Result<Vec<u8>, SpillError> {
+    /// Sets the chunks a series had before the database was reopened; `newest` is
+    /// the last sample of the last of them.
+    pub(crate) fn restore(
+        &mut self,
+        series: &MemSeries,
+        closed: Vec<ClosedChunk>,
+        newest: (i64, f64),
+    ) {
+        self.closed = closed;
+        self.set_last(series, newest.0, newest.1);
+    }
+
+    fn set_last(&mut self, series: &MemSeries, t: i64, v: f64) {
+        self.last = Some((t, v));
+        series.newest_t.store(t, Ordering::Release);
+        series.newest_v.store(v.to_bits(), Ordering::Release);
+        series.has_newest.store(true, Ordering::Release);
+    }
+
+    /// Moves a full chunk of `series_ref` to the head chunk file; returns its
+    /// buffer for reuse.
+    fn close_chunk(
+        &mut self,
+        series_ref: SeriesRef,
+        old: OpenChunk,
+        spill: &ChunkSpill,
+    ) -> Result<Vec<u8>, SpillError> {
         let max_t = old.app.last_t().unwrap_or(old.min_t);
-        let loc = spill.write(Encoding::Xor, old.app.bytes())?;
+        let loc = spill.write(series_ref, old.min_t, max_t, Encoding::Xor, old.app.bytes())?;
         self.closed.push(ClosedChunk {
             min_t: old.min_t,
             max_t,
