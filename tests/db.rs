@@ -169,14 +169,15 @@ fn chunks_are_cut_by_count_and_at_window_boundaries() {
     let db = Db::open(dir.path(), Options::default()).unwrap();
     let s = l(&[("__name__", "c")]);
     let mut app = db.appender();
-    // 1000 samples, 15 s apart: 250 minutes, crossing two 2h boundaries.
+    // 1000 samples 25 s apart: 288 per 2h window. Each window holds chunks of 120,
+    // 120 and 48 samples, and the last 136 samples make 120 + 16: 11 chunks. Cut by
+    // count alone it would be 9.
     for i in 0..1000i64 {
-        app.append(&s, i * 15_000, i as f64).unwrap();
+        app.append(&s, i * 25_000, i as f64).unwrap();
     }
     app.commit().unwrap();
     let stats = db.stats();
-    // 120 per chunk would be 9 chunks; the 2h boundaries at 480 and 960 add cuts.
-    assert!(stats.head_chunks >= 9, "{stats:?}");
+    assert_eq!(stats.head_chunks, 11, "{stats:?}");
     let got = samples(&db, &[], i64::MIN, i64::MAX);
     assert_eq!(got[0].1.len(), 1000);
     assert!(
@@ -184,17 +185,19 @@ fn chunks_are_cut_by_count_and_at_window_boundaries() {
             .1
             .iter()
             .enumerate()
-            .all(|(i, &(t, v))| t == i as i64 * 15_000 && v == (i as f64).to_bits())
+            .all(|(i, &(t, v))| t == i as i64 * 25_000 && v == (i as f64).to_bits())
     );
-    // A query in the middle reads only what it needs and returns the exact range.
-    let mid = samples(&db, &[], 7_200_000 - 15_000, 7_200_000 + 15_000);
+    // A query around a boundary reads only what it needs and returns the exact range.
+    let mid = samples(&db, &[], 7_200_000 - 25_000, 7_200_000 + 25_000);
     assert_eq!(
         mid[0].1.iter().map(|x| x.0).collect::<Vec<_>>(),
-        [7_185_000, 7_200_000, 7_215_000]
+        [7_175_000, 7_200_000, 7_225_000]
     );
-    // Reopen rebuilds the same chunks from the WAL.
+    // Reopen gives the same chunks back (full ones from the head chunk file, the
+    // open one from the WAL).
     db.close().unwrap();
     let db = Db::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.open_report().chunks_loaded, 10);
     assert_eq!(db.stats().head_chunks, stats.head_chunks);
     assert_eq!(samples(&db, &[], i64::MIN, i64::MAX), got);
 }
@@ -249,7 +252,9 @@ fn reopen_takes_full_chunks_from_the_head_chunk_file() {
     };
     let db = Db::open(dir.path(), Options::default()).unwrap();
     let report = db.open_report().clone();
-    assert!(report.chunks_loaded >= 8, "{report:?}");
+    // 1000 samples 15 s apart: 480 per 2h window, 4 chunks each, and 40 left in
+    // the open chunk.
+    assert_eq!(report.chunks_loaded, 8, "{report:?}");
     assert_eq!(
         report.samples + report.samples_in_chunks,
         1000,
@@ -260,8 +265,8 @@ fn reopen_takes_full_chunks_from_the_head_chunk_file() {
         "most samples come from chunks: {report:?}"
     );
     assert_eq!(samples(&db, &[], i64::MIN, i64::MAX), written);
-    // Appending continues after the loaded chunks, and the duplicate check knows
-    // the newest loaded sample.
+    // Appending continues after the replayed data, and the duplicate check knows
+    // the newest sample.
     let mut app = db.appender();
     let err = app.append(&s, 999 * 15_000, 1.0).unwrap_err();
     assert!(
@@ -282,4 +287,53 @@ fn reopen_takes_full_chunks_from_the_head_chunk_file() {
     let got = samples(&db, &[], i64::MIN, i64::MAX);
     assert_eq!(got[0].1.len(), 1001);
     assert_eq!(got[0].1[..1000], written[0].1[..]);
+}
+
+#[test]
+fn wal_with_an_impossible_series_ref_is_refused_with_its_position() {
+    use tidemark::tsdb::wal::{Wal, WalOptions, encode_series};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut wal = Wal::open(&dir.path().join("wal"), WalOptions::default()).unwrap();
+        let mut rec = Vec::new();
+        let labels = l(&[("__name__", "x")]);
+        encode_series(
+            &[(tidemark::tsdb::SeriesRef(u64::MAX - 3), &labels)],
+            &mut rec,
+        );
+        wal.log(&[&rec]).unwrap();
+        wal.close().unwrap();
+    }
+    let err = Db::open(dir.path(), Options::default())
+        .err()
+        .expect("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("out of range") && msg.contains("00000000"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn options_outside_their_range_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for opts in [
+        Options {
+            samples_per_chunk: 0,
+            ..Options::default()
+        },
+        Options {
+            samples_per_chunk: 1 << 20,
+            ..Options::default()
+        },
+        Options {
+            chunk_range_ms: 0,
+            ..Options::default()
+        },
+    ] {
+        assert!(matches!(
+            Db::open(dir.path(), opts),
+            Err(DbError::InvalidOption(_))
+        ));
+    }
 }

@@ -19,6 +19,10 @@ use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay, SpillEr
 use crate::tsdb::querier::Querier;
 use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
 
+/// Largest `Options::samples_per_chunk`: at worst ~19 bytes a sample, a chunk stays
+/// far below the head chunk file's record limit.
+const MAX_SAMPLES_PER_CHUNK: usize = 4096;
+
 /// Settings for [`Db::open`].
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -76,7 +80,8 @@ pub struct DbStats {
     pub head_series: u64,
     /// Chunks in the head (open and closed).
     pub head_chunks: u64,
-    /// Samples stored since open (committed, WAL replay included).
+    /// Samples committed and stored since open (replayed ones are in
+    /// [`OpenReport`]).
     pub samples_appended: u64,
     /// Committed samples not stored because a concurrent commit had stored a newer
     /// sample of the same series first.
@@ -121,9 +126,9 @@ impl Db {
     /// the WAL, and starts a new WAL segment.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, DbError> {
         let dir = dir.as_ref().to_path_buf();
-        if opts.samples_per_chunk == 0 || opts.samples_per_chunk > usize::from(u16::MAX) {
+        if opts.samples_per_chunk == 0 || opts.samples_per_chunk > MAX_SAMPLES_PER_CHUNK {
             return Err(DbError::InvalidOption(format!(
-                "samples_per_chunk must be in 1..=65535, got {}",
+                "samples_per_chunk must be in 1..={MAX_SAMPLES_PER_CHUNK}, got {}",
                 opts.samples_per_chunk
             )));
         }
@@ -248,10 +253,13 @@ impl Db {
     /// Closes the WAL (written out and fsynced) and releases the lock. Appenders
     /// still alive afterwards get [`crate::tsdb::AppendError::Closed`] on commit.
     pub fn close(self) -> Result<(), DbError> {
-        self.head.flush()?;
-        if let Some(wal) = self.head.take_wal() {
-            wal.close()?;
-        }
-        Ok(())
+        // The WAL first: it holds the data; the head chunk file only saves replay
+        // work, so its failure must not keep the WAL from being synced.
+        let wal = match self.head.take_wal() {
+            Some(wal) => wal.close().map_err(DbError::from),
+            None => Ok(()),
+        };
+        let chunks = self.head.flush().map_err(DbError::from);
+        wal.and(chunks)
     }
 }

@@ -18,9 +18,6 @@ use tracing::{error, info, warn};
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// `--storage.tsdb.retention.time` when not given (or 0).
-const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
-
 /// Flags of the server, named as Prometheus's.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
@@ -77,7 +74,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let _config = load_config(&args.config_file)?;
     // As in Prometheus, 0 means the default.
     let retention = match args.retention {
-        Duration::ZERO => DEFAULT_RETENTION,
+        Duration::ZERO => Duration::from_millis(Options::default().retention_ms.unsigned_abs()),
         r => r,
     };
     let retention_ms = i64::try_from(retention.as_millis())

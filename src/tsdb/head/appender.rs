@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::series::{Appended, GroupWriter, MemSeries, Refusal, Verdict, check};
+use super::series::{Appended, CommitOrder, GroupWriter, MemSeries, Refusal, Verdict, check};
 use super::stripe::U64Map;
-use super::{Head, RefBlock, SpillError};
+use super::{Head, RefBlock, WalSlot};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::wal::{self, RefSample, WalError};
@@ -63,6 +63,9 @@ struct Pending {
     session: u32,
     t: i64,
     v: f64,
+    /// The commit before this one that logged a sample of the series (set when
+    /// this one is logged).
+    prev: u64,
 }
 
 /// Sessions kept across commits before the cache is dropped and rebuilt, so one
@@ -164,7 +167,12 @@ impl Appender {
         match check(newest, t, v) {
             Ok(Verdict::Append) => {
                 s.pending = Some((t, v));
-                self.pending.push(Pending { session, t, v });
+                self.pending.push(Pending {
+                    session,
+                    t,
+                    v,
+                    prev: 0,
+                });
             }
             Ok(Verdict::Repeat) => {}
             Err(Refusal::OutOfOrder { last_t }) => {
@@ -242,35 +250,63 @@ impl Appender {
             }));
         self.samples_rec.clear();
         wal::encode_samples(&self.wal_samples, &mut self.samples_rec);
-        {
-            let mut wal = self.head.wal.lock();
+        let seq = {
+            let mut slot = self.head.wal.lock();
+            let WalSlot { wal, commits } = &mut *slot;
             let wal = wal.as_mut().ok_or(AppendError::Closed)?;
             if self.series_rec.is_empty() {
                 wal.log(&[&self.samples_rec])?;
             } else {
                 wal.log(&[&self.series_rec, &self.samples_rec])?;
             }
-        }
+            // Stamped under the WAL lock, so commit order is WAL order.
+            *commits += 1;
+            for p in &mut self.pending {
+                p.prev = self.sessions[p.session as usize]
+                    .series
+                    .stamp_logged(*commits);
+            }
+            *commits
+        };
         for i in unlogged {
             let s = &mut self.sessions[i as usize];
             s.series.set_wal_logged();
             s.logged = true;
         }
-        self.apply().map_err(|e| {
-            let why = format!("applying committed samples to the head: {e}");
-            *self.head.poisoned.lock() = Some(why.clone());
-            AppendError::Poisoned(why)
-        })
+        #[cfg(test)]
+        tests::after_log_hook();
+        self.apply(seq)
     }
 
-    fn apply(&mut self) -> Result<(), SpillError> {
+    /// Stores the committed samples in the head, each only after the commit before
+    /// it for the same series (in WAL order) has stored its own.
+    fn apply(&mut self, seq: u64) -> Result<(), AppendError> {
         let head = &*self.head;
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
         let mut writer = GroupWriter::default();
         for p in &self.pending {
             let series = &self.sessions[p.session as usize].series;
-            let appended = writer.append(series, p.t, p.v, &head.limits, &head.spill)?;
+            let order = Some(CommitOrder { seq, prev: p.prev });
+            let appended = loop {
+                match writer.append(series, p.t, p.v, order, &head.limits, &head.spill) {
+                    Ok(Some(appended)) => break appended,
+                    Ok(None) => {
+                        // An earlier commit has yet to store its sample of this
+                        // series (only with two writers on one series).
+                        writer.release();
+                        if let Some(why) = head.poisoned.lock().as_ref() {
+                            return Err(AppendError::Poisoned(why.clone()));
+                        }
+                        std::thread::yield_now();
+                    }
+                    Err(e) => {
+                        let why = format!("applying committed samples to the head: {e}");
+                        *head.poisoned.lock() = Some(why.clone());
+                        return Err(AppendError::Poisoned(why));
+                    }
+                }
+            };
             head.count_appended(appended);
             if appended != Appended::Dropped {
                 stored += 1;
@@ -301,5 +337,68 @@ impl Appender {
             self.sessions.clear();
             self.by_ref.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::time::Duration;
+
+    use crate::model::{Labels, Matcher};
+    use crate::tsdb::{Db, Options};
+
+    thread_local! {
+        /// Runs once, on this thread, between a commit's WAL write and its apply.
+        static AFTER_LOG: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+    }
+
+    pub(super) fn after_log_hook() {
+        if let Some(f) = AFTER_LOG.with(|h| h.borrow_mut().take()) {
+            f();
+        }
+    }
+
+    fn all_samples(db: &Db) -> Vec<(i64, u64)> {
+        db.querier(i64::MIN, i64::MAX)
+            .select(&[])
+            .flat_map(|s| s.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// Regression: a commit logged after another used to be able to reach the
+    /// head first. Then the live head dropped the older sample (out of order by
+    /// then) while replay, in WAL order, kept it: a restart changed the data.
+    #[test]
+    fn commits_reach_the_head_in_wal_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let s = Labels::new([("__name__", "contended")]).unwrap();
+        let mut x = db.appender();
+        let mut y = db.appender();
+        x.append(&s, 10, 1.0).unwrap();
+        y.append(&s, 20, 2.0).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        AFTER_LOG.with(|h| {
+            *h.borrow_mut() = Some(Box::new(move || {
+                // X is in the WAL and not yet applied: Y commits now, and gets a
+                // head start on applying.
+                std::thread::spawn(move || tx.send(y.commit()));
+                std::thread::sleep(Duration::from_millis(100));
+            }))
+        });
+        x.commit().unwrap();
+        rx.recv().unwrap().unwrap();
+        let live = all_samples(&db);
+        assert_eq!(live, [(10, 1f64.to_bits()), (20, 2f64.to_bits())]);
+        db.close().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        assert_eq!(all_samples(&db), live);
+        assert!(
+            db.querier(0, 100)
+                .select(&[Matcher::equal("__name__", "contended")])
+                .count()
+                == 1
+        );
     }
 }

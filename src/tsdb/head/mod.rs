@@ -86,11 +86,20 @@ pub(crate) struct Head {
     /// group size.
     next_ref: AtomicU64,
     counters: Counters,
-    /// The WAL; `None` once closed. Commits hold this lock while writing.
-    wal: Mutex<Option<Wal>>,
+    /// The WAL and the commit counter; commits hold this lock while writing.
+    wal: Mutex<WalSlot>,
     /// Set when the head could not apply committed samples (the spill file failed):
     /// the head refuses further commits rather than diverge from the WAL.
     poisoned: Mutex<Option<String>>,
+}
+
+/// The WAL as commits use it.
+#[derive(Default)]
+pub(crate) struct WalSlot {
+    /// `None` before replay ends and once closed.
+    wal: Option<Wal>,
+    /// Commits logged so far: the sequence number of the last one.
+    commits: u64,
 }
 
 /// Head figures for [`crate::tsdb::DbStats`].
@@ -119,17 +128,17 @@ impl Head {
             limits,
             next_ref: AtomicU64::new(GROUP_SIZE),
             counters,
-            wal: Mutex::new(None),
+            wal: Mutex::new(WalSlot::default()),
             poisoned: Mutex::new(None),
         }
     }
 
     pub(crate) fn attach_wal(&self, wal: Wal) {
-        *self.wal.lock() = Some(wal);
+        self.wal.lock().wal = Some(wal);
     }
 
     pub(crate) fn take_wal(&self) -> Option<Wal> {
-        self.wal.lock().take()
+        self.wal.lock().wal.take()
     }
 
     pub(crate) fn appender(self: &Arc<Self>) -> Appender {
@@ -143,13 +152,22 @@ impl Head {
             return s;
         }
         if block.next == block.end {
+            // Cannot wrap: replay keeps refs below MAX_SERIES_REF, and it would take
+            // 2^62 series creations from there.
             block.next = self.next_ref.fetch_add(GROUP_SIZE, Ordering::Relaxed);
-            block.end = block.next + GROUP_SIZE;
+            block.end = block.next.saturating_add(GROUP_SIZE);
         }
         let r = SeriesRef(block.next);
         block.next += 1;
         let group = self.group_for(r);
         self.insert_series(hash, MemSeries::new(r, labels.clone(), group))
+    }
+
+    /// Makes sure refs handed out from now on are above `r`, in a group of their
+    /// own.
+    fn reserve_past(&self, r: SeriesRef) {
+        let next_block = (r.0 | (GROUP_SIZE - 1)).saturating_add(1);
+        self.next_ref.fetch_max(next_block, Ordering::Relaxed);
     }
 
     /// The group that holds the chunks of series `r`, created if new.
@@ -269,7 +287,12 @@ impl Head {
 
     pub(crate) fn stats(&self) -> HeadStats {
         let mut memory = self.postings.heap_bytes();
-        self.series.for_each(|s| memory += s.heap_bytes());
+        // Collected first: a stripe lock is never held while a group lock is taken.
+        let mut all = Vec::new();
+        self.series.for_each(|s| all.push(Arc::clone(s)));
+        for s in &all {
+            memory += s.heap_bytes();
+        }
         let c = &self.counters;
         let range = self.time_range();
         HeadStats {

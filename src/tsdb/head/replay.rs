@@ -10,13 +10,19 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::Head;
 use super::series::{ClosedChunk, GroupWriter, MemSeries};
 use super::spill::SpilledChunk;
 use super::stripe::U64Map;
-use super::{GROUP_SIZE, Head};
+use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::XorIter;
 use crate::tsdb::wal::{self, RefSample, RefSeries};
+
+/// Largest series ref replay accepts. Writers hand refs out from 64 upwards, so
+/// a larger one comes from a damaged or foreign file; refusing it keeps ref
+/// arithmetic far from overflow.
+const MAX_SERIES_REF: SeriesRef = SeriesRef(1 << 62);
 
 /// What replay found.
 #[derive(Debug, Clone, Default)]
@@ -60,11 +66,14 @@ impl<'h> Replay<'h> {
     pub(crate) fn new(head: &'h Head, chunks: Vec<SpilledChunk>) -> Replay<'h> {
         let mut loaded: U64Map<Vec<SpilledChunk>> = U64Map::default();
         for c in chunks {
+            // A ref no writer hands out: a damaged record that passed its CRC.
+            if c.series_ref > MAX_SERIES_REF {
+                continue;
+            }
             // New series must never get the ref of a chunk in the file, even one no
             // series record claims (its record lost with an unsynced WAL tail):
             // on the next open those chunks would be attached to the new series.
-            let next_block = (c.series_ref.0 | (GROUP_SIZE - 1)).saturating_add(1);
-            head.next_ref.fetch_max(next_block, Ordering::Relaxed);
+            head.reserve_past(c.series_ref);
             loaded.entry(c.series_ref.0).or_default().push(c);
         }
         Replay {
@@ -92,7 +101,7 @@ impl<'h> Replay<'h> {
                             series_ref.0
                         ));
                     }
-                    self.series_record(series_ref, labels);
+                    self.series_record(series_ref, labels)?;
                 }
                 self.series_buf = decoded;
             }
@@ -105,19 +114,24 @@ impl<'h> Replay<'h> {
         Ok(())
     }
 
-    fn series_record(&mut self, series_ref: SeriesRef, labels: crate::model::Labels) {
+    fn series_record(&mut self, series_ref: SeriesRef, labels: Labels) -> Result<(), String> {
         let head = self.head;
         self.counts.series += 1;
+        if series_ref > MAX_SERIES_REF {
+            return Err(format!(
+                "series ref {} of {labels} is out of range (at most {})",
+                series_ref.0, MAX_SERIES_REF.0
+            ));
+        }
         if self.known.contains_key(&series_ref.0) {
             // Logged again by a second commit: nothing new.
-            return;
+            return Ok(());
         }
         let hash = labels.hash_u64();
         let group = head.group_for(series_ref);
         let series = head.insert_series(hash, MemSeries::new(series_ref, labels, group));
         series.set_wal_logged();
-        let next_block = (series_ref.0 | (GROUP_SIZE - 1)).saturating_add(1);
-        head.next_ref.fetch_max(next_block, Ordering::Relaxed);
+        head.reserve_past(series_ref);
         // Chunks are written under the series' own ref; a repeated label set under
         // another ref (possible only in a WAL from elsewhere) is an alias.
         let in_chunks_through = match self.known.get(&series.series_ref().0) {
@@ -134,6 +148,7 @@ impl<'h> Replay<'h> {
                 in_chunks_through,
             },
         );
+        Ok(())
     }
 
     /// Gives `series` the chunks found for it in the head chunk file; returns the
@@ -187,10 +202,13 @@ impl<'h> Replay<'h> {
                 self.counts.samples_in_chunks += 1;
                 continue;
             }
+            // Replay is WAL order itself: no commit order to wait for.
             let appended = writer
-                .append(&known.series, t, v, &head.limits, &head.spill)
+                .append(&known.series, t, v, None, &head.limits, &head.spill)
                 .map_err(|e| e.to_string())?;
-            head.count_appended(appended);
+            if let Some(appended) = appended {
+                head.count_appended(appended);
+            }
             min_t = min_t.min(t);
             max_t = max_t.max(t);
             self.counts.samples += 1;

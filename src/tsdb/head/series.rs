@@ -1,8 +1,7 @@
 //! One series in the head: its labels, its chunks, and the rules for appending.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering, fence};
 
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
@@ -64,11 +63,20 @@ pub(crate) struct MemSeries {
     /// record always precedes its samples in the WAL.
     wal_logged: AtomicBool,
     /// Lock-free mirror of the newest stored sample, so that `append` can refuse
-    /// out-of-order and duplicate samples without taking the group lock.
-    /// Written under that lock; `has_newest` is set last.
-    has_newest: AtomicBool,
+    /// out-of-order and duplicate samples without taking the group lock. A
+    /// seqlock: written under the group lock only; `newest_version` is 0 before
+    /// the first sample, odd while `newest_t`/`newest_v` are being written.
+    newest_version: AtomicU64,
     newest_t: AtomicI64,
     newest_v: AtomicU64,
+    /// Commit order. `logged_seq` is the sequence number of the last commit whose
+    /// WAL write carried a sample of this series (written under the WAL lock),
+    /// `applied_seq` that of the last one applied (written under the group lock).
+    /// A commit applies its sample only after the commit before it for this series
+    /// has been applied, so the head stores samples in WAL order and a restart
+    /// rebuilds exactly what was live, even with two writers on one series.
+    logged_seq: AtomicU64,
+    applied_seq: AtomicU64,
     /// Holds this series' chunks in slot `series_ref % GROUP_SIZE`.
     group: Arc<SeriesGroup>,
 }
@@ -84,8 +92,10 @@ pub(crate) const GROUP_SIZE: u64 = 1 << GROUP_BITS;
 /// writer (one target) have consecutive refs: with a lock per group, applying a
 /// commit takes one lock per run of up to 64 series instead of one per sample.
 /// The lock operations, not the encoding, dominated commit time with a lock per
-/// series. Queries lock one group at a time, as writers do, so there is no lock
-/// order to get wrong.
+/// series. At most one group lock is held at a time.
+///
+/// Slots are allocated up to the highest one used, so a group an appender
+/// reserved but filled only in part costs only the series it holds.
 pub(crate) struct SeriesGroup {
     slots: Mutex<Vec<SeriesData>>,
 }
@@ -93,9 +103,26 @@ pub(crate) struct SeriesGroup {
 impl SeriesGroup {
     pub(crate) fn new() -> SeriesGroup {
         SeriesGroup {
-            slots: Mutex::new((0..GROUP_SIZE).map(|_| SeriesData::default()).collect()),
+            slots: Mutex::new(Vec::new()),
         }
     }
+}
+
+/// Slot `i` of a group, created (with any before it) on first use.
+fn slot_mut(slots: &mut Vec<SeriesData>, i: usize) -> &mut SeriesData {
+    if slots.len() <= i {
+        slots.resize_with(i + 1, SeriesData::default);
+    }
+    &mut slots[i]
+}
+
+/// Where a committed sample stands in commit order (see `MemSeries::logged_seq`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CommitOrder {
+    /// The commit this sample belongs to.
+    pub(crate) seq: u64,
+    /// The commit before it that carried a sample of the same series.
+    pub(crate) prev: u64,
 }
 
 /// Applies samples to series, keeping the lock of the last group it touched
@@ -106,15 +133,18 @@ pub(crate) struct GroupWriter<'a> {
 }
 
 impl<'a> GroupWriter<'a> {
-    /// Stores a committed sample (see [`SeriesData::append`]).
+    /// Stores a sample (see [`SeriesData::append`]). With `order`, only once the
+    /// commit before it for this series has been applied: `Ok(None)` means not
+    /// yet, call again later (after [`GroupWriter::release`]).
     pub(crate) fn append(
         &mut self,
         series: &'a MemSeries,
         t: i64,
         v: f64,
+        order: Option<CommitOrder>,
         limits: &ChunkLimits,
         spill: &ChunkSpill,
-    ) -> Result<Appended, SpillError> {
+    ) -> Result<Option<Appended>, SpillError> {
         let group = &*series.group;
         let slots = match &mut self.held {
             Some((g, slots)) if std::ptr::eq(*g, group) => slots,
@@ -124,7 +154,21 @@ impl<'a> GroupWriter<'a> {
                 &mut held.insert((group, group.slots.lock())).1
             }
         };
-        slots[series.slot()].append(series, t, v, limits, spill)
+        if let Some(o) = order
+            && series.applied_seq.load(Ordering::Acquire) != o.prev
+        {
+            return Ok(None);
+        }
+        let appended = slot_mut(slots, series.slot()).append(series, t, v, limits, spill)?;
+        if let Some(o) = order {
+            series.applied_seq.store(o.seq, Ordering::Release);
+        }
+        Ok(Some(appended))
+    }
+
+    /// Lets go of the group lock held, if any.
+    pub(crate) fn release(&mut self) {
+        self.held = None;
     }
 }
 
@@ -141,9 +185,11 @@ impl MemSeries {
             series_ref,
             labels,
             wal_logged: AtomicBool::new(false),
-            has_newest: AtomicBool::new(false),
+            newest_version: AtomicU64::new(0),
             newest_t: AtomicI64::new(0),
             newest_v: AtomicU64::new(0),
+            logged_seq: AtomicU64::new(0),
+            applied_seq: AtomicU64::new(0),
             group,
         }
     }
@@ -155,7 +201,15 @@ impl MemSeries {
     /// Locks the group and gives this series' chunks.
     pub(crate) fn data(&self) -> MappedMutexGuard<'_, SeriesData> {
         let slot = self.slot();
-        MutexGuard::map(self.group.slots.lock(), |s| &mut s[slot])
+        MutexGuard::map(self.group.slots.lock(), |s| slot_mut(s, slot))
+    }
+
+    /// Records that commit `seq` logged a sample of this series; returns the commit
+    /// before it that did. Called with the WAL lock held, which orders the calls.
+    pub(crate) fn stamp_logged(&self, seq: u64) -> u64 {
+        let prev = self.logged_seq.load(Ordering::Relaxed);
+        self.logged_seq.store(seq, Ordering::Relaxed);
+        prev
     }
 
     pub(crate) fn series_ref(&self) -> SeriesRef {
@@ -178,21 +232,29 @@ impl MemSeries {
     pub(crate) fn heap_bytes(&self) -> usize {
         let d = self.data();
         std::mem::size_of::<MemSeries>()
+            + std::mem::size_of::<SeriesData>()
             + self.labels.heap_bytes()
             + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + d.open.as_ref().map_or(0, |o| o.app.heap_bytes())
     }
 
-    /// The newest stored sample, read without the lock. A commit racing with the
-    /// read may be half visible; `append` re-checks under the lock.
+    /// The newest stored sample, read without the group lock (a seqlock read).
     pub(crate) fn newest(&self) -> Option<(i64, f64)> {
-        if !self.has_newest.load(Ordering::Acquire) {
-            return None;
+        loop {
+            let version = self.newest_version.load(Ordering::Acquire);
+            if version == 0 {
+                return None;
+            }
+            if version & 1 == 0 {
+                let t = self.newest_t.load(Ordering::Relaxed);
+                let v = self.newest_v.load(Ordering::Relaxed);
+                fence(Ordering::Acquire);
+                if self.newest_version.load(Ordering::Relaxed) == version {
+                    return Some((t, f64::from_bits(v)));
+                }
+            }
+            std::hint::spin_loop();
         }
-        Some((
-            self.newest_t.load(Ordering::Acquire),
-            f64::from_bits(self.newest_v.load(Ordering::Acquire)),
-        ))
     }
 }
 
@@ -218,10 +280,25 @@ impl SeriesData {
             Some(o) => usize::from(o.app.num_samples()) >= limits.samples_per_chunk || t >= o.end,
         };
         if needs_cut {
+            // Written out before the open chunk is let go, so that a failed write
+            // leaves the series as it was.
+            if let Some(old) = &self.open {
+                let max_t = old.app.last_t().unwrap_or(old.min_t);
+                let loc = spill.write(
+                    series.series_ref,
+                    old.min_t,
+                    max_t,
+                    Encoding::Xor,
+                    old.app.bytes(),
+                )?;
+                self.closed.push(ClosedChunk {
+                    min_t: old.min_t,
+                    max_t,
+                    loc,
+                });
+            }
             let app = match self.open.take() {
-                Some(old) => {
-                    XorAppender::with_buffer(self.close_chunk(series.series_ref, old, spill)?)
-                }
+                Some(old) => XorAppender::with_buffer(old.app.into_bytes()),
                 None => XorAppender::new(),
             };
             self.open = Some(OpenChunk {
@@ -254,29 +331,16 @@ impl SeriesData {
         self.set_last(series, newest.0, newest.1);
     }
 
+    /// Sets the newest sample and its lock-free mirror (group lock held: the only
+    /// writer).
     fn set_last(&mut self, series: &MemSeries, t: i64, v: f64) {
         self.last = Some((t, v));
-        series.newest_t.store(t, Ordering::Release);
-        series.newest_v.store(v.to_bits(), Ordering::Release);
-        series.has_newest.store(true, Ordering::Release);
-    }
-
-    /// Moves a full chunk of `series_ref` to the head chunk file; returns its
-    /// buffer for reuse.
-    fn close_chunk(
-        &mut self,
-        series_ref: SeriesRef,
-        old: OpenChunk,
-        spill: &ChunkSpill,
-    ) -> Result<Vec<u8>, SpillError> {
-        let max_t = old.app.last_t().unwrap_or(old.min_t);
-        let loc = spill.write(series_ref, old.min_t, max_t, Encoding::Xor, old.app.bytes())?;
-        self.closed.push(ClosedChunk {
-            min_t: old.min_t,
-            max_t,
-            loc,
-        });
-        Ok(old.app.into_bytes())
+        let version = series.newest_version.load(Ordering::Relaxed);
+        series.newest_version.store(version + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        series.newest_t.store(t, Ordering::Relaxed);
+        series.newest_v.store(v.to_bits(), Ordering::Relaxed);
+        series.newest_version.store(version + 2, Ordering::Release);
     }
 }
 

@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 
 use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::Encoding;
+use crate::tsdb::wal::read_full;
 
 /// Bytes buffered before one write to the file.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -35,8 +36,9 @@ const FILE_HEADER: usize = 8;
 /// Record header: series ref, min t, max t, encoding, data length.
 const RECORD_HEADER: usize = 8 + 8 + 8 + 1 + 4;
 const CRC: usize = 4;
-/// Larger than any chunk the head writes (120 samples of at most ~20 bytes); a
-/// longer length in a record means the record is damaged.
+/// Larger than any chunk the head writes (at most 4096 samples of at most ~19
+/// bytes, see `Options::samples_per_chunk`); a longer length in a record means the
+/// record is damaged.
 const MAX_CHUNK_LEN: u32 = 1 << 20;
 
 /// Where a chunk's record starts in the head chunk file.
@@ -286,8 +288,7 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
     };
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut header = [0u8; FILE_HEADER];
-    if !read_full(&mut r, &mut header).map_err(io)? || header[..4] != MAGIC || header[4] != VERSION
-    {
+    if !fill(&mut r, &mut header).map_err(io)? || header[..4] != MAGIC || header[4] != VERSION {
         return Ok((Vec::new(), 0));
     }
     let mut chunks = Vec::new();
@@ -295,7 +296,7 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
     let mut rh = [0u8; RECORD_HEADER];
     let mut body = Vec::new();
     loop {
-        if !read_full(&mut r, &mut rh).map_err(io)? {
+        if !fill(&mut r, &mut rh).map_err(io)? {
             break;
         }
         let h = parse_header(&rh);
@@ -303,7 +304,7 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
             break;
         }
         body.resize(h.len as usize + CRC, 0);
-        if !read_full(&mut r, &mut body).map_err(io)? {
+        if !fill(&mut r, &mut body).map_err(io)? {
             break;
         }
         let len = h.len as usize;
@@ -326,17 +327,8 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
 }
 
 /// Fills `buf` completely; `Ok(false)` if the input ends first.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => return Ok(false),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(true)
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    Ok(read_full(r, buf)? == buf.len())
 }
 
 #[cfg(test)]

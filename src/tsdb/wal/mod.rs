@@ -44,6 +44,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use checkpoint::{CheckpointStats, checkpoint};
+pub(crate) use reader::read_full;
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{
     RecordError, RecordType, RefSample, RefSeries, decode_samples, decode_series, encode_samples,

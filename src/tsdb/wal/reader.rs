@@ -397,7 +397,7 @@ fn read_page(
 }
 
 /// Reads until `buf` is full or the end of the input; returns the bytes read.
-fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match src.read(&mut buf[n..]) {

@@ -5,7 +5,9 @@
 //!
 //! ```text
 //! series:  0x01 { ref u64 BE | n uvarint | n × (name_len uvarint, name, value_len uvarint, value) } …
-//! samples: 0x02 [ base_ref u64 BE | base_t i64 BE | { ref−base_ref varint | t−base_t varint | v f64 bits BE } … ]
+//! samples: 0x02 [ base_ref u64 BE | base_t i64 BE | { ref−base_ref varint | t−base_t varint | value } … ]
+//! value:   zigzag(v as i64) << 1 uvarint, for integral v with |v| ≤ 2^53 (not -0.0)
+//!          | 0x01, v f64 bits BE      otherwise
 //! ```
 //!
 //! `varint` is zig-zag signed, `uvarint` unsigned LEB128 (as Go's `encoding/binary`).
