@@ -155,9 +155,8 @@ impl<'h> Replay<'h> {
     /// newest timestamp they hold. Chunks that are out of order or whose newest
     /// sample does not decode are dropped, and the WAL replays their samples.
     fn attach(&mut self, series: &MemSeries, chunks: Vec<SpilledChunk>) -> Option<i64> {
-        let ordered = chunks
-            .windows(2)
-            .all(|w| w[0].min_t <= w[0].max_t && w[0].max_t < w[1].min_t);
+        let ordered = chunks.iter().all(|c| c.min_t <= c.max_t)
+            && chunks.windows(2).all(|w| w[0].max_t < w[1].min_t);
         let newest = chunks.last().filter(|_| ordered).and_then(|last| {
             self.head.spill.read(last.loc, &mut self.chunk_buf).ok()?;
             let mut it = XorIter::new(self.chunk_buf.as_slice());

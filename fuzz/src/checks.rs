@@ -1,0 +1,756 @@
+//! The properties the fuzz targets check, shared by the cargo-fuzz targets in
+//! `fuzz/fuzz_targets/` (through the `tidemark_fuzz` lib) and by the stable corpus
+//! replay test `tests/fuzz_corpus.rs` (which includes this file with `#[path]`).
+//!
+//! Every check takes arbitrary bytes and panics only if tidemark misbehaves on them:
+//! a panic inside the library, or a broken promise of its public API (a round trip
+//! that is not the identity, a torn tail that replay did not repair, …). Input that
+//! the library rightly refuses with an error is not a failure.
+//!
+//! This file must compile both as a module of the fuzz crate and inside an
+//! integration test of the main crate: it may use only `std`, `tidemark`, `tempfile`
+//! (a dev-dependency of `tidemark`) and `crc32fast` (a dependency of `tidemark`).
+
+use std::fs;
+use std::path::Path;
+
+use tidemark::model::Labels;
+use tidemark::tsdb::chunk::{ChunkError, XorAppender, XorIter};
+use tidemark::tsdb::wal::{
+    self, RecordError, RecordType, RefSample, RefSeries, WalError, decode_samples, decode_series,
+    encode_samples, encode_series, record_type,
+};
+use tidemark::tsdb::{Db, DbError, Options, SeriesRef};
+
+/// A check: panics if tidemark misbehaves on the input.
+pub type Check = fn(&[u8]);
+
+/// Every fuzz target by name, with its check. The corpus test replays
+/// `fuzz/seeds/<name>/` (and the local `fuzz/corpus/<name>/`, `fuzz/artifacts/<name>/`)
+/// through the check of the same name.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("chunk_xor", chunk_xor),
+    ("wal_records", wal_records),
+    ("wal_replay", wal_replay),
+    ("db_wal_open", db_wal_open),
+    ("db_head_chunks", db_head_chunks),
+];
+
+/// Separates the segment files in a `wal_replay` input, and the WAL segment from the
+/// head chunk file in a `db_head_chunks` input.
+pub const SEGMENT_MARKER: &[u8] = b"#SEG#";
+
+/// At most this many segment files are made from one `wal_replay` input.
+pub const MAX_SEGMENTS: usize = 3;
+
+/// A sample as comparable bits: NaN payloads (the stale marker) must survive too.
+type Bits = (i64, u64);
+
+fn bits((t, v): (i64, f64)) -> Bits {
+    (t, v.to_bits())
+}
+
+// ---------------------------------------------------------------------------------
+// chunk_xor
+// ---------------------------------------------------------------------------------
+
+/// Decodes `data` as an XOR chunk to the end: the samples and the error that ended
+/// decoding early, if any. Checks the iterator's own invariants on the way.
+fn decode_chunk(data: &[u8]) -> (Vec<Bits>, Option<ChunkError>) {
+    let mut it = XorIter::new(data);
+    let total = usize::from(it.num_samples());
+    let mut out = Vec::new();
+    loop {
+        let (_, hi) = it.size_hint();
+        let hi = hi.expect("XorIter::size_hint has an upper bound");
+        assert!(
+            out.len() + hi <= total,
+            "size_hint {hi} after {} samples exceeds the {total} in the header",
+            out.len()
+        );
+        match it.next() {
+            Some(s) => {
+                assert!(hi > 0, "a sample came after size_hint said there is none");
+                assert_eq!(
+                    bits(it.at()),
+                    bits(s),
+                    "at() is not the sample just returned"
+                );
+                out.push(bits(s));
+            }
+            None => break,
+        }
+    }
+    assert!(it.next().is_none(), "XorIter is not fused");
+    assert_eq!(it.size_hint(), (0, Some(0)), "size_hint after the end");
+    let err = it.err().cloned();
+    if data.len() < 2 {
+        assert_eq!(err, Some(ChunkError::BadHeader { len: data.len() }));
+        assert_eq!(total, 0);
+    } else {
+        assert_eq!(total, usize::from(u16::from_be_bytes([data[0], data[1]])));
+        match &err {
+            None => assert_eq!(out.len(), total, "decoding stopped early without an error"),
+            Some(e) => assert!(
+                out.len() < total,
+                "error {e} reported although all {total} samples decoded"
+            ),
+        }
+    }
+    (out, err)
+}
+
+/// What [`XorIter`] promises about `next` and `seek` over already-decoded samples:
+/// `seek(t)` returns the current sample again if its timestamp is `>= t`, else reads
+/// forward to the first sample with timestamp `>= t`; once the chunk is exhausted
+/// (or broken), everything returns `None`.
+struct IterModel<'a> {
+    samples: &'a [Bits],
+    pos: usize,
+    done: bool,
+}
+
+impl IterModel<'_> {
+    fn next(&mut self) -> Option<Bits> {
+        if self.done {
+            return None;
+        }
+        match self.samples.get(self.pos) {
+            Some(&s) => {
+                self.pos += 1;
+                Some(s)
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> Option<Bits> {
+        if self.done {
+            return None;
+        }
+        if self.pos > 0 && self.samples[self.pos - 1].0 >= t {
+            return Some(self.samples[self.pos - 1]);
+        }
+        loop {
+            let s = self.next()?;
+            if s.0 >= t {
+                return Some(s);
+            }
+        }
+    }
+}
+
+/// `XorIter` over arbitrary bytes: never panics; iteration, `seek` and `at` agree with
+/// each other; a chunk that decodes completely round-trips through `XorAppender`; and
+/// `XorAppender::from_bytes` resumes exactly the chunks that decode.
+pub fn chunk_xor(data: &[u8]) {
+    let (samples, err) = decode_chunk(data);
+
+    // seek: several sequences of targets, each on a fresh iterator, against the model.
+    let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
+    let pick = |i: usize| ts.get(i).copied().unwrap_or(0);
+    let n = ts.len();
+    let last = ts.last().copied().unwrap_or(0);
+    let sequences: [Vec<i64>; 4] = [
+        vec![i64::MIN, i64::MIN],
+        vec![
+            pick(n / 3),
+            pick(n / 3),
+            pick(n / 3).wrapping_sub(1),
+            pick(2 * n / 3),
+        ],
+        vec![
+            pick(n / 2).wrapping_add(1),
+            pick(0),
+            last,
+            last.wrapping_add(1),
+        ],
+        vec![i64::MAX, i64::MIN],
+    ];
+    for seq in &sequences {
+        let mut it = XorIter::new(data);
+        let mut model = IterModel {
+            samples: &samples,
+            pos: 0,
+            done: false,
+        };
+        for (k, &t) in seq.iter().enumerate() {
+            let got = it.seek(t).map(bits);
+            assert_eq!(got, model.seek(t), "seek #{k} to {t} (sequence {seq:?})");
+            if let Some(s) = got {
+                assert_eq!(bits(it.at()), s, "at() after seek to {t}");
+            }
+            // Interleave a plain next() between seeks.
+            if k == 1 {
+                assert_eq!(
+                    it.next().map(bits),
+                    model.next(),
+                    "next() after seek to {t}"
+                );
+            }
+        }
+        // Whatever was left: the same samples and the same error as a full pass.
+        let rest: Vec<Bits> = it.by_ref().map(bits).collect();
+        let mut want = Vec::new();
+        while let Some(s) = model.next() {
+            want.push(s);
+        }
+        assert_eq!(rest, want, "samples after seeking {seq:?}");
+        assert_eq!(it.err(), err.as_ref(), "error after seeking {seq:?}");
+    }
+
+    // reset onto the same bytes starts over.
+    let mut it = XorIter::new(&data[..data.len() / 2]);
+    for _ in it.by_ref() {}
+    it.reset(data);
+    let again: Vec<Bits> = it.by_ref().map(bits).collect();
+    assert_eq!(again, samples, "samples after reset");
+    assert_eq!(it.err(), err.as_ref(), "error after reset");
+
+    // from_bytes resumes exactly the chunks that decode (except for trailing bytes).
+    let resumed = XorAppender::from_bytes(data.to_vec());
+    if let Some(e) = &err {
+        assert_eq!(
+            resumed.as_ref().err(),
+            Some(e),
+            "from_bytes must refuse a chunk that does not decode, with the decoder's error"
+        );
+        return;
+    }
+    let mut resumed = match resumed {
+        Ok(app) => Some(app),
+        Err(ChunkError::TrailingBytes { .. }) => None,
+        Err(e) => panic!("from_bytes refused a chunk that decodes: {e}"),
+    };
+
+    // Re-encode: decode(encode(samples)) == samples.
+    let mut app = XorAppender::new();
+    for &(t, v) in &samples {
+        app.append(t, f64::from_bits(v));
+    }
+    assert_eq!(usize::from(app.num_samples()), samples.len());
+    let (re, re_err) = decode_chunk(app.bytes());
+    assert_eq!(re_err, None, "re-encoded chunk does not decode");
+    assert_eq!(re, samples, "re-encoded chunk decodes to other samples");
+    let canonical = app.bytes() == data;
+    assert!(
+        !canonical || resumed.is_some(),
+        "from_bytes refused a chunk exactly as XorAppender writes it"
+    );
+
+    // A resumed appender reads back the same samples, and one more after an append.
+    if let Some(r) = resumed.as_mut() {
+        assert_eq!(usize::from(r.num_samples()), samples.len());
+        assert_eq!(
+            r.first_t(),
+            samples.first().map(|s| s.0),
+            "from_bytes first_t"
+        );
+        assert_eq!(r.last_t(), samples.last().map(|s| s.0), "from_bytes last_t");
+        let (back, back_err) = decode_chunk(r.bytes());
+        assert_eq!(back_err, None, "resumed chunk does not decode");
+        assert_eq!(back, samples, "resumed chunk decodes to other samples");
+
+        let tail = data.len().saturating_sub(8);
+        let mut vb = [0u8; 8];
+        vb[..data.len() - tail].copy_from_slice(&data[tail..]);
+        let extra = (last.wrapping_add(15_000), u64::from_le_bytes(vb));
+        let full = r.is_full();
+        r.append(extra.0, f64::from_bits(extra.1));
+        app.append(extra.0, f64::from_bits(extra.1));
+        let mut want = samples.clone();
+        if !full {
+            want.push(extra);
+        }
+        let (back, back_err) = decode_chunk(r.bytes());
+        assert_eq!(
+            back_err, None,
+            "resumed chunk does not decode after an append"
+        );
+        assert_eq!(back, want, "resumed chunk after an append");
+        if canonical {
+            assert_eq!(
+                r.bytes(),
+                app.bytes(),
+                "appending to a resumed canonical chunk must write the same bytes as one appender"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// wal_records
+// ---------------------------------------------------------------------------------
+
+fn sample_bits(s: &[RefSample]) -> Vec<(u64, i64, u64)> {
+    s.iter()
+        .map(|s| (s.series_ref.0, s.t, s.v.to_bits()))
+        .collect()
+}
+
+/// The typed WAL record decoders over arbitrary bytes: never panic, leave `out` as it
+/// was on error, and whatever decodes re-encodes to something that decodes to the same.
+pub fn wal_records(data: &[u8]) {
+    let ty = record_type(data);
+    match data.first() {
+        None => assert_eq!(ty, Err(RecordError::Empty)),
+        Some(1) => assert_eq!(ty, Ok(RecordType::Series)),
+        Some(2) => assert_eq!(ty, Ok(RecordType::Samples)),
+        Some(&b) => assert_eq!(ty, Err(RecordError::UnknownType(b))),
+    }
+
+    // Series.
+    let sentinel = RefSeries {
+        series_ref: SeriesRef(u64::MAX),
+        labels: Labels::new([("sentinel", "1")]).expect("valid labels"),
+    };
+    let mut out = vec![sentinel.clone()];
+    match decode_series(data, &mut out) {
+        Ok(()) => {
+            assert_eq!(
+                ty,
+                Ok(RecordType::Series),
+                "decode_series accepted another type"
+            );
+            assert_eq!(out[0], sentinel, "decode_series changed what was in `out`");
+            let got = &out[1..];
+            let refs: Vec<(SeriesRef, &Labels)> =
+                got.iter().map(|s| (s.series_ref, &s.labels)).collect();
+            let mut buf = vec![0xab];
+            encode_series(&refs, &mut buf);
+            assert_eq!(buf[0], 0xab, "encode_series overwrote the buffer");
+            let mut again = Vec::new();
+            decode_series(&buf[1..], &mut again).expect("re-encoded series record decodes");
+            assert_eq!(again, got, "series record: decode → encode → decode");
+        }
+        Err(e) => {
+            assert_eq!(
+                out,
+                [sentinel],
+                "decode_series left partial output after {e}"
+            );
+            check_type_error(&e, &ty, RecordType::Series);
+        }
+    }
+
+    // Samples.
+    let sentinel = RefSample {
+        series_ref: SeriesRef(7),
+        t: -1,
+        v: f64::from_bits(0x7ff0_0000_0000_0002),
+    };
+    let mut out = vec![sentinel];
+    match decode_samples(data, &mut out) {
+        Ok(()) => {
+            assert_eq!(
+                ty,
+                Ok(RecordType::Samples),
+                "decode_samples accepted another type"
+            );
+            assert_eq!(sample_bits(&out[..1]), sample_bits(&[sentinel]));
+            let got = &out[1..];
+            let mut buf = vec![0xcd];
+            encode_samples(got, &mut buf);
+            assert_eq!(buf[0], 0xcd, "encode_samples overwrote the buffer");
+            let mut again = Vec::new();
+            decode_samples(&buf[1..], &mut again).expect("re-encoded samples record decodes");
+            assert_eq!(
+                sample_bits(&again),
+                sample_bits(got),
+                "samples record: decode → encode → decode"
+            );
+        }
+        Err(e) => {
+            assert_eq!(
+                sample_bits(&out),
+                sample_bits(&[sentinel]),
+                "decode_samples left partial output after {e}"
+            );
+            check_type_error(&e, &ty, RecordType::Samples);
+        }
+    }
+}
+
+/// A decoder for `expected` failed with `e`: a type problem must be reported as such.
+fn check_type_error(e: &RecordError, ty: &Result<RecordType, RecordError>, expected: RecordType) {
+    match ty {
+        Err(te) => assert_eq!(e, te, "type error"),
+        &Ok(found) if found != expected => {
+            assert_eq!(e, &RecordError::WrongType { expected, found });
+        }
+        Ok(_) => assert!(
+            !matches!(
+                e,
+                RecordError::Empty | RecordError::UnknownType(_) | RecordError::WrongType { .. }
+            ),
+            "a record of the right type failed with a type error: {e}"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// wal_replay
+// ---------------------------------------------------------------------------------
+
+/// Splits a `wal_replay` input into 1 to [`MAX_SEGMENTS`] segment files at
+/// [`SEGMENT_MARKER`] (later markers stay in the last segment).
+pub fn split_segments(data: &[u8]) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let mut rest = data;
+    while parts.len() + 1 < MAX_SEGMENTS {
+        let Some(i) = find_marker(rest) else {
+            break;
+        };
+        parts.push(&rest[..i]);
+        rest = &rest[i + SEGMENT_MARKER.len()..];
+    }
+    parts.push(rest);
+    parts
+}
+
+fn find_marker(data: &[u8]) -> Option<usize> {
+    data.windows(SEGMENT_MARKER.len())
+        .position(|w| w == SEGMENT_MARKER)
+}
+
+/// The inverse of [`split_segments`], for writing seeds.
+pub fn join_segments(segments: &[&[u8]]) -> Vec<u8> {
+    assert!((1..=MAX_SEGMENTS).contains(&segments.len()));
+    segments.join(SEGMENT_MARKER)
+}
+
+/// Size of a WAL page, and of a fragment header (type u8, length u16 BE, CRC32 u32 BE),
+/// as docs/format/wal.md specifies.
+const PAGE_SIZE: usize = wal::PAGE_SIZE;
+const FRAGMENT_HEADER: usize = 7;
+
+/// Rewrites the CRC of every fragment that a reader would parse in `seg` (following
+/// docs/format/wal.md: fragments never cross a page, a zero type byte or less than a
+/// header of room pads to the end of the page), stopping where the framing itself
+/// is broken. Returns whether any byte changed.
+pub fn fix_fragment_crcs(seg: &mut [u8]) -> bool {
+    let mut changed = false;
+    let mut page_start = 0;
+    'pages: while page_start < seg.len() {
+        let page_end = (page_start + PAGE_SIZE).min(seg.len());
+        let mut pos = page_start;
+        while pos < page_end {
+            let room = page_start + PAGE_SIZE - pos;
+            if room < FRAGMENT_HEADER || seg[pos] == 0 {
+                break;
+            }
+            if !(1..=4).contains(&seg[pos]) || page_end - pos < FRAGMENT_HEADER {
+                break 'pages;
+            }
+            let len = usize::from(u16::from_be_bytes([seg[pos + 1], seg[pos + 2]]));
+            let end = pos + FRAGMENT_HEADER + len;
+            if end > page_end {
+                break 'pages;
+            }
+            let mut h = crc32fast::Hasher::new();
+            h.update(&seg[pos..pos + 3]);
+            h.update(&seg[pos + FRAGMENT_HEADER..end]);
+            let crc = h.finalize().to_be_bytes();
+            if seg[pos + 3..pos + FRAGMENT_HEADER] != crc {
+                seg[pos + 3..pos + FRAGMENT_HEADER].copy_from_slice(&crc);
+                changed = true;
+            }
+            pos = end;
+        }
+        page_start += PAGE_SIZE;
+    }
+    changed
+}
+
+/// A scratch directory, on tmpfs when there is one: `Db::open` and `Wal::close` fsync,
+/// which costs milliseconds on a disk and nothing on tmpfs.
+fn scratch_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(d) = tempfile::Builder::new()
+            .prefix("tidemark-fuzz-")
+            .tempdir_in(shm)
+    {
+        return d;
+    }
+    tempfile::Builder::new()
+        .prefix("tidemark-fuzz-")
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+fn replay_collect(dir: &Path) -> (Result<wal::ReplayReport, WalError>, Vec<Vec<u8>>) {
+    let mut records = Vec::new();
+    let res = wal::replay(dir, |rec| {
+        // Exercise the content layer on whatever the framing hands out.
+        let _ = record_type(rec);
+        records.push(rec.to_vec());
+        Ok(())
+    });
+    (res, records)
+}
+
+/// `wal::replay` over 1–3 arbitrary segment files: never panics; damage in the last
+/// segment is repaired (truncated) and only damage in an earlier one is an error; a
+/// second replay after a successful one finds nothing to repair and the same records.
+///
+/// The segments are replayed as given, then once more with every fragment CRC made
+/// valid ([`fix_fragment_crcs`]), so that mutations reach the framing logic behind the
+/// CRC check (fragment sequences, page ends, padding) and not only the CRC mismatch.
+pub fn wal_replay(data: &[u8]) {
+    let segments = split_segments(data);
+    replay_segments(&segments);
+    let mut fixed: Vec<Vec<u8>> = segments.iter().map(|s| s.to_vec()).collect();
+    let mut changed = false;
+    for seg in &mut fixed {
+        changed |= fix_fragment_crcs(seg);
+    }
+    if changed {
+        let fixed: Vec<&[u8]> = fixed.iter().map(|s| &s[..]).collect();
+        replay_segments(&fixed);
+    }
+}
+
+fn replay_segments(segments: &[&[u8]]) {
+    let last = segments.len() - 1;
+    let tmp = scratch_dir();
+    let dir = tmp.path().join("wal");
+    fs::create_dir(&dir).expect("create wal dir");
+    for (i, seg) in segments.iter().enumerate() {
+        fs::write(dir.join(format!("{i:08}")), seg).expect("write segment");
+    }
+
+    let (first, records) = replay_collect(&dir);
+    let report = match first {
+        Ok(r) => r,
+        Err(WalError::Corruption { segment, .. }) if (segment as usize) < last => return,
+        Err(e) => panic!(
+            "replay of {} segment(s) failed with an error that is not corruption before the \
+             last segment: {e}",
+            segments.len()
+        ),
+    };
+    assert_eq!(report.records, records.len() as u64, "report.records");
+    assert_eq!(report.segments as usize, segments.len(), "report.segments");
+    assert_eq!(report.checkpoint, None);
+    let last_path = dir.join(format!("{last:08}"));
+    let len = fs::metadata(&last_path).expect("stat last segment").len();
+    match &report.truncated {
+        Some(torn) => {
+            assert_eq!(
+                torn.segment as usize, last,
+                "truncated a segment that is not the last"
+            );
+            assert!(
+                torn.offset < segments[last].len() as u64,
+                "torn tail at {} of a {}-byte segment",
+                torn.offset,
+                segments[last].len()
+            );
+            assert_eq!(len, torn.offset, "segment length after truncation");
+        }
+        None => assert_eq!(
+            len,
+            segments[last].len() as u64,
+            "segment changed without a torn tail"
+        ),
+    }
+    for (i, seg) in segments[..last].iter().enumerate() {
+        let now = fs::read(dir.join(format!("{i:08}"))).expect("read segment");
+        assert_eq!(
+            &now[..],
+            *seg,
+            "replay changed segment {i}, which is not the last"
+        );
+    }
+
+    let (second, again) = replay_collect(&dir);
+    let second = second.expect("a second replay after a successful one must succeed");
+    assert_eq!(
+        second.truncated, None,
+        "the second replay found a torn tail: the first one did not repair it"
+    );
+    assert_eq!(second.segments, report.segments);
+    assert!(again == records, "the second replay returned other records");
+}
+
+// ---------------------------------------------------------------------------------
+// db_wal_open, db_head_chunks
+// ---------------------------------------------------------------------------------
+
+/// A series as read back: labels, samples, and the error that ended reading early.
+type Snapshot = Vec<(Labels, Vec<Bits>, Option<String>)>;
+
+/// Every series of the database with all its samples. With `strict`, the read path
+/// must not fail (the head wrote every chunk itself) and samples come in time order;
+/// otherwise (a head chunk file from the fuzzer, whose chunks are trusted once their
+/// CRC matches) a read error is recorded, not a failure.
+fn snapshot(db: &Db, strict: bool) -> Snapshot {
+    db.querier(i64::MIN, i64::MAX)
+        .select(&[])
+        .map(|s| {
+            let mut it = s.iter();
+            let samples: Vec<Bits> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
+            let err = it.err().map(|e| e.to_string());
+            if strict {
+                if let Some(e) = &err {
+                    panic!("reading series {}: {e}", s.labels());
+                }
+                for w in samples.windows(2) {
+                    assert!(w[0].0 < w[1].0, "series {} not in time order", s.labels());
+                }
+                // seek to the middle agrees with plain iteration.
+                if let Some(&(t, v)) = samples.get(samples.len() / 2) {
+                    let got = s.iter().seek(t).map(|x| (x.t, x.v.to_bits()));
+                    assert_eq!(got, Some((t, v)), "seek in series {}", s.labels());
+                }
+            } else if let Some(&(t, _)) = samples.get(samples.len() / 2) {
+                let _ = s.iter().seek(t);
+            }
+            (s.labels().clone(), samples, err)
+        })
+        .collect()
+}
+
+/// `Db::open` over a data directory whose WAL is one arbitrary segment: never panics;
+/// the only error is a WAL record that frames correctly but does not decode; an open
+/// database serves every series; and closing and reopening it gives the same data
+/// with nothing left to repair (the reopen takes the full chunks from the head chunk
+/// file the first open wrote, and only the rest from the WAL). Like `wal_replay`, it
+/// runs a second time with the fragment CRCs made valid, so that mutated records
+/// reach the head's replay.
+pub fn db_wal_open(data: &[u8]) {
+    open_db(data, None);
+    let mut fixed = data.to_vec();
+    if fix_fragment_crcs(&mut fixed) {
+        open_db(&fixed, None);
+    }
+}
+
+/// Splits a `db_head_chunks` input at the first [`SEGMENT_MARKER`] into the WAL
+/// segment and the head chunk file; without a marker it is all head chunk file.
+pub fn split_wal_and_chunks(data: &[u8]) -> (&[u8], &[u8]) {
+    match find_marker(data) {
+        Some(i) => (&data[..i], &data[i + SEGMENT_MARKER.len()..]),
+        None => (&[], data),
+    }
+}
+
+/// Head chunk file layout (docs/format/chunks.md): an 8-byte file header, then
+/// records of series ref, min_t, max_t (8 bytes each), encoding (1), length (4), data,
+/// CRC32 of all that (4).
+const HEAD_CHUNKS_HEADER: usize = 8;
+const HEAD_CHUNK_RECORD_HEADER: usize = 8 + 8 + 8 + 1 + 4;
+const HEAD_CHUNK_MAX_LEN: usize = 1 << 20;
+
+/// Rewrites the CRC of every record of a head chunk file, up to the first record that
+/// is cut short or has an impossible length. Returns whether any byte changed.
+pub fn fix_head_chunk_crcs(file: &mut [u8]) -> bool {
+    let mut changed = false;
+    let mut pos = HEAD_CHUNKS_HEADER;
+    while pos + HEAD_CHUNK_RECORD_HEADER <= file.len() {
+        let l = pos + HEAD_CHUNK_RECORD_HEADER - 4;
+        let len = u32::from_be_bytes([file[l], file[l + 1], file[l + 2], file[l + 3]]) as usize;
+        if len > HEAD_CHUNK_MAX_LEN {
+            break;
+        }
+        let end = pos + HEAD_CHUNK_RECORD_HEADER + len;
+        if end + 4 > file.len() {
+            break;
+        }
+        let crc = crc32fast::hash(&file[pos..end]).to_be_bytes();
+        if file[end..end + 4] != crc {
+            file[end..end + 4].copy_from_slice(&crc);
+            changed = true;
+        }
+        pos = end + 4;
+    }
+    changed
+}
+
+/// `Db::open` over a data directory with an arbitrary WAL segment and an arbitrary
+/// head chunk file (`chunks_head/000001`): never panics, whatever the chunk file
+/// holds; the only error is an undecodable WAL record; reading every series never
+/// panics (a chunk whose CRC matches is trusted, so reading it may fail with an
+/// error); closing and reopening succeeds with nothing left to repair in the WAL.
+/// Runs a second time with the CRCs of both files made valid.
+pub fn db_head_chunks(data: &[u8]) {
+    let (wal, chunks) = split_wal_and_chunks(data);
+    open_db(wal, Some(chunks));
+    let (mut wal, mut chunks) = (wal.to_vec(), chunks.to_vec());
+    let wal_fixed = fix_fragment_crcs(&mut wal);
+    if fix_head_chunk_crcs(&mut chunks) | wal_fixed {
+        open_db(&wal, Some(&chunks));
+    }
+}
+
+/// The checks of `db_wal_open` (`head_chunks: None`) and `db_head_chunks`.
+fn open_db(segment: &[u8], head_chunks: Option<&[u8]>) {
+    let strict = head_chunks.is_none();
+    let tmp = scratch_dir();
+    let wal_dir = tmp.path().join("wal");
+    fs::create_dir(&wal_dir).expect("create wal dir");
+    fs::write(wal_dir.join("00000000"), segment).expect("write segment");
+    if let Some(chunks) = head_chunks {
+        let dir = tmp.path().join("chunks_head");
+        fs::create_dir(&dir).expect("create chunks_head dir");
+        fs::write(dir.join("000001"), chunks).expect("write head chunk file");
+    }
+
+    let db = match Db::open(tmp.path(), Options::default()) {
+        Ok(db) => db,
+        Err(DbError::Wal(WalError::Record { .. })) => return,
+        Err(e) => panic!("Db::open over a single arbitrary WAL segment: unexpected error {e}"),
+    };
+    let report = db.open_report().clone();
+    assert_eq!(report.wal.segments, 1);
+    if strict {
+        assert_eq!(
+            (
+                report.chunks_loaded,
+                report.chunks_dropped,
+                report.samples_in_chunks
+            ),
+            (0, 0, 0),
+            "head chunks reported without a head chunk file"
+        );
+    }
+    let first = snapshot(&db, strict);
+    let stats = db.stats();
+    assert!(
+        first.len() as u64 <= stats.head_series,
+        "more series than the head holds"
+    );
+    db.close().expect("close after open");
+
+    let db = Db::open(tmp.path(), Options::default()).expect("reopen after a clean close");
+    let again = db.open_report().clone();
+    assert_eq!(
+        again.wal.truncated, None,
+        "reopen found a torn tail: the first open did not repair it"
+    );
+    let second = snapshot(&db, strict);
+    if strict {
+        assert_eq!(
+            again.unknown_refs, report.unknown_refs,
+            "unknown refs on reopen"
+        );
+        assert_eq!(
+            again.chunks_dropped, 0,
+            "reopen dropped head chunks that the first open wrote"
+        );
+        assert_eq!(
+            again.samples + again.samples_in_chunks,
+            report.samples,
+            "WAL samples applied or found in head chunks on reopen"
+        );
+        assert!(
+            first == second,
+            "reopen serves other data than the first open"
+        );
+    }
+    db.close().expect("close after reopen");
+}
