@@ -237,7 +237,7 @@ const MAX_VARINT: usize = 10;
 const MAX_VALUE: usize = 9;
 /// Integral values up to this magnitude are written as varints; every integer up
 /// to 2^53 is exact in an f64, so the conversion back is lossless.
-const MAX_INT_VALUE: f64 = 9_007_199_254_740_992.0;
+const MAX_INT_VALUE: u64 = 1 << 53;
 
 /// Writes a sample value: an integral value as the varint `zigzag(i) << 1`
 /// (lowest bit 0), anything else as the byte `0x01` and the eight bytes of the
@@ -246,8 +246,11 @@ const MAX_INT_VALUE: f64 = 9_007_199_254_740_992.0;
 /// written as a float.
 #[inline]
 fn put_value(out: &mut [u8], v: f64) -> usize {
-    if v.fract() == 0.0 && v.abs() <= MAX_INT_VALUE && v.to_bits() != (-0.0f64).to_bits() {
-        put_uvarint(out, zigzag(v as i64) << 1)
+    // A cast round trip tests integrality without a call to `trunc`: NaN casts to
+    // 0 and ±Inf to the i64 bounds, and neither compares equal back.
+    let i = v as i64;
+    if i as f64 == v && i.unsigned_abs() <= MAX_INT_VALUE && v.to_bits() != (-0.0f64).to_bits() {
+        put_uvarint(out, zigzag(i) << 1)
     } else {
         out[0] = FLOAT_VALUE_TAG;
         out[1..9].copy_from_slice(&v.to_bits().to_be_bytes());
