@@ -11,39 +11,28 @@ use tidemark::tsdb::chunk::{XorAppender, XorIter};
 
 const SAMPLES: usize = 120;
 
-/// xorshift64*, so the bench needs no extra dependency and is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 fn counter() -> Vec<(i64, f64)> {
-    let mut rng = Rng(1);
+    // Fixed seeds, so the bench is reproducible.
+    let mut rng = fastrand::Rng::with_seed(1);
     let (mut t, mut v) = (1_700_000_000_000i64, 0.0);
     (0..SAMPLES)
         .map(|_| {
             let s = (t, v);
             t += 15_000;
-            v += (rng.next() % 10) as f64;
+            v += rng.u64(..10) as f64;
             s
         })
         .collect()
 }
 
 fn gauge() -> Vec<(i64, f64)> {
-    let mut rng = Rng(2);
+    let mut rng = fastrand::Rng::with_seed(2);
     let mut t = 1_700_000_000_000i64;
     (0..SAMPLES)
         .map(|_| {
-            let v = (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 1000.0;
+            let v = rng.f64() * 1000.0;
             let s = (t, v);
-            t += 15_000 + (rng.next() % 200) as i64 - 100;
+            t += 15_000 + rng.i64(-100..100);
             s
         })
         .collect()

@@ -38,17 +38,6 @@ fn value(series: usize, t: i64) -> f64 {
     (series as i64 * 1_000_000_000 + t) as f64
 }
 
-/// A small deterministic generator (no dependency needed for this).
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Newest timestamp stored for each series, checking that every series holds
 /// exactly the samples 1..=newest with the expected values.
 fn check_contiguous(dir: &Path) -> Vec<i64> {
@@ -87,7 +76,8 @@ fn check_contiguous(dir: &Path) -> Vec<i64> {
 #[test]
 fn commits_survive_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rng = XorShift(0x5eed_1234_abcd_0042);
+    // A fixed seed: the same kill schedule (and child seeds) on every run.
+    let mut rng = fastrand::Rng::with_seed(0x5eed_1234_abcd_0042);
     let mut acked_total = 0;
     for round in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
@@ -99,7 +89,7 @@ fn commits_survive_sigkill() {
                 "--test-threads=1",
             ])
             .env("TIDEMARK_CRASH_DIR", dir.path())
-            .env("TIDEMARK_CRASH_SEED", rng.next().to_string())
+            .env("TIDEMARK_CRASH_SEED", rng.u64(..).to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -124,10 +114,10 @@ fn commits_survive_sigkill() {
         // One round in eight kills at a random moment from the start, which can
         // fall during WAL replay; the others let the child open and then write for
         // a random while.
-        if !rng.next().is_multiple_of(8) {
+        if rng.u64(..8) != 0 {
             let _ = ready_rx.recv_timeout(Duration::from_secs(60));
         }
-        std::thread::sleep(Duration::from_millis(rng.next() % 150));
+        std::thread::sleep(Duration::from_millis(rng.u64(..150)));
         child.kill().expect("SIGKILL child");
         child.wait().expect("reap child");
         let (started, acked) = reader.join().expect("reader thread");
@@ -155,12 +145,11 @@ fn commits_survive_sigkill() {
 #[ignore = "child process of commits_survive_sigkill, started by it"]
 fn crash_child_writer() {
     let dir = std::env::var("TIDEMARK_CRASH_DIR").expect("run by commits_survive_sigkill only");
-    let mut rng = XorShift(
+    let mut rng = fastrand::Rng::with_seed(
         std::env::var("TIDEMARK_CRASH_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(7)
-            | 1,
+            .unwrap_or(7),
     );
     let db = Db::open(&dir, options()).expect("open");
     // Resume after the newest sample of series 0 (all series advance together,
@@ -183,11 +172,11 @@ fn crash_child_writer() {
     while Instant::now() < deadline {
         // Commits of 1 to 64 samples per series, now and then a big one that spans
         // several WAL pages.
-        let per_series = if rng.next().is_multiple_of(50) {
+        let per_series: i64 = if rng.u64(..50) == 0 {
             600
         } else {
-            1 + rng.next() % 64
-        } as i64;
+            rng.i64(1..=64)
+        };
         let mut top = 0;
         for (i, l) in all.iter().enumerate() {
             for _ in 0..per_series {
@@ -203,7 +192,7 @@ fn crash_child_writer() {
         println!("acked {acked}");
         // Pause now and then, so the data (and the replay time of later rounds)
         // stays moderate while kills still land inside writes.
-        if rng.next().is_multiple_of(2) {
+        if rng.bool() {
             std::thread::sleep(Duration::from_millis(1));
         }
     }

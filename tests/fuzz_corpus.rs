@@ -193,19 +193,6 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
     Labels::new(pairs.iter().copied()).expect("valid labels")
 }
 
-/// A small deterministic pseudo-random sequence (xorshift64*), so that seeds are
-/// byte-identical on every regeneration.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
-
 fn chunk(samples: impl IntoIterator<Item = (i64, f64)>) -> Vec<u8> {
     let mut app = XorAppender::new();
     for (t, v) in samples {
@@ -218,15 +205,16 @@ const T0: i64 = 1_700_000_000_000;
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
 fn chunk_seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    // A fixed seed, so that seeds are byte-identical on every regeneration.
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let scrape: Vec<(i64, f64)> = (0..120)
         .map(|i| (T0 + i * 15_000, (i * i % 7 + i * 3) as f64))
         .collect();
     let mut t = T0;
     let jitter: Vec<(i64, f64)> = (0..200)
         .map(|_| {
-            t += 14_000 + (rng.next() % 2_000) as i64;
-            (t, (rng.next() % 10_000) as f64 / 7.0)
+            t += 14_000 + rng.i64(0..2_000);
+            (t, rng.u64(..10_000) as f64 / 7.0)
         })
         .collect();
     let specials = [

@@ -15,34 +15,19 @@ fn opts(pages: usize) -> WalOptions {
     }
 }
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// A record of `len` bytes whose content depends on `seed`.
+/// A record of `len` bytes whose content depends on `seed` (deterministically).
 fn record(seed: u64, len: usize) -> Vec<u8> {
-    let mut r = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    (0..len).map(|_| r.next() as u8).collect()
+    let mut r = fastrand::Rng::with_seed(seed);
+    (0..len).map(|_| r.u8(..)).collect()
 }
 
 /// Sizes from empty to several pages.
-fn random_size(r: &mut Rng) -> usize {
-    match r.below(4) {
-        0 => r.below(64),
-        1 => r.below(PAGE_SIZE),
-        2 => PAGE_SIZE - HEADER_SIZE + r.below(16) - 8,
-        _ => PAGE_SIZE + r.below(3 * PAGE_SIZE),
+fn random_size(r: &mut fastrand::Rng) -> usize {
+    match r.usize(..4) {
+        0 => r.usize(..64),
+        1 => r.usize(..PAGE_SIZE),
+        2 => PAGE_SIZE - HEADER_SIZE + r.usize(..16) - 8,
+        _ => PAGE_SIZE + r.usize(..3 * PAGE_SIZE),
     }
 }
 
@@ -119,12 +104,12 @@ fn expected_after_damage(spans: &[Span], x: u64) -> (usize, u64) {
 #[test]
 fn random_sized_records_roundtrip() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(42);
+    let mut rng = fastrand::Rng::with_seed(42);
     let records: Vec<Vec<u8>> = (0..400).map(|i| record(i, random_size(&mut rng))).collect();
     let mut wal = Wal::open(dir.path(), opts(8)).unwrap();
     let mut i = 0;
     while i < records.len() {
-        let n = 1 + rng.below(20).min(records.len() - i - 1);
+        let n = 1 + rng.usize(..20).min(records.len() - i - 1);
         let batch: Vec<&[u8]> = records[i..i + n].iter().map(|r| r.as_slice()).collect();
         wal.log(&batch).unwrap();
         i += n;
@@ -194,7 +179,7 @@ fn zero_bytes_after_the_last_record_are_not_corruption() {
 
 #[test]
 fn torn_tail_at_every_kind_of_offset_truncates_to_the_records_before() {
-    let mut rng = Rng(7);
+    let mut rng = fastrand::Rng::with_seed(7);
     let records: Vec<Vec<u8>> = (0..40).map(|i| record(i, random_size(&mut rng))).collect();
     let earlier = vec![record(1000, 50)];
     let master = tempfile::tempdir().unwrap();
@@ -208,7 +193,7 @@ fn torn_tail_at_every_kind_of_offset_truncates_to_the_records_before() {
         cuts.extend([s.start, s.start + 1, s.start + 6, s.start + 7, s.end - 1]);
     }
     for _ in 0..60 {
-        cuts.push(rng.below(data_end as usize) as u64);
+        cuts.push(rng.u64(..data_end));
     }
     for cut in cuts {
         let dir = tempfile::tempdir().unwrap();
@@ -249,13 +234,15 @@ fn torn_tail_at_every_kind_of_offset_truncates_to_the_records_before() {
 
 #[test]
 fn flipped_byte_in_the_last_page_truncates_at_the_damaged_record() {
-    let mut rng = Rng(99);
+    let mut rng = fastrand::Rng::with_seed(99);
     let records: Vec<Vec<u8>> = (0..30).map(|i| record(i, random_size(&mut rng))).collect();
     let master = tempfile::tempdir().unwrap();
     let spans = write_spans(master.path(), &[record(1000, 50)], &records);
     let full = fs::read(seg_path(master.path(), 1)).unwrap();
     let last_page = full.len() - PAGE_SIZE;
-    let mut positions: Vec<usize> = (0..200).map(|_| last_page + rng.below(PAGE_SIZE)).collect();
+    let mut positions: Vec<usize> = (0..200)
+        .map(|_| last_page + rng.usize(..PAGE_SIZE))
+        .collect();
     // The header bytes of the last record's last fragment, and the padding after it.
     let end = spans.last().unwrap().end as usize;
     positions.extend(end - 20..end + 10);
@@ -267,7 +254,7 @@ fn flipped_byte_in_the_last_page_truncates_at_the_damaged_record() {
         )
         .unwrap();
         let mut bytes = full.clone();
-        bytes[x] ^= 1 + rng.below(255) as u8;
+        bytes[x] ^= rng.u8(1..);
         fs::write(seg_path(dir.path(), 1), &bytes).unwrap();
 
         let (got, report) = replay_all(dir.path()).unwrap();

@@ -15,27 +15,10 @@ use crate::tsdb::chunk::Encoding;
 /// What Go's `strconv.ParseFloat("NaN")` (Prometheus's `math.NaN()`) yields.
 const GO_NAN_BITS: u64 = 0x7ff8_0000_0000_0001;
 
-/// xorshift64*: deterministic input without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Series of scrape-like and deliberately awkward samples.
+/// Series of scrape-like and deliberately awkward samples (a fixed seed: the same
+/// input on every run).
 fn generate() -> Vec<(&'static str, Vec<(i64, f64)>)> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let base = 1_700_000_000_000i64;
     let mut series = Vec::new();
 
@@ -43,14 +26,14 @@ fn generate() -> Vec<(&'static str, Vec<(i64, f64)>)> {
     for _ in 0..1500 {
         s.push((t, v));
         t += 15_000;
-        v += rng.below(11) as f64;
+        v += rng.u64(..11) as f64;
     }
     series.push(("counter", s));
 
     let (mut t, mut s) = (base, Vec::new());
     for _ in 0..1500 {
-        s.push((t, rng.unit() * 200.0 - 100.0));
-        t += 15_000 + rng.below(1601) as i64 - 800;
+        s.push((t, rng.f64() * 200.0 - 100.0));
+        t += 15_000 + rng.i64(-800..=800);
     }
     series.push(("gauge", s));
 
@@ -72,19 +55,19 @@ fn generate() -> Vec<(&'static str, Vec<(i64, f64)>)> {
     ];
     let (mut t, mut s) = (base, Vec::new());
     for _ in 0..2000 {
-        let i = rng.below(specials.len() as u64 + 1) as usize;
-        s.push((t, specials.get(i).copied().unwrap_or_else(|| rng.unit())));
-        t += gaps[rng.below(gaps.len() as u64) as usize];
+        let i = rng.usize(..specials.len() + 1);
+        s.push((t, specials.get(i).copied().unwrap_or_else(|| rng.f64())));
+        t += gaps[rng.usize(..gaps.len())];
     }
     series.push(("wild", s));
 
     let (mut t, mut v, mut s) = (base, 0.1, Vec::new());
     for _ in 0..1000 {
-        if rng.below(10) < 3 {
+        if rng.u64(..10) < 3 {
             v += 0.1;
         }
         s.push((t, v));
-        t += [15_000, 15_001, 14_999, 30_000][rng.below(4) as usize];
+        t += [15_000, 15_001, 14_999, 30_000][rng.usize(..4)];
     }
     series.push(("steps", s));
     series
