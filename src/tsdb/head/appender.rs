@@ -52,17 +52,20 @@ struct Session {
     series: Arc<MemSeries>,
     series_ref: SeriesRef,
     /// Newest sample buffered and not yet committed, so that the appender's own
-    /// samples are checked against each other.
-    pending: Option<(i64, f64)>,
+    /// samples are checked against each other; valid while `pending_batch` is
+    /// the appender's current batch.
+    pending: (i64, f64),
+    pending_batch: u64,
     /// The series record is known to be in the WAL (it never stops being).
     logged: bool,
+    /// Set to the current batch once the session is listed in `unlogged`.
+    unlogged_batch: u64,
 }
 
-/// A buffered sample: an index into `sessions`.
+/// A buffered sample's place in commit order; its `(ref, t, v)` is the entry at
+/// the same index of `Appender::samples`.
 struct Pending {
     session: u32,
-    t: i64,
-    v: f64,
     /// The commit before this one that logged a sample of the series (set when
     /// this one is logged).
     prev: u64,
@@ -84,9 +87,15 @@ pub struct Appender {
     sessions: Vec<Session>,
     by_ref: U64Map<u32>,
     ref_block: RefBlock,
+    /// Numbers the batches between commits, so that ending one forgets every
+    /// session's pending sample at once.
+    batch: u64,
+    /// The buffered samples, as the WAL record will hold them.
+    samples: Vec<RefSample>,
     pending: Vec<Pending>,
+    /// Sessions whose series record may not be in the WAL yet.
+    unlogged: Vec<u32>,
     // Buffers reused across commits.
-    wal_samples: Vec<RefSample>,
     series_rec: Vec<u8>,
     samples_rec: Vec<u8>,
 }
@@ -98,8 +107,10 @@ impl Appender {
             sessions: Vec::new(),
             by_ref: U64Map::default(),
             ref_block: RefBlock::default(),
+            batch: 1,
+            samples: Vec::new(),
             pending: Vec::new(),
-            wal_samples: Vec::new(),
+            unlogged: Vec::new(),
             series_rec: Vec::new(),
             samples_rec: Vec::new(),
         }
@@ -150,7 +161,9 @@ impl Appender {
             logged: series.wal_logged(),
             series,
             series_ref,
-            pending: None,
+            pending: (0, 0.0),
+            pending_batch: 0,
+            unlogged_batch: 0,
         });
         self.by_ref.insert(series_ref.0, i);
         Ok(i)
@@ -159,20 +172,26 @@ impl Appender {
     fn admit(&mut self, session: u32, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         let s = &mut self.sessions[session as usize];
         let committed = s.series.newest();
-        let newest = match (s.pending, committed) {
+        let pending = (s.pending_batch == self.batch).then_some(s.pending);
+        let newest = match (pending, committed) {
             (Some(p), Some(c)) if p.0 > c.0 => Some(p),
             (Some(p), None) => Some(p),
             _ => committed,
         };
         match check(newest, t, v) {
             Ok(Verdict::Append) => {
-                s.pending = Some((t, v));
-                self.pending.push(Pending {
-                    session,
+                s.pending = (t, v);
+                s.pending_batch = self.batch;
+                if !s.logged && s.unlogged_batch != self.batch {
+                    s.unlogged_batch = self.batch;
+                    self.unlogged.push(session);
+                }
+                self.samples.push(RefSample {
+                    series_ref: s.series_ref,
                     t,
                     v,
-                    prev: 0,
                 });
+                self.pending.push(Pending { session, prev: 0 });
             }
             Ok(Verdict::Repeat) => {}
             Err(Refusal::OutOfOrder { last_t }) => {
@@ -217,21 +236,16 @@ impl Appender {
         // Series records for series whose record may not be in the WAL yet (new
         // ones, or new ones of another appender that has not committed yet), so
         // that replay always meets a series record before its samples.
-        let mut unlogged: Vec<u32> = Vec::new();
-        for p in &self.pending {
-            let s = &mut self.sessions[p.session as usize];
-            if !s.logged {
-                s.logged = s.series.wal_logged();
-                if !s.logged {
-                    unlogged.push(p.session);
-                }
-            }
-        }
-        unlogged.sort_unstable();
-        unlogged.dedup();
+        let sessions = &mut self.sessions;
+        self.unlogged.retain(|&i| {
+            let s = &mut sessions[i as usize];
+            s.logged = s.series.wal_logged();
+            !s.logged
+        });
         self.series_rec.clear();
-        if !unlogged.is_empty() {
-            let refs: Vec<(SeriesRef, &Labels)> = unlogged
+        if !self.unlogged.is_empty() {
+            let refs: Vec<(SeriesRef, &Labels)> = self
+                .unlogged
                 .iter()
                 .map(|&i| {
                     let s = &self.sessions[i as usize];
@@ -240,16 +254,8 @@ impl Appender {
                 .collect();
             wal::encode_series(&refs, &mut self.series_rec);
         }
-        self.wal_samples.clear();
-        let sessions = &self.sessions;
-        self.wal_samples
-            .extend(self.pending.iter().map(|p| RefSample {
-                series_ref: sessions[p.session as usize].series_ref,
-                t: p.t,
-                v: p.v,
-            }));
         self.samples_rec.clear();
-        wal::encode_samples(&self.wal_samples, &mut self.samples_rec);
+        wal::encode_samples(&self.samples, &mut self.samples_rec);
         let seq = {
             let mut slot = self.head.wal.lock();
             let WalSlot { wal, commits } = &mut *slot;
@@ -268,7 +274,7 @@ impl Appender {
             }
             *commits
         };
-        for i in unlogged {
+        for &i in &self.unlogged {
             let s = &mut self.sessions[i as usize];
             s.series.set_wal_logged();
             s.logged = true;
@@ -285,11 +291,12 @@ impl Appender {
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
         let mut writer = GroupWriter::default();
-        for p in &self.pending {
+        for (p, sample) in self.pending.iter().zip(&self.samples) {
+            let (t, v) = (sample.t, sample.v);
             let series = &self.sessions[p.session as usize].series;
             let order = Some(CommitOrder { seq, prev: p.prev });
             let appended = loop {
-                match writer.append(series, p.t, p.v, order, &head.limits, &head.spill) {
+                match writer.append(series, t, v, order, &head.limits, &head.spill) {
                     Ok(Some(appended)) => break appended,
                     Ok(None) => {
                         // An earlier commit has yet to store its sample of this
@@ -310,8 +317,8 @@ impl Appender {
             head.count_appended(appended);
             if appended != Appended::Dropped {
                 stored += 1;
-                min_t = min_t.min(p.t);
-                max_t = max_t.max(p.t);
+                min_t = min_t.min(t);
+                max_t = max_t.max(t);
             }
         }
         head.counters
@@ -330,9 +337,10 @@ impl Appender {
     }
 
     fn clear_pending(&mut self) {
-        for p in self.pending.drain(..) {
-            self.sessions[p.session as usize].pending = None;
-        }
+        self.samples.clear();
+        self.pending.clear();
+        self.unlogged.clear();
+        self.batch += 1;
         if self.sessions.len() > MAX_SESSIONS {
             self.sessions.clear();
             self.by_ref.clear();
