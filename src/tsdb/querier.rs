@@ -67,7 +67,7 @@ impl Querier {
             .head
             .matching_labels(matchers)
             .iter()
-            .flat_map(|l| l.iter().map(|l| l.name.to_owned()).collect::<Vec<_>>())
+            .flat_map(|l| l.iter().map(|l| l.name.to_owned()))
             .collect();
         names.sort_unstable();
         names.dedup();

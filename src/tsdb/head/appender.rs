@@ -65,7 +65,7 @@ struct Session {
 /// A buffered sample's place in commit order; its `(ref, t, v)` is the entry at
 /// the same index of `Appender::samples`.
 struct Pending {
-    session: u32,
+    session: usize,
     /// The commit before this one that logged a sample of the series (set when
     /// this one is logged).
     prev: u64,
@@ -85,7 +85,7 @@ const MAX_SESSIONS: usize = 1 << 20;
 pub struct Appender {
     head: Arc<Head>,
     sessions: Vec<Session>,
-    by_ref: U64Map<u32>,
+    by_ref: U64Map<usize>,
     ref_block: RefBlock,
     /// Numbers the batches between commits, so that ending one forgets every
     /// session's pending sample at once.
@@ -94,7 +94,7 @@ pub struct Appender {
     samples: Vec<RefSample>,
     pending: Vec<Pending>,
     /// Sessions whose series record may not be in the WAL yet.
-    unlogged: Vec<u32>,
+    unlogged: Vec<usize>,
     // Buffers reused across commits.
     series_rec: Vec<u8>,
     samples_rec: Vec<u8>,
@@ -150,13 +150,12 @@ impl Appender {
         &mut self,
         series_ref: SeriesRef,
         lookup: impl FnOnce() -> Option<Arc<MemSeries>>,
-    ) -> Result<u32, AppendError> {
+    ) -> Result<usize, AppendError> {
         if let Some(&i) = self.by_ref.get(&series_ref.0) {
             return Ok(i);
         }
         let series = lookup().ok_or(AppendError::UnknownRef(series_ref))?;
-        let i =
-            u32::try_from(self.sessions.len()).map_err(|_| AppendError::UnknownRef(series_ref))?;
+        let i = self.sessions.len();
         self.sessions.push(Session {
             logged: series.wal_logged(),
             series,
@@ -169,8 +168,8 @@ impl Appender {
         Ok(i)
     }
 
-    fn admit(&mut self, session: u32, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
-        let s = &mut self.sessions[session as usize];
+    fn admit(&mut self, session: usize, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let s = &mut self.sessions[session];
         let committed = s.series.newest();
         let pending = (s.pending_batch == self.batch).then_some(s.pending);
         let newest = match (pending, committed) {
@@ -238,7 +237,7 @@ impl Appender {
         // that replay always meets a series record before its samples.
         let sessions = &mut self.sessions;
         self.unlogged.retain(|&i| {
-            let s = &mut sessions[i as usize];
+            let s = &mut sessions[i];
             s.logged = s.series.wal_logged();
             !s.logged
         });
@@ -248,7 +247,7 @@ impl Appender {
                 .unlogged
                 .iter()
                 .map(|&i| {
-                    let s = &self.sessions[i as usize];
+                    let s = &self.sessions[i];
                     (s.series_ref, s.series.labels())
                 })
                 .collect();
@@ -268,14 +267,12 @@ impl Appender {
             // Stamped under the WAL lock, so commit order is WAL order.
             *commits += 1;
             for p in &mut self.pending {
-                p.prev = self.sessions[p.session as usize]
-                    .series
-                    .stamp_logged(*commits);
+                p.prev = self.sessions[p.session].series.stamp_logged(*commits);
             }
             *commits
         };
         for &i in &self.unlogged {
-            let s = &mut self.sessions[i as usize];
+            let s = &mut self.sessions[i];
             s.series.set_wal_logged();
             s.logged = true;
         }
@@ -293,7 +290,7 @@ impl Appender {
         let mut writer = GroupWriter::default();
         for (p, sample) in self.pending.iter().zip(&self.samples) {
             let (t, v) = (sample.t, sample.v);
-            let series = &self.sessions[p.session as usize].series;
+            let series = &self.sessions[p.session].series;
             let order = Some(CommitOrder { seq, prev: p.prev });
             let appended = loop {
                 match writer.append(series, t, v, order, &head.limits, &head.spill) {

@@ -250,15 +250,10 @@ impl ChunkSpill {
                 .read_exact_at(out, loc.0 + RECORD_HEADER as u64)
                 .map_err(|e| self.io(e))?;
         }
-        let len = out.len() - CRC;
-        let want = u32::from_be_bytes([out[len], out[len + 1], out[len + 2], out[len + 3]]);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&header);
-        crc.update(&out[..len]);
-        if crc.finalize() != want {
+        if !crc_ok(&header, out) {
             return Err(self.corrupt(loc, "CRC32 mismatch"));
         }
-        out.truncate(len);
+        out.truncate(out.len() - CRC);
         Encoding::try_from(parse_header(&header).encoding)
             .map_err(|e| self.corrupt(loc, e.to_string()))
     }
@@ -307,14 +302,10 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
         if !fill(&mut r, &mut body).map_err(io)? {
             break;
         }
-        let len = h.len as usize;
-        let want = u32::from_be_bytes([body[len], body[len + 1], body[len + 2], body[len + 3]]);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&rh);
-        crc.update(&body[..len]);
-        if crc.finalize() != want {
+        if !crc_ok(&rh, &body) {
             break;
         }
+        let len = h.len as usize;
         chunks.push(SpilledChunk {
             series_ref: h.series_ref,
             min_t: h.min_t,
@@ -324,6 +315,18 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
         at += (RECORD_HEADER + len + CRC) as u64;
     }
     Ok((chunks, at))
+}
+
+/// Whether the CRC at the end of `body` (chunk data, then the CRC) covers
+/// `header` and the data. `body` holds at least the CRC's four bytes.
+fn crc_ok(header: &[u8; RECORD_HEADER], body: &[u8]) -> bool {
+    let Some((data, want)) = body.split_last_chunk::<CRC>() else {
+        return false;
+    };
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(header);
+    crc.update(data);
+    crc.finalize() == u32::from_be_bytes(*want)
 }
 
 /// Fills `buf` completely; `Ok(false)` if the input ends first.

@@ -147,8 +147,17 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
 
 /// Decodes a series record, appending to `out`. On error `out` is left as it was.
 pub fn decode_series(rec: &[u8], out: &mut Vec<RefSeries>) -> Result<(), RecordError> {
+    all_or_nothing(out, |out| decode_series_inner(rec, out))
+}
+
+/// Runs a decoder that appends to `out`, and takes back what it appended if it
+/// fails.
+fn all_or_nothing<T>(
+    out: &mut Vec<T>,
+    decode: impl FnOnce(&mut Vec<T>) -> Result<(), RecordError>,
+) -> Result<(), RecordError> {
     let before = out.len();
-    let res = decode_series_inner(rec, out);
+    let res = decode(out);
     if res.is_err() {
         out.truncate(before);
     }
@@ -193,12 +202,7 @@ fn decode_series_inner(rec: &[u8], out: &mut Vec<RefSeries>) -> Result<(), Recor
 
 /// Decodes a samples record, appending to `out`. On error `out` is left as it was.
 pub fn decode_samples(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), RecordError> {
-    let before = out.len();
-    let res = decode_samples_inner(rec, out);
-    if res.is_err() {
-        out.truncate(before);
-    }
-    res
+    all_or_nothing(out, |out| decode_samples_inner(rec, out))
 }
 
 fn decode_samples_inner(rec: &[u8], out: &mut Vec<RefSample>) -> Result<(), RecordError> {
