@@ -55,6 +55,7 @@
 //! nothing of HTTP or async runtimes.
 
 pub mod api;
+pub mod exposition;
 pub mod model;
 pub mod scrape;
 pub mod tsdb;

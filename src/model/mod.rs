@@ -12,4 +12,4 @@ mod sample;
 pub use duration::{DurationError, format_duration, parse_duration};
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
-pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};

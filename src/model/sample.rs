@@ -16,6 +16,11 @@ pub fn is_stale_nan(v: f64) -> bool {
     v.to_bits() == STALE_NAN_BITS
 }
 
+/// Bit pattern of the NaN a parsed `NaN` value becomes: Prometheus's "normal NaN",
+/// kept distinct from [`STALE_NAN_BITS`] so that an exporter reporting `NaN` never
+/// marks its series stale, and equal to what Prometheus stores for the same input.
+pub const NORMAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0001;
+
 /// One sample: a timestamp in milliseconds since the Unix epoch and a value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

@@ -1,0 +1,375 @@
+//! What the parser yields: borrowed views into the input, copied only when a caller
+//! asks for an unescaped string that actually contains escapes.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The metric types a `# TYPE` line can name, across both formats.
+///
+/// The text format 0.0.4 knows `counter`, `gauge`, `histogram`, `summary` and
+/// `untyped`; OpenMetrics adds `gaugehistogram`, `stateset`, `info` and spells
+/// untyped `unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+    GaugeHistogram,
+    Summary,
+    StateSet,
+    Info,
+    /// `untyped` in the text format, `unknown` in OpenMetrics.
+    Unknown,
+}
+
+impl MetricType {
+    /// The name used on a `# TYPE` line of the OpenMetrics format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+            MetricType::GaugeHistogram => "gaugehistogram",
+            MetricType::Summary => "summary",
+            MetricType::StateSet => "stateset",
+            MetricType::Info => "info",
+            MetricType::Unknown => "unknown",
+        }
+    }
+
+    /// The sample-name suffixes a family of this type may use (`""` is the bare
+    /// family name), as OpenMetrics defines them.
+    pub(crate) fn suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricType::Counter => &["_total", "_created"],
+            MetricType::Summary => &["", "_count", "_sum", "_created"],
+            MetricType::Histogram => &["_count", "_sum", "_bucket", "_created"],
+            MetricType::GaugeHistogram => &["_gcount", "_gsum", "_bucket"],
+            MetricType::Info => &["_info"],
+            MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[""],
+        }
+    }
+}
+
+impl fmt::Display for MetricType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which backslash escapes a piece of [`Text`] may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Escapes {
+    /// None: the raw text is the value.
+    None,
+    /// `\\` and `\n` (HELP text of the text format 0.0.4).
+    Help,
+    /// `\\`, `\n` and `\"` (label values, quoted names, OpenMetrics HELP).
+    Quoted,
+}
+
+/// A string as it appears in the input, unescaped on demand.
+///
+/// Names, label values and HELP text borrow the input; [`Text::get`] allocates only
+/// when the raw text holds a backslash escape. An unknown escape such as `\z` is kept
+/// as written, backslash included, as Prometheus keeps it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Text<'a> {
+    raw: &'a str,
+    escapes: Escapes,
+}
+
+impl<'a> Text<'a> {
+    /// Text that needs no unescaping.
+    pub fn plain(raw: &'a str) -> Text<'a> {
+        Text {
+            raw,
+            escapes: Escapes::None,
+        }
+    }
+
+    pub(crate) fn escaped(raw: &'a str, escapes: Escapes) -> Text<'a> {
+        Text { raw, escapes }
+    }
+
+    /// The text exactly as written, escapes included.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// True when [`get`](Self::get) returns the input itself (no escape to undo).
+    pub fn is_borrowed(&self) -> bool {
+        self.escapes == Escapes::None
+    }
+
+    /// The unescaped text.
+    pub fn get(&self) -> Cow<'a, str> {
+        match self.escapes {
+            Escapes::None => Cow::Borrowed(self.raw),
+            escapes => Cow::Owned(unescape(self.raw, escapes == Escapes::Quoted)),
+        }
+    }
+
+    /// The number of characters of the unescaped text.
+    pub(crate) fn char_count(&self) -> usize {
+        match self.escapes {
+            Escapes::None => self.raw.chars().count(),
+            _ => self.get().chars().count(),
+        }
+    }
+}
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.get(), f)
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.get())
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        match self.escapes {
+            Escapes::None => self.raw == other,
+            _ => self.get() == other,
+        }
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self == **other
+    }
+}
+
+fn unescape(raw: &str, quote: bool) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if quote => out.push('"'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// One label of a sample or an exemplar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label<'a> {
+    pub name: Text<'a>,
+    pub value: Text<'a>,
+}
+
+/// The label set of a sample or exemplar, as written (not sorted, duplicates not
+/// removed), with the metric name left out when it was written inside the braces.
+///
+/// It holds the span of the input between the braces, already checked by the
+/// parser; iterating lexes it again, which is cheaper than storing every label of
+/// every sample.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LabelSet<'a> {
+    pub(crate) raw: &'a str,
+}
+
+impl<'a> LabelSet<'a> {
+    pub(crate) const EMPTY: LabelSet<'static> = LabelSet { raw: "" };
+
+    /// The labels in the order written.
+    pub fn iter(&self) -> LabelIter<'a> {
+        LabelIter {
+            rest: self.raw.as_bytes(),
+            src: self.raw,
+            pos: 0,
+        }
+    }
+
+    /// True when there is no label besides a quoted metric name.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// The first label named `name`, unescaped.
+    pub fn get(&self, name: &str) -> Option<Text<'a>> {
+        self.iter().find(|l| l.name == name).map(|l| l.value)
+    }
+
+    /// The text between the braces, exactly as written.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+}
+
+impl<'a> IntoIterator for LabelSet<'a> {
+    type Item = Label<'a>;
+    type IntoIter = LabelIter<'a>;
+    fn into_iter(self) -> LabelIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &LabelSet<'a> {
+    type Item = Label<'a>;
+    type IntoIter = LabelIter<'a>;
+    fn into_iter(self) -> LabelIter<'a> {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for LabelSet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|l| (l.name, l.value)))
+            .finish()
+    }
+}
+
+/// Iterator over a [`LabelSet`].
+///
+/// The span was validated when the sample was parsed, so this walks it with the
+/// same token rules and no error paths: whitespace and commas separate items, an
+/// item is `name="value"` (the name bare or quoted) or a lone quoted metric name,
+/// which is skipped.
+pub struct LabelIter<'a> {
+    src: &'a str,
+    rest: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> LabelIter<'a> {
+    fn skip_separators(&mut self) {
+        while let Some(&b) = self.rest.get(self.pos) {
+            if b == b' ' || b == b'\t' || b == b',' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// A quoted string starting at `pos` (on the opening quote); returns its text.
+    fn quoted(&mut self) -> Text<'a> {
+        let start = self.pos + 1;
+        let (end, escaped) =
+            super::scan::closing_quote(self.rest, start).unwrap_or((self.rest.len(), false));
+        self.pos = end + 1;
+        let raw = self.src.get(start..end).unwrap_or("");
+        if escaped {
+            Text::escaped(raw, Escapes::Quoted)
+        } else {
+            Text::plain(raw)
+        }
+    }
+}
+
+impl<'a> Iterator for LabelIter<'a> {
+    type Item = Label<'a>;
+
+    fn next(&mut self) -> Option<Label<'a>> {
+        loop {
+            self.skip_separators();
+            let &first = self.rest.get(self.pos)?;
+            let name = if first == b'"' {
+                self.quoted()
+            } else {
+                let start = self.pos;
+                while self
+                    .rest
+                    .get(self.pos)
+                    .is_some_and(|&b| super::scan::is_name_char(b))
+                {
+                    self.pos += 1;
+                }
+                if self.pos == start {
+                    // Not reachable on a validated span; stop rather than loop.
+                    return None;
+                }
+                Text::plain(self.src.get(start..self.pos).unwrap_or(""))
+            };
+            while self
+                .rest
+                .get(self.pos)
+                .is_some_and(|&b| b == b' ' || b == b'\t')
+            {
+                self.pos += 1;
+            }
+            if self.rest.get(self.pos) != Some(&b'=') {
+                // A quoted metric name inside the braces: not a label.
+                continue;
+            }
+            self.pos += 1;
+            while self
+                .rest
+                .get(self.pos)
+                .is_some_and(|&b| b == b' ' || b == b'\t')
+            {
+                self.pos += 1;
+            }
+            if self.rest.get(self.pos) != Some(&b'"') {
+                return None;
+            }
+            let value = self.quoted();
+            return Some(Label { name, value });
+        }
+    }
+}
+
+/// An exemplar attached to an OpenMetrics sample: `# {labels} value [timestamp]`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Exemplar<'a> {
+    pub labels: LabelSet<'a>,
+    pub value: f64,
+    /// Milliseconds since the epoch (OpenMetrics writes seconds).
+    pub timestamp: Option<i64>,
+}
+
+/// One sample line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample<'a> {
+    /// The metric name, written before the braces or quoted inside them.
+    pub name: Text<'a>,
+    pub labels: LabelSet<'a>,
+    pub value: f64,
+    /// Milliseconds since the epoch: the text format writes milliseconds,
+    /// OpenMetrics seconds (converted here).
+    pub timestamp: Option<i64>,
+    pub exemplar: Option<Exemplar<'a>>,
+}
+
+/// One line of an exposition that carries information.
+///
+/// Blank lines, plain comments of the text format and the final `# EOF` of
+/// OpenMetrics are not entries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Entry<'a> {
+    /// `# HELP name text` (the text unescapes with [`Text::get`]).
+    Help {
+        name: Text<'a>,
+        help: Text<'a>,
+    },
+    /// `# TYPE name type`.
+    Type {
+        name: Text<'a>,
+        kind: MetricType,
+    },
+    /// `# UNIT name unit` (OpenMetrics only).
+    Unit {
+        name: Text<'a>,
+        unit: Text<'a>,
+    },
+    Sample(Sample<'a>),
+}

@@ -1,0 +1,1 @@
+//! Lint checks (placeholder replaced below).

@@ -1,0 +1,277 @@
+//! Reading what exporters send: the Prometheus text format 0.0.4 and the
+//! OpenMetrics 1.0 text format.
+//!
+//! [`Parser`] walks an exposition line by line and yields [`Entry`] values that
+//! borrow the input: metric names, label values and HELP text are [`Text`] views,
+//! unescaped (and then copied) only on request; a sample's labels are a
+//! [`LabelSet`] span iterated on demand. Nothing is allocated per sample.
+//!
+//! Two [`Mode`]s:
+//!
+//! - [`Mode::Lenient`] accepts what Prometheus's scraper accepts: the syntax of the
+//!   format, no rules across lines beyond OpenMetrics's `# EOF`.
+//! - [`Mode::Strict`] validates as well: for OpenMetrics, the rules of the
+//!   specification (metric families, grouping and ordering, histogram and summary
+//!   structure, value ranges per type, exemplar placement); for the text format,
+//!   the rules Prometheus's own exposition library enforces (what
+//!   `promtool check metrics` reports).
+//!
+//! The format comes from the response's `Content-Type` ([`Format::from_content_type`]).
+//!
+//! ```
+//! use tidemark::exposition::{Entry, Format, Mode, Parser};
+//!
+//! let body = b"# TYPE http_requests counter\nhttp_requests_total{code=\"200\"} 1027 1395066363000\n";
+//! let mut samples = 0;
+//! for entry in Parser::new(body, Format::Text, Mode::Lenient) {
+//!     if let Entry::Sample(s) = entry? {
+//!         assert_eq!(s.name, "http_requests_total");
+//!         assert_eq!(s.labels.get("code").unwrap(), "200");
+//!         assert_eq!((s.value, s.timestamp), (1027.0, Some(1395066363000)));
+//!         samples += 1;
+//!     }
+//! }
+//! assert_eq!(samples, 1);
+//!
+//! // Errors name the line and column, what was found and what was expected.
+//! let err = Parser::new(b"a{b=\"c\" 1\n", Format::Text, Mode::Lenient).next().unwrap().unwrap_err();
+//! assert_eq!(err.to_string(), r#"line 1, column 9: found "1", expected ',' or '}'"#);
+//! # Ok::<(), tidemark::exposition::ParseError>(())
+//! ```
+
+mod entry;
+mod error;
+mod line;
+pub mod lint;
+mod number;
+mod scan;
+mod strict;
+
+pub use entry::{Entry, Exemplar, Label, LabelIter, LabelSet, MetricType, Sample, Text};
+pub use error::ParseError;
+
+use line::{Line, parse_line};
+use strict::Validator;
+
+/// The exposition format of a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`).
+    Text,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text; version=1.0.0`).
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format a scrape response's `Content-Type` names, as Prometheus reads it:
+    /// `application/openmetrics-text` (any version parameter) is OpenMetrics,
+    /// `text/plain` is the text format. `None` for anything else (an empty header
+    /// included); the scraper then falls back to the format its configuration
+    /// names, as Prometheus's `fallback_scrape_protocol` does.
+    pub fn from_content_type(content_type: &str) -> Option<Format> {
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if media.eq_ignore_ascii_case("application/openmetrics-text") {
+            Some(Format::OpenMetrics)
+        } else if media.eq_ignore_ascii_case("text/plain") {
+            Some(Format::Text)
+        } else {
+            None
+        }
+    }
+
+    /// The `Content-Type` of a body in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// How much the parser checks beyond syntax (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Lenient,
+    Strict,
+}
+
+/// What a parser carries from one piece of an exposition to the next: the line
+/// number, whether `# EOF` was seen, and the strict validator's view of the current
+/// metric family. [`Parser::piece`] takes it, [`Parser::into_state`] gives it back,
+/// [`ParseState::finish`] runs the end-of-input checks.
+#[derive(Debug)]
+pub struct ParseState {
+    format: Format,
+    mode: Mode,
+    /// The number of the next line, from 1.
+    line: usize,
+    eof: bool,
+    validator: Option<Validator>,
+}
+
+impl ParseState {
+    pub fn new(format: Format, mode: Mode) -> ParseState {
+        ParseState {
+            format,
+            mode,
+            line: 1,
+            eof: false,
+            validator: (mode == Mode::Strict).then(|| Validator::new(format)),
+        }
+    }
+
+    /// Lines parsed so far.
+    pub fn lines(&self) -> usize {
+        self.line - 1
+    }
+
+    /// The checks that need the whole input: OpenMetrics must end with `# EOF`; in
+    /// strict mode the last metric family must be complete.
+    pub fn finish(&mut self) -> Result<(), ParseError> {
+        if let Some(v) = &mut self.validator
+            && let Err(e) = v.end()
+        {
+            return Err(e.at_line(self.line.saturating_sub(1).max(1), ""));
+        }
+        if self.format == Format::OpenMetrics && !self.eof {
+            return Err(ParseError {
+                line: self.line,
+                column: 1,
+                found: "end of input".to_owned(),
+                expected: "\"# EOF\"".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Iterates over the entries of an exposition (see the module docs).
+///
+/// After an error the parser goes on with the next line, so a caller may collect
+/// every error; a scraper stops at the first.
+pub struct Parser<'a> {
+    src: &'a [u8],
+    /// The start of the next line.
+    pos: usize,
+    /// The bytes `src[checked_from..checked_to]` are valid UTF-8, as `checked`.
+    checked: &'a str,
+    checked_from: usize,
+    state: ParseState,
+    /// Run [`ParseState::finish`] at the end (a whole exposition, not a piece).
+    finish: bool,
+    done: bool,
+}
+
+impl<'a> Parser<'a> {
+    /// A parser over a whole exposition.
+    pub fn new(input: &'a [u8], format: Format, mode: Mode) -> Parser<'a> {
+        let mut p = Parser::piece(input, ParseState::new(format, mode));
+        p.finish = true;
+        p
+    }
+
+    /// A parser over one piece of a longer exposition, for reading a stream without
+    /// holding it all: `input` holds whole lines (each piece but the last ends with
+    /// `\n`) and `state` comes from the parser of the previous piece. The
+    /// end-of-input checks are left to [`ParseState::finish`].
+    pub fn piece(input: &'a [u8], state: ParseState) -> Parser<'a> {
+        Parser {
+            src: input,
+            pos: 0,
+            checked: "",
+            checked_from: 0,
+            state,
+            finish: false,
+            done: false,
+        }
+    }
+
+    /// The state to continue with on the next piece.
+    pub fn into_state(self) -> ParseState {
+        self.state
+    }
+
+    /// The line `src[start..end]` as text, or an error locating its first byte that
+    /// is not UTF-8.
+    fn line_text(&mut self, start: usize, end: usize) -> Result<&'a str, (usize, String)> {
+        let checked_to = self.checked_from + self.checked.len();
+        if start < self.checked_from || end > checked_to {
+            // Check from this line to the end (or the first bad byte) in one go.
+            let rest = &self.src[start..];
+            let valid = match std::str::from_utf8(rest) {
+                Ok(s) => s,
+                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            self.checked = valid;
+            self.checked_from = start;
+            if start + valid.len() < end {
+                let bad = start + valid.len();
+                return Err((bad - start, format!("byte 0x{:02x}", self.src[bad])));
+            }
+        }
+        let from = start - self.checked_from;
+        Ok(self
+            .checked
+            .get(from..from + (end - start))
+            .unwrap_or_default())
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if self.pos >= self.src.len() {
+                self.done = true;
+                if self.finish {
+                    return self.state.finish().err().map(Err);
+                }
+                return None;
+            }
+            let start = self.pos;
+            let end = scan::line_end(self.src, start);
+            self.pos = end + 1;
+            let number = self.state.line;
+            self.state.line += 1;
+
+            let text = match self.line_text(start, end) {
+                Ok(t) => t,
+                Err((offset, found)) => {
+                    let valid = self.src.get(start..start + offset).unwrap_or_default();
+                    let prefix = String::from_utf8_lossy(valid);
+                    return Some(Err(error::LineError::new(offset, "UTF-8 text")
+                        .found(found)
+                        .at_line(number, &prefix)));
+                }
+            };
+            if self.state.eof {
+                return Some(Err(
+                    error::LineError::new(0, "nothing after \"# EOF\"").at_line(number, text)
+                ));
+            }
+            let (line, extra) = match parse_line(text, self.state.format, self.state.mode) {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e.at_line(number, text))),
+            };
+            match line {
+                Line::Skip => continue,
+                Line::Eof => {
+                    self.state.eof = true;
+                    continue;
+                }
+                Line::Entry(entry) => {
+                    if let Some(v) = &mut self.state.validator
+                        && let Err(e) = v.check(&entry, &extra)
+                    {
+                        return Some(Err(e.at_line(number, text)));
+                    }
+                    return Some(Ok(entry));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Strict mode: the rules across lines that a validator enforces and a scraper
+//! does not. One validator per format, fed every entry in order.
+
+mod openmetrics;
+mod text;
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+
+use super::Format;
+use super::entry::{Entry, LabelSet};
+use super::error::LineError;
+use super::line::SampleExtra;
+
+#[derive(Debug)]
+pub(crate) enum Validator {
+    OpenMetrics(Box<openmetrics::OmValidator>),
+    Text(text::TextValidator),
+}
+
+impl Validator {
+    pub(crate) fn new(format: Format) -> Validator {
+        match format {
+            Format::OpenMetrics => Validator::OpenMetrics(Box::default()),
+            Format::Text => Validator::Text(text::TextValidator::default()),
+        }
+    }
+
+    pub(crate) fn check(
+        &mut self,
+        entry: &Entry<'_>,
+        extra: &SampleExtra,
+    ) -> Result<(), LineError> {
+        match self {
+            Validator::OpenMetrics(v) => v.check(entry, extra),
+            Validator::Text(v) => v.check(entry, extra),
+        }
+    }
+
+    /// The end of the input: the last family must be complete.
+    pub(crate) fn end(&mut self) -> Result<(), LineError> {
+        match self {
+            Validator::OpenMetrics(v) => v.end_family(),
+            Validator::Text(v) => v.end(),
+        }
+    }
+}
+
+/// An error about the line as a whole (a rule across lines, not a token).
+fn rule(expected: impl Into<Cow<'static, str>>, found: impl Into<String>) -> LineError {
+    LineError::new(0, expected).found(found)
+}
+
+/// A hash of a label set that ignores order, leaving out the label `except`:
+/// the identity of a series (or of a histogram's or summary's group of series).
+/// Strict mode remembers these hashes, not the label sets, to find interleaving
+/// and duplicates; a 64-bit collision would report a false duplicate with
+/// negligible probability.
+fn identity(
+    name: &str,
+    labels: &LabelSet<'_>,
+    except: Option<&str>,
+    scratch: &mut Vec<(String, String)>,
+) -> u64 {
+    scratch.clear();
+    for l in labels.iter() {
+        let n = l.name.get();
+        if except == Some(&*n) {
+            continue;
+        }
+        scratch.push((n.into_owned(), l.value.get().into_owned()));
+    }
+    scratch.sort_unstable();
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    scratch.hash(&mut h);
+    h.finish()
+}
+
+/// The first label name that appears twice, if any.
+fn duplicate_label(labels: &LabelSet<'_>) -> Option<String> {
+    let mut names: Vec<Cow<'_, str>> = labels.iter().map(|l| l.name.get()).collect();
+    names.sort_unstable();
+    names
+        .windows(2)
+        .find(|w| w[0] == w[1])
+        .map(|w| w[0].to_string())
+}
