@@ -11,10 +11,14 @@
 //! integration test of the main crate: it may use only `std`, `tidemark`, `tempfile`
 //! (a dev-dependency of `tidemark`) and `crc32fast` (a dependency of `tidemark`).
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
-use tidemark::model::Labels;
+use tidemark::exposition::{
+    Entry, Format, LabelSet, MetricType, Mode, ParseError, ParseState, Parser, Text,
+};
+use tidemark::model::{Labels, NORMAL_NAN_BITS};
 use tidemark::tsdb::chunk::{ChunkError, XorAppender, XorIter};
 use tidemark::tsdb::wal::{
     self, RecordError, RecordType, RefSample, RefSeries, WalError, decode_samples, decode_series,
@@ -34,6 +38,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("wal_replay", wal_replay),
     ("db_wal_open", db_wal_open),
     ("db_head_chunks", db_head_chunks),
+    ("exposition", exposition),
 ];
 
 /// Separates the segment files in a `wal_replay` input, and the WAL segment from the

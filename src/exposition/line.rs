@@ -267,6 +267,7 @@ impl<'a> Cursor<'a> {
         let value_offset = self.pos;
         let value = self.value(Format::Text)?;
         let mut timestamp = None;
+        let mut ws_at = self.pos;
         if self.skip_ws() > 0 && !self.at_end() {
             let start = self.pos;
             let tok = self.token(false);
@@ -276,10 +277,15 @@ impl<'a> Cursor<'a> {
                     number_expectation(e, "a timestamp (integer milliseconds)"),
                 )
             })?);
+            ws_at = self.pos;
             self.skip_ws();
         }
         if !self.at_end() {
             return Err(self.err("end of line"));
+        }
+        // Prometheus's lexer skips trailing blanks; its exposition library does not.
+        if self.strict && ws_at < self.pos {
+            return Err(LineError::new(ws_at, "end of line"));
         }
         let sample = Sample {
             name,

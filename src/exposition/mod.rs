@@ -46,6 +46,8 @@ pub mod lint;
 mod number;
 mod scan;
 mod strict;
+#[cfg(test)]
+mod tests;
 
 pub use entry::{Entry, Exemplar, Label, LabelIter, LabelSet, MetricType, Sample, Text};
 pub use error::ParseError;
@@ -248,6 +250,15 @@ impl<'a> Iterator for Parser<'a> {
                         .at_line(number, &prefix)));
                 }
             };
+            if end == self.src.len()
+                && self.state.format == Format::Text
+                && self.state.mode == Mode::Strict
+                && !text.trim_matches([' ', '\t']).is_empty()
+            {
+                // Prometheus's scraper adds the newline; its exposition library wants it.
+                return Some(Err(error::LineError::new(text.len(), "a newline ending the last line")
+                    .at_line(number, text)));
+            }
             if self.state.eof {
                 return Some(Err(
                     error::LineError::new(0, "nothing after \"# EOF\"").at_line(number, text)

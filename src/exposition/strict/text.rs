@@ -1,12 +1,17 @@
 //! The text format 0.0.4 rules across lines, as Prometheus's exposition library
-//! (`expfmt`, behind `promtool check metrics`) enforces them.
+//! (`expfmt`, behind `promtool check metrics`) enforces them beyond the scraper's
+//! syntax: one non-empty HELP and one TYPE per family, TYPE before the family's
+//! samples, only the escapes `\\`, `\"` and `\n`, numeric `le` and `quantile`
+//! labels, distinct label names and no `__name__` label. (Trailing blanks and a
+//! missing final newline, which it refuses too, are the line grammar's and the
+//! parser's checks.) Like that library, and unlike OpenMetrics, it lets families
+//! interleave and series repeat.
 
 use std::collections::HashMap;
 
 use super::{duplicate_label, rule};
 use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
-use crate::exposition::line::SampleExtra;
 use crate::exposition::number::parse_value;
 
 #[derive(Debug, Default)]
@@ -22,16 +27,14 @@ struct FamilyState {
 }
 
 impl TextValidator {
-    pub(crate) fn check(
-        &mut self,
-        entry: &Entry<'_>,
-        _extra: &SampleExtra,
-    ) -> Result<(), LineError> {
+    pub(crate) fn check(&mut self, entry: &Entry<'_>) -> Result<(), LineError> {
         match entry {
             Entry::Help { name, help } => {
-                check_escapes(help, false)?;
-                let f = self.families.entry(name.get().into_owned()).or_default();
-                if std::mem::replace(&mut f.help, true) {
+                check_escapes(help)?;
+                let family = self.family_of(&name.get()).0.to_owned();
+                let f = self.families.entry(family).or_default();
+                // An empty HELP does not count: a later one may still say something.
+                if !help.raw().is_empty() && std::mem::replace(&mut f.help, true) {
                     return Err(rule(
                         "one HELP line per metric",
                         format!("a second HELP for {name}"),
@@ -40,7 +43,8 @@ impl TextValidator {
                 Ok(())
             }
             Entry::Type { name, kind } => {
-                let f = self.families.entry(name.get().into_owned()).or_default();
+                let family = self.family_of(&name.get()).0.to_owned();
+                let f = self.families.entry(family).or_default();
                 if f.kind.is_some() || f.has_samples {
                     return Err(rule(
                         "one TYPE line per metric, before its samples",
@@ -57,7 +61,13 @@ impl TextValidator {
 
     fn sample(&mut self, s: &Sample<'_>) -> Result<(), LineError> {
         for l in s.labels.iter() {
-            check_escapes(&l.value, true)?;
+            check_escapes(&l.value)?;
+            if l.name == crate::model::METRIC_NAME {
+                return Err(rule(
+                    "no label named __name__ (it is the metric name)",
+                    "a label __name__",
+                ));
+            }
         }
         if let Some(dup) = duplicate_label(&s.labels) {
             return Err(rule("distinct label names", format!("label {dup} twice")));
@@ -75,13 +85,13 @@ impl TextValidator {
         Ok(())
     }
 
-    /// The family a sample name belongs to: a histogram's or summary's own name
-    /// for its `_bucket`, `_sum` and `_count` series, else the name itself.
+    /// The family a name belongs to and its suffix in it: a declared histogram's
+    /// or summary's own name for its `_bucket` (histogram), `_sum` and `_count`
+    /// series, else the name itself.
     fn family_of<'n>(&self, name: &'n str) -> (&'n str, &'n str) {
         for suffix in ["_bucket", "_sum", "_count"] {
             if let Some(base) = name.strip_suffix(suffix) {
-                let kind = self.families.get(base).and_then(|f| f.kind);
-                let fits = match kind {
+                let fits = match self.families.get(base).and_then(|f| f.kind) {
                     Some(MetricType::Histogram) => true,
                     Some(MetricType::Summary) => suffix != "_bucket",
                     _ => false,
@@ -93,28 +103,20 @@ impl TextValidator {
         }
         (name, "")
     }
-
-    pub(crate) fn end(&mut self) -> Result<(), LineError> {
-        Ok(())
-    }
 }
 
-/// `expfmt` knows `\\`, `\n` and (in label values) `\"`; any other escape is an
-/// error there, though the scraper keeps it as written.
-fn check_escapes(text: &Text<'_>, quote: bool) -> Result<(), LineError> {
+/// The exposition library knows the escapes `\\`, `\"` and `\n`; any other is an
+/// error there, though Prometheus's scraper keeps it as written.
+fn check_escapes(text: &Text<'_>) -> Result<(), LineError> {
     let raw = text.raw().as_bytes();
     let mut i = 0;
-    while let Some(rel) = memchr::memchr(b'\\', &raw[i.min(raw.len())..]) {
+    while let Some(rel) = raw.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
         let at = i + rel;
         match raw.get(at + 1) {
-            Some(b'\\' | b'n') => {}
-            Some(b'"') if quote => {}
+            Some(b'\\' | b'n' | b'"') => {}
             other => {
                 let seq = other.map_or("\\".to_owned(), |&c| format!("\\{}", c as char));
-                return Err(rule(
-                    "an escape \\\\, \\n or \\\"",
-                    format!("escape {seq:?}"),
-                ));
+                return Err(rule(r#"only the escapes \\, \" and \n"#, format!("{seq:?}")));
             }
         }
         i = at + 2;
@@ -122,13 +124,13 @@ fn check_escapes(text: &Text<'_>, quote: bool) -> Result<(), LineError> {
     Ok(())
 }
 
+/// The label `label`, when present, must be a number.
 fn float_label(s: &Sample<'_>, label: &str) -> Result<(), LineError> {
     match s.labels.get(label) {
-        Some(v) if parse_value(&v.get()).is_ok() => Ok(()),
-        Some(v) => Err(rule(
+        Some(v) if parse_value(&v.get()).is_err() => Err(rule(
             format!("a number as the {label} label"),
             format!("{label}={:?}", v.get()),
         )),
-        None => Err(rule(format!("a {label} label on {}", s.name), "none")),
+        _ => Ok(()),
     }
 }
