@@ -10,6 +10,8 @@
 // Submodules live in src/bin/tidemark/ (a binary root finds modules beside it).
 #[path = "tidemark/bench_write.rs"]
 mod bench_write;
+#[path = "tidemark/check_metrics.rs"]
+mod check_metrics;
 #[path = "tidemark/logging.rs"]
 mod logging;
 #[path = "tidemark/server.rs"]
@@ -43,6 +45,16 @@ enum Command {
     /// Benchmarks, comparable with promtool's.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Checks, like promtool's.
+    #[command(subcommand)]
+    Check(CheckCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CheckCommand {
+    /// Read an exposition on stdin; report parse errors and lint problems.
+    /// Exit status: 0 clean, 1 lint problems only, 2 a parse error.
+    Metrics(check_metrics::CheckMetricsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +70,8 @@ fn main() -> ExitCode {
         None => server::run(cli.server),
         Some(Command::Server(args)) => server::run(args),
         Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
+        // Its exit status says what it found, so it maps its own.
+        Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

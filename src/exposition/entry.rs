@@ -66,6 +66,9 @@ pub(crate) enum Escapes {
     Help,
     /// `\\`, `\n` and `\"` (label values, quoted names, OpenMetrics HELP).
     Quoted,
+    /// A quoted label value Prometheus rewrites as a float when it is one (a
+    /// histogram's `le`, a summary's `quantile`): `"1"` reads `"1.0"`.
+    Float,
 }
 
 /// A string as it appears in the input, unescaped on demand.
@@ -102,11 +105,20 @@ impl<'a> Text<'a> {
         self.escapes == Escapes::None
     }
 
-    /// The unescaped text.
+    /// The unescaped text (for a histogram's `le` and a summary's `quantile` in
+    /// lenient mode, the number in Prometheus's spelling).
     pub fn get(&self) -> Cow<'a, str> {
         match self.escapes {
             Escapes::None => Cow::Borrowed(self.raw),
-            escapes => Cow::Owned(unescape(self.raw, escapes == Escapes::Quoted)),
+            Escapes::Help => Cow::Owned(unescape(self.raw, false)),
+            Escapes::Quoted => Cow::Owned(unescape(self.raw, true)),
+            Escapes::Float => {
+                let text = unescape(self.raw, true);
+                match super::number::parse_value(&text) {
+                    Ok(f) => Cow::Owned(super::number::format_label_float(f)),
+                    Err(_) => Cow::Owned(text),
+                }
+            }
         }
     }
 
@@ -184,10 +196,25 @@ pub struct Label<'a> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct LabelSet<'a> {
     pub(crate) raw: &'a str,
+    /// The label whose value reads as a float (see [`Escapes::Float`]).
+    pub(crate) float_label: Option<&'static str>,
+    /// Written as `name="value"` items joined by single commas: no whitespace, no
+    /// trailing comma, no escape, no quoted name. Two such spans are equal exactly
+    /// when their label lists are, so the span itself can stand for them.
+    pub(crate) canonical: bool,
 }
 
 impl<'a> LabelSet<'a> {
-    pub(crate) const EMPTY: LabelSet<'static> = LabelSet { raw: "" };
+    pub(crate) const EMPTY: LabelSet<'static> = LabelSet {
+        raw: "",
+        float_label: None,
+        canonical: true,
+    };
+
+    /// The raw span, when it is canonical (see the field).
+    pub(crate) fn canonical_raw(&self) -> Option<&'a str> {
+        self.canonical.then_some(self.raw)
+    }
 
     /// The labels in the order written.
     pub fn iter(&self) -> LabelIter<'a> {
@@ -195,6 +222,7 @@ impl<'a> LabelSet<'a> {
             rest: self.raw.as_bytes(),
             src: self.raw,
             pos: 0,
+            float_label: self.float_label,
         }
     }
 
@@ -248,6 +276,7 @@ pub struct LabelIter<'a> {
     src: &'a str,
     rest: &'a [u8],
     pos: usize,
+    float_label: Option<&'static str>,
 }
 
 impl<'a> LabelIter<'a> {
@@ -322,7 +351,10 @@ impl<'a> Iterator for LabelIter<'a> {
             if self.rest.get(self.pos) != Some(&b'"') {
                 return None;
             }
-            let value = self.quoted();
+            let mut value = self.quoted();
+            if self.float_label.is_some_and(|f| name.raw() == f) {
+                value.escapes = Escapes::Float;
+            }
             return Some(Label { name, value });
         }
     }

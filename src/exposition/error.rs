@@ -33,6 +33,9 @@ pub(crate) struct LineError {
     pub offset: usize,
     pub expected: Cow<'static, str>,
     pub found: Option<String>,
+    /// The line ended inside a quoted string: in the text format the string may
+    /// go on over the next line.
+    pub unclosed_quote: bool,
 }
 
 impl LineError {
@@ -41,6 +44,7 @@ impl LineError {
             offset,
             expected: expected.into(),
             found: None,
+            unclosed_quote: false,
         }
     }
 

@@ -168,7 +168,9 @@ impl<'a> Cursor<'a> {
     fn quoted(&mut self) -> Result<Text<'a>, LineError> {
         let start = self.pos + 1;
         let Some((end, escaped)) = closing_quote(self.b, start) else {
-            return Err(LineError::new(self.b.len(), "a closing '\"'"));
+            let mut e = LineError::new(self.b.len(), "a closing '\"'");
+            e.unclosed_quote = true;
+            return Err(e);
         };
         self.pos = end + 1;
         let raw = self.slice(start, end);
@@ -219,13 +221,19 @@ impl<'a> Cursor<'a> {
         let text = if self.at_end() {
             ""
         } else {
-            if !matches!(self.peek(), Some(b' ' | b'\t')) {
+            if self.strict && !matches!(self.peek(), Some(b' ' | b'\t')) {
                 return Err(self.err("a space after the metric name"));
             }
-            // One separator; the rest of the line is the text, as written.
-            self.pos += 1;
+            // One character separates name and text, whatever it is: Prometheus
+            // reads `# HELP a.b c` as "b c" for `a`. The rest is the text as written.
+            let sep = self.s.get(self.pos..).and_then(|r| r.chars().next());
+            self.pos += sep.map_or(1, char::len_utf8);
             self.rest()
         };
+        if !is_help && self.strict && text.trim_matches([' ', '\t']).is_empty() {
+            // The exposition library ignores a TYPE line without a type.
+            return Ok(Line::Skip);
+        }
         let entry = if is_help {
             let help = if text.contains('\\') {
                 Text::escaped(text, Escapes::Help)
@@ -307,11 +315,17 @@ impl<'a> Cursor<'a> {
     fn text_labels(&mut self, name: &mut Option<Text<'a>>) -> Result<LabelSet<'a>, LineError> {
         self.pos += 1;
         let start = self.pos;
+        let mut canonical = true;
+        let mut after_comma = false;
         loop {
-            self.skip_ws();
+            canonical &= self.skip_ws() == 0;
             match self.peek() {
-                Some(b'}') => break,
+                Some(b'}') => {
+                    canonical &= !after_comma;
+                    break;
+                }
                 Some(b'"') => {
+                    canonical = false;
                     let item_at = self.pos;
                     let quoted = self.quoted()?;
                     self.skip_ws();
@@ -328,35 +342,42 @@ impl<'a> Cursor<'a> {
                     if self.bare_label_name().is_none() {
                         return Err(self.err("a label name or '}'"));
                     }
-                    self.skip_ws();
-                    self.label_value_after_name(true)?;
+                    canonical &= self.skip_ws() == 0;
+                    canonical &= self.label_value_after_name(true)?.1;
                 }
             }
-            self.skip_ws();
+            after_comma = false;
+            canonical &= self.skip_ws() == 0;
             match self.peek() {
-                Some(b',') => self.pos += 1,
+                Some(b',') => {
+                    self.pos += 1;
+                    after_comma = true;
+                }
                 Some(b'}') => break,
-                _ if !self.strict => {}
+                _ if !self.strict => canonical = false,
                 _ => return Err(self.err("',' or '}'")),
             }
         }
         let raw = self.slice(start, self.pos);
         self.pos += 1;
-        Ok(LabelSet { raw })
+        Ok(LabelSet {
+            raw,
+            canonical,
+            float_label: None,
+        })
     }
 
-    /// `="value"`; the cursor is on the `=`.
+    /// `="value"`; the cursor is on the `=`. Returns the value and whether it was
+    /// written canonically (no whitespace, no escape).
     #[inline]
-    fn label_value_after_name(&mut self, spaces: bool) -> Result<(), LineError> {
+    fn label_value_after_name(&mut self, spaces: bool) -> Result<(Text<'a>, bool), LineError> {
         self.expect(b'=', "'=' after a label name")?;
-        if spaces {
-            self.skip_ws();
-        }
+        let blank = spaces && self.skip_ws() > 0;
         if self.peek() != Some(b'"') {
             return Err(self.err("a quoted label value"));
         }
-        self.quoted()?;
-        Ok(())
+        let value = self.quoted()?;
+        Ok((value, !blank && value.is_borrowed()))
     }
 
     #[inline]
@@ -553,8 +574,10 @@ impl<'a> Cursor<'a> {
             self.pos += 1;
             return Ok(LabelSet::EMPTY);
         }
+        let mut canonical = true;
         loop {
             if self.peek() == Some(b'"') {
+                canonical = false;
                 let item_at = self.pos;
                 let quoted = self.quoted()?;
                 if self.peek() == Some(b'=') {
@@ -577,13 +600,20 @@ impl<'a> Cursor<'a> {
                 if self.bare_label_name().is_none() {
                     return Err(self.err("a label name"));
                 }
-                self.label_value_after_name(false)?;
+                let value_at = self.pos + 1;
+                let (value, clean) = self.label_value_after_name(false)?;
+                canonical &= clean;
+                if name.is_none() && value.raw().contains('\0') {
+                    // Prometheus's lexer takes no NUL in an exemplar's label value.
+                    return Err(LineError::new(value_at, "a label value without NUL bytes"));
+                }
             }
             match self.peek() {
                 Some(b',') => {
                     self.pos += 1;
                     // A trailing comma: Prometheus accepts it, the specification not.
                     if !self.strict && self.peek() == Some(b'}') {
+                        canonical = false;
                         break;
                     }
                 }
@@ -593,7 +623,11 @@ impl<'a> Cursor<'a> {
         }
         let raw = self.slice(start, self.pos);
         self.pos += 1;
-        Ok(LabelSet { raw })
+        Ok(LabelSet {
+            raw,
+            canonical,
+            float_label: None,
+        })
     }
 }
 

@@ -15,16 +15,19 @@
 //! takes the first unit of the name (Prometheus 2.42's pick was random), and the
 //! type-in-name check looks for the family's own type only.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 
 use super::entry::{Entry, LabelSet, MetricType, Sample};
+use crate::model::{HashSet64, hash_span};
 
-/// One lint problem: the metric family it concerns and what is wrong.
+/// One lint problem: the metric family it concerns, what is wrong, and how many
+/// times promlint reports it (once per offending series for the per-series
+/// checks, else once).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     pub metric: String,
     pub text: String,
+    pub count: u64,
 }
 
 #[derive(Debug)]
@@ -42,7 +45,7 @@ struct Family {
     duplicates: u64,
     /// Hashes of the series seen, to count series once (histograms, summaries:
     /// buckets and quantiles of one series merge) and to find duplicates.
-    series: HashSet<u64>,
+    series: HashSet64,
 }
 
 impl Family {
@@ -56,7 +59,7 @@ impl Family {
             quantile_series: 0,
             camel_labels: 0,
             duplicates: 0,
-            series: HashSet::new(),
+            series: HashSet64::default(),
         }
     }
 }
@@ -69,6 +72,9 @@ pub struct Linter {
     /// The previous sample's name and its family: samples come grouped, so most
     /// lookups are this comparison.
     last: Option<(String, usize)>,
+    /// Where [`scan_labels`] writes label sets out.
+    scratch: String,
+    finders: Finders,
 }
 
 impl Linter {
@@ -79,8 +85,8 @@ impl Linter {
     pub fn entry(&mut self, entry: &Entry<'_>) {
         match entry {
             Entry::Help { name, help } => {
-                // An empty HELP does not count as help text.
-                if !help.raw().is_empty() {
+                // A HELP without text (blanks at most) does not count.
+                if !help.raw().trim_matches([' ', '\t']).is_empty() {
                     let i = self.family_for_metadata(&name.get());
                     self.families[i].help = true;
                 }
@@ -154,7 +160,7 @@ impl Linter {
             MetricType::Summary => Some("quantile"),
             _ => None,
         };
-        let scan = scan_labels(&s.labels, series_key);
+        let scan = scan_labels(&s.labels, series_key, &self.finders, &mut self.scratch);
         if !f.series.insert(scan.hash) {
             if series_key.is_none() {
                 f.duplicates += 1;
@@ -166,8 +172,7 @@ impl Linter {
         f.camel_labels += scan.camel;
     }
 
-    /// The problems, sorted by metric name and text, each repeated once per
-    /// offending series where promlint repeats it.
+    /// The problems, sorted by metric name and text.
     pub fn finish(self) -> Vec<Problem> {
         let mut out = Vec::new();
         for f in self.families.iter().filter(|f| f.samples > 0) {
@@ -185,30 +190,120 @@ struct LabelScan {
     camel: u64,
 }
 
-/// One pass over a sample's labels: the hash of the series (labels in the order
-/// written, leaving out `except`), which of `le`/`quantile` it has, and how many
-/// label names are camelCase.
-fn scan_labels(labels: &LabelSet<'_>, except: Option<&str>) -> LabelScan {
-    let mut h = std::hash::DefaultHasher::new();
+/// What the lints need of a sample's labels: the identity of its series (the
+/// labels in the order written, leaving out `except`), whether it has `le` or
+/// `quantile`, and how many label names are camelCase.
+///
+/// The identity is a hash of the labels written canonically (`name="value"`
+/// joined by commas, values escaped). A span the parser found canonical already
+/// is that text (less the `except` item); when it also holds no capital letter (so
+/// no camelCase name) and neither `le=` nor `quantile=`, nothing needs the labels
+/// one by one.
+fn scan_labels(
+    labels: &LabelSet<'_>,
+    except: Option<&str>,
+    finders: &Finders,
+    scratch: &mut String,
+) -> LabelScan {
+    let canonical = labels.canonical_raw();
+    if except.is_none()
+        && let Some(raw) = canonical
+        && !has_capital(raw.as_bytes())
+        && finders.le.find(raw.as_bytes()).is_none()
+        && finders.quantile.find(raw.as_bytes()).is_none()
+    {
+        return LabelScan {
+            hash: hash_span(raw.as_bytes()),
+            le: false,
+            quantile: false,
+            camel: 0,
+        };
+    }
     let mut scan = LabelScan {
         hash: 0,
         le: false,
         quantile: false,
         camel: 0,
     };
+    let mut excluded = None;
+    scratch.clear();
     for l in labels.iter() {
-        let name = l.name.raw();
-        if except == Some(name) {
+        let name = l.name.get();
+        if except == Some(&*name) {
+            excluded = Some(l);
             continue;
         }
         scan.le |= name == "le";
         scan.quantile |= name == "quantile";
-        scan.camel += u64::from(is_camel_case(name));
-        name.hash(&mut h);
-        l.value.raw().hash(&mut h);
+        scan.camel += u64::from(is_camel_case(&name));
+        if canonical.is_none() {
+            if !scratch.is_empty() {
+                scratch.push(',');
+            }
+            scratch.push_str(&name);
+            scratch.push_str("=\"");
+            for c in l.value.get().chars() {
+                match c {
+                    '\\' => scratch.push_str("\\\\"),
+                    '"' => scratch.push_str("\\\""),
+                    '\n' => scratch.push_str("\\n"),
+                    c => scratch.push(c),
+                }
+            }
+            scratch.push('"');
+        }
     }
-    scan.hash = h.finish();
+    let Some(raw) = canonical else {
+        scan.hash = hash_span(scratch.as_bytes());
+        return scan;
+    };
+    scan.hash = match excluded {
+        None => hash_span(raw.as_bytes()),
+        Some(item) => {
+            // The span less `name="value"` and one comma beside it.
+            let base = raw.as_ptr() as usize;
+            let start = item.name.raw().as_ptr() as usize - base;
+            let end = item.value.raw().as_ptr() as usize - base + item.value.raw().len() + 1;
+            let (before, after) = (raw.get(..start).unwrap_or(""), raw.get(end..).unwrap_or(""));
+            match after.strip_prefix(',') {
+                Some(after) => {
+                    scratch.push_str(before);
+                    scratch.push_str(after);
+                }
+                None => {
+                    scratch.push_str(before.strip_suffix(',').unwrap_or(before));
+                    scratch.push_str(after);
+                }
+            }
+            hash_span(scratch.as_bytes())
+        }
+    };
     scan
+}
+
+/// Any ASCII capital letter. No early exit, so that it compiles to vector code.
+fn has_capital(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .fold(0u8, |acc, &b| acc | u8::from(b.wrapping_sub(b'A') < 26))
+        != 0
+}
+
+/// Searchers for the two label names the fast path of [`scan_labels`] must not
+/// miss, built once.
+#[derive(Debug)]
+struct Finders {
+    le: memchr::memmem::Finder<'static>,
+    quantile: memchr::memmem::Finder<'static>,
+}
+
+impl Default for Finders {
+    fn default() -> Finders {
+        Finders {
+            le: memchr::memmem::Finder::new(b"le="),
+            quantile: memchr::memmem::Finder::new(b"quantile="),
+        }
+    }
 }
 
 /// `[a-z][A-Z]` anywhere.
@@ -219,11 +314,12 @@ fn is_camel_case(name: &str) -> bool {
 }
 
 fn lint_family(f: &Family, out: &mut Vec<Problem>) {
-    let mut problem = |text: String, times: u64| {
-        for _ in 0..times {
+    let mut problem = |text: String, count: u64| {
+        if count > 0 {
             out.push(Problem {
                 metric: f.name.clone(),
-                text: text.clone(),
+                text,
+                count,
             });
         }
     };
@@ -241,25 +337,41 @@ fn lint_family(f: &Family, out: &mut Vec<Problem>) {
         problem(r#"counter metrics should have "_total" suffix"#.into(), 1);
     }
     if !matches!(kind, MetricType::Counter | MetricType::Unknown) && name.ends_with("_total") {
-        problem(r#"non-counter metrics should not have "_total" suffix"#.into(), 1);
+        problem(
+            r#"non-counter metrics should not have "_total" suffix"#.into(),
+            1,
+        );
     }
     if kind != MetricType::Unknown {
         if kind != MetricType::Histogram && name.ends_with("_bucket") {
-            problem(r#"non-histogram metrics should not have "_bucket" suffix"#.into(), 1);
+            problem(
+                r#"non-histogram metrics should not have "_bucket" suffix"#.into(),
+                1,
+            );
         }
         for suffix in ["_count", "_sum"] {
-            if !matches!(kind, MetricType::Histogram | MetricType::Summary) && name.ends_with(suffix) {
+            if !matches!(kind, MetricType::Histogram | MetricType::Summary)
+                && name.ends_with(suffix)
+            {
                 problem(
-                    format!(r#"non-histogram and non-summary metrics should not have "{suffix}" suffix"#),
+                    format!(
+                        r#"non-histogram and non-summary metrics should not have "{suffix}" suffix"#
+                    ),
                     1,
                 );
             }
         }
         if kind != MetricType::Histogram {
-            problem(r#"non-histogram metrics should not have "le" label"#.into(), f.le_series);
+            problem(
+                r#"non-histogram metrics should not have "le" label"#.into(),
+                f.le_series,
+            );
         }
         if kind != MetricType::Summary {
-            problem(r#"non-summary metrics should not have "quantile" label"#.into(), f.quantile_series);
+            problem(
+                r#"non-summary metrics should not have "quantile" label"#.into(),
+                f.quantile_series,
+            );
         }
         let type_word = match kind {
             MetricType::Counter => Some("counter"),
@@ -279,13 +391,24 @@ fn lint_family(f: &Family, out: &mut Vec<Problem>) {
         problem("metric names should not contain ':'".into(), 1);
     }
     if is_camel_case(name) {
-        problem("metric names should be written in 'snake_case' not 'camelCase'".into(), 1);
+        problem(
+            "metric names should be written in 'snake_case' not 'camelCase'".into(),
+            1,
+        );
     }
-    problem("label names should be written in 'snake_case' not 'camelCase'".into(), f.camel_labels);
+    problem(
+        "label names should be written in 'snake_case' not 'camelCase'".into(),
+        f.camel_labels,
+    );
     let lower = name.to_ascii_lowercase();
-    for abbreviation in ["s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d"] {
+    for abbreviation in [
+        "s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d",
+    ] {
         if has_word(&lower, abbreviation) {
-            problem("metric names should not contain abbreviated units".into(), 1);
+            problem(
+                "metric names should not contain abbreviated units".into(),
+                1,
+            );
         }
     }
     problem("metric not unique".into(), f.duplicates);
@@ -325,8 +448,8 @@ const UNITS: &[(&str, &str)] = &[
 ];
 
 const UNIT_PREFIXES: &[&str] = &[
-    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega", "mibi",
-    "giga", "gibi", "tera", "tebi", "peta", "pebi",
+    "pico", "nano", "micro", "milli", "centi", "deci", "deca", "hecto", "kilo", "kibi", "mega",
+    "mibi", "giga", "gibi", "tera", "tebi", "peta", "pebi",
 ];
 
 /// The first `_`-separated word of `name` that is a unit (optionally with an SI or
@@ -356,13 +479,15 @@ mod tests {
         }
         l.finish()
             .into_iter()
-            .map(|p| format!("{} {}", p.metric, p.text))
+            .flat_map(|p| std::iter::repeat_n(format!("{} {}", p.metric, p.text), p.count as usize))
             .collect()
     }
 
     #[test]
     fn clean_input_has_no_problems() {
-        assert!(lint("# HELP foo_total A counter.\n# TYPE foo_total counter\nfoo_total 1\n").is_empty());
+        assert!(
+            lint("# HELP foo_total A counter.\n# TYPE foo_total counter\nfoo_total 1\n").is_empty()
+        );
         assert!(lint("").is_empty());
         // Metadata without samples is not linted.
         assert!(lint("# TYPE foo counter\n").is_empty());
@@ -437,10 +562,40 @@ mod tests {
         let input = "# HELP h x\n# TYPE h histogram\n\
             h_bucket{quantile=\"1\",le=\"1\"} 1\nh_bucket{quantile=\"1\",le=\"+Inf\"} 1\n\
             h_sum{quantile=\"1\"} 1\nh_count{quantile=\"1\"} 1\n";
-        assert_eq!(lint(input), [r#"h non-summary metrics should not have "quantile" label"#]);
+        assert_eq!(
+            lint(input),
+            [r#"h non-summary metrics should not have "quantile" label"#]
+        );
         // No duplicate: buckets of one series share their labels but for `le`.
         let input = "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n";
         assert!(lint(input).is_empty());
+    }
+
+    #[test]
+    fn series_identity_does_not_depend_on_how_labels_are_written() {
+        // Canonical spans are hashed as written, others written out first: the
+        // same labels must meet either way.
+        assert_eq!(
+            lint(
+                "# HELP foo x\nfoo{a=\"1\",b=\"x\\\\y\"} 1\nfoo{ a = \"1\" , b=\"x\\\\y\", } 2\nfoo{a=\"1\",b=\"x\\\\y\"} 3\n"
+            ),
+            vec!["foo metric not unique"; 2]
+        );
+        assert_eq!(
+            lint(
+                "# HELP foo x\nfoo{a=\"1\",b=\"2\"} 1\nfoo{a=\"1\", b=\"2\"} 2\nfoo{b=\"2\",a=\"1\"} 3\n"
+            ),
+            ["foo metric not unique"]
+        );
+        // A histogram's buckets are one series whether `le` comes first, in the
+        // middle or last, so a label on them is reported once.
+        let input = "# HELP h x\n# TYPE h histogram\n\
+            h_bucket{le=\"1\",aB=\"1\",c=\"2\"} 1\nh_bucket{aB=\"1\",le=\"2\",c=\"2\"} 1\n\
+            h_bucket{aB=\"1\",c=\"2\",le=\"+Inf\"} 1\nh_sum{aB=\"1\",c=\"2\"} 1\nh_count{ aB=\"1\",c=\"2\" } 1\n";
+        assert_eq!(
+            lint(input),
+            ["h label names should be written in 'snake_case' not 'camelCase'"]
+        );
     }
 
     #[test]

@@ -35,10 +35,11 @@
 //!
 //! // Errors name the line and column, what was found and what was expected.
 //! let err = Parser::new(b"a{b=\"c\" 1\n", Format::Text, Mode::Lenient).next().unwrap().unwrap_err();
-//! assert_eq!(err.to_string(), r#"line 1, column 9: found "1", expected ',' or '}'"#);
+//! assert_eq!(err.to_string(), r#"line 1, column 9: found "1", expected a label name or '}'"#);
 //! # Ok::<(), tidemark::exposition::ParseError>(())
 //! ```
 
+mod content_type;
 mod entry;
 mod error;
 mod line;
@@ -66,18 +67,16 @@ pub enum Format {
 
 impl Format {
     /// The format a scrape response's `Content-Type` names, as Prometheus reads it:
-    /// `application/openmetrics-text` (any version parameter) is OpenMetrics,
-    /// `text/plain` is the text format. `None` for anything else (an empty header
-    /// included); the scraper then falls back to the format its configuration
-    /// names, as Prometheus's `fallback_scrape_protocol` does.
+    /// `application/openmetrics-text` (any version) is OpenMetrics, `text/plain`
+    /// (0.0.4 or 1.0.0) the text format. `None` for anything else, an empty or
+    /// malformed header included (parameters are checked as Go's
+    /// `mime.ParseMediaType` checks them); the scraper then falls back to the
+    /// format its configuration names, as Prometheus's `fallback_scrape_protocol`.
     pub fn from_content_type(content_type: &str) -> Option<Format> {
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        if media.eq_ignore_ascii_case("application/openmetrics-text") {
-            Some(Format::OpenMetrics)
-        } else if media.eq_ignore_ascii_case("text/plain") {
-            Some(Format::Text)
-        } else {
-            None
+        match content_type::media_type(content_type)?.as_str() {
+            "application/openmetrics-text" => Some(Format::OpenMetrics),
+            "text/plain" => Some(Format::Text),
+            _ => None,
         }
     }
 
@@ -105,6 +104,8 @@ pub enum Mode {
 pub struct ParseState {
     format: Format,
     mode: Mode,
+    /// The type of the last `# TYPE` line: Prometheus keeps it across families.
+    current_type: Option<MetricType>,
     /// The number of the next line, from 1.
     line: usize,
     eof: bool,
@@ -116,6 +117,7 @@ impl ParseState {
         ParseState {
             format,
             mode,
+            current_type: None,
             line: 1,
             eof: false,
             validator: (mode == Mode::Strict).then(|| Validator::new(format)),
@@ -144,6 +146,16 @@ impl ParseState {
             });
         }
         Ok(())
+    }
+}
+
+/// The label whose value Prometheus rewrites as a float (`le="1"` → `"1.0"`)
+/// under the last TYPE seen: a histogram's `le`, a summary's `quantile`.
+fn float_label(current: Option<MetricType>) -> Option<&'static str> {
+    match current {
+        Some(MetricType::Histogram) => Some("le"),
+        Some(MetricType::Summary) => Some("quantile"),
+        _ => None,
     }
 }
 
@@ -191,6 +203,38 @@ impl<'a> Parser<'a> {
     /// The state to continue with on the next piece.
     pub fn into_state(self) -> ParseState {
         self.state
+    }
+
+    /// Parses the line `text` (`src[start..end]`). In lenient text format a quoted
+    /// string may hold a raw newline, as Prometheus's lexer allows: when the line
+    /// ends inside quotes, the next line joins it and the whole is parsed again.
+    fn parse_lines(
+        &mut self,
+        text: &'a str,
+        start: usize,
+        mut end: usize,
+    ) -> Result<(Line<'a>, line::SampleExtra), error::LineError> {
+        let mut text = text;
+        loop {
+            match parse_line(text, self.state.format, self.state.mode) {
+                Err(e)
+                    if e.unclosed_quote
+                        && self.state.format == Format::Text
+                        && self.state.mode == Mode::Lenient
+                        && end < self.src.len() =>
+                {
+                    let next_end = scan::line_end(self.src, end + 1);
+                    let Ok(joined) = self.line_text(start, next_end) else {
+                        return Err(e);
+                    };
+                    text = joined;
+                    end = next_end;
+                    self.pos = end + 1;
+                    self.state.line += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The line `src[start..end]` as text, or an error locating its first byte that
@@ -256,15 +300,18 @@ impl<'a> Iterator for Parser<'a> {
                 && !text.trim_matches([' ', '\t']).is_empty()
             {
                 // Prometheus's scraper adds the newline; its exposition library wants it.
-                return Some(Err(error::LineError::new(text.len(), "a newline ending the last line")
-                    .at_line(number, text)));
+                return Some(Err(error::LineError::new(
+                    text.len(),
+                    "a newline ending the last line",
+                )
+                .at_line(number, text)));
             }
             if self.state.eof {
                 return Some(Err(
                     error::LineError::new(0, "nothing after \"# EOF\"").at_line(number, text)
                 ));
             }
-            let (line, extra) = match parse_line(text, self.state.format, self.state.mode) {
+            let (line, extra) = match self.parse_lines(text, start, end) {
                 Ok(l) => l,
                 Err(e) => return Some(Err(e.at_line(number, text))),
             };
@@ -274,11 +321,18 @@ impl<'a> Iterator for Parser<'a> {
                     self.state.eof = true;
                     continue;
                 }
-                Line::Entry(entry) => {
+                Line::Entry(mut entry) => {
                     if let Some(v) = &mut self.state.validator
                         && let Err(e) = v.check(&entry, &extra)
                     {
                         return Some(Err(e.at_line(number, text)));
+                    }
+                    match &mut entry {
+                        Entry::Type { kind, .. } => self.state.current_type = Some(*kind),
+                        Entry::Sample(sample) if self.state.mode == Mode::Lenient => {
+                            sample.labels.float_label = float_label(self.state.current_type);
+                        }
+                        _ => {}
                     }
                     return Some(Ok(entry));
                 }

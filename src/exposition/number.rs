@@ -32,10 +32,9 @@ pub(crate) fn parse_value(s: &str) -> Result<f64, NumberError> {
             Err(NumberError::Syntax)
         };
     }
+    // Rust's float syntax is Go's decimal syntax (signs, `.5`, `5.`, exponents,
+    // the infinity words) once NaN is dealt with above.
     let special = is_infinity_word(unsigned);
-    if !special && !decimal_shape(unsigned.as_bytes()) {
-        return Err(NumberError::Syntax);
-    }
     let v: f64 = s.parse().map_err(|_| NumberError::Syntax)?;
     if v.is_infinite() && !special {
         return Err(NumberError::Range);
@@ -89,6 +88,33 @@ pub(crate) fn parse_millis(s: &str) -> Result<i64, NumberError> {
             .ok_or(NumberError::Range)?;
     }
     Ok(v)
+}
+
+/// A float as Prometheus writes `le` and `quantile` values (Go's shortest `%g`,
+/// with `.0` added to integers): `1` → `1.0`, `0.25` → `0.25`, `1000000` →
+/// `1e+06`, `+Inf`, `-Inf`, `NaN`.
+pub(crate) fn format_label_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned();
+    }
+    if f == 0.0 {
+        return "0.0".to_owned();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.unsigned_abs());
+    }
+    let mut plain = f.to_string();
+    if !plain.contains('.') {
+        plain.push_str(".0");
+    }
+    plain
 }
 
 /// Up to 15 plain digits: exact as an f64, and the common case of counters.
@@ -195,6 +221,27 @@ mod tests {
         assert_eq!(seconds_to_millis(0.0000000001), 0);
         assert_eq!(seconds_to_millis(-1.5), -1500);
         assert_eq!(seconds_to_millis(1.2345678901234567e19), i64::MAX);
+    }
+
+    #[test]
+    fn label_floats_as_prometheus_writes_them() {
+        for (f, s) in [
+            (1.0, "1.0"),
+            (0.0, "0.0"),
+            (-1.0, "-1.0"),
+            (0.25, "0.25"),
+            (100000.0, "100000.0"),
+            (1000000.0, "1e+06"),
+            (123456789.0, "1.23456789e+08"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1.5e-10, "1.5e-10"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+        ] {
+            assert_eq!(format_label_float(f), s, "{f}");
+        }
     }
 
     #[test]

@@ -291,6 +291,61 @@ fn fmix64(mut h: u64) -> u64 {
     h ^ (h >> 33)
 }
 
+/// A [`Hasher`](std::hash::Hasher) over the same word-at-a-time mixing, for
+/// other in-memory identities of label sets (the exposition validator and lints).
+/// Not DoS-resistant.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(self.0, bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        fmix64(self.0)
+    }
+}
+
+/// A 64-bit hash of a byte string, for long strings: two independent lanes of
+/// the same mixing, sixteen bytes a step, so the multiplications overlap.
+pub(crate) fn hash_span(bytes: &[u8]) -> u64 {
+    let (mut a, mut b) = (0u64, 0x243f_6a88_85a3_08d3u64);
+    let mut blocks = bytes.chunks_exact(16);
+    for block in blocks.by_ref() {
+        let (lo, hi) = block.split_at(8);
+        let mut w = [0u8; 8];
+        w.copy_from_slice(lo);
+        a = mix(a, u64::from_le_bytes(w));
+        w.copy_from_slice(hi);
+        b = mix(b, u64::from_le_bytes(w));
+    }
+    fmix64(mix(hash_bytes(a, blocks.remainder()), b))
+}
+
+/// A set of 64-bit hashes (of [`WordHasher`]): already mixed, they index the
+/// table as they are.
+pub(crate) type HashSet64 =
+    std::collections::HashSet<u64, std::hash::BuildHasherDefault<PassThrough>>;
+
+/// The hasher of [`HashSet64`]: the key is the hash.
+#[derive(Default)]
+pub(crate) struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash_bytes(self.0, bytes);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Whether a name fits the classic `[a-zA-Z_:][a-zA-Z0-9_:]*` form that needs no quotes.
 fn is_legacy_name(s: &str) -> bool {
     let mut chars = s.chars();

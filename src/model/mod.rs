@@ -10,6 +10,7 @@ mod matcher;
 mod sample;
 
 pub use duration::{DurationError, format_duration, parse_duration};
+pub(crate) use labels::{HashSet64, WordHasher, hash_span};
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};

@@ -71,15 +71,39 @@ fn identity(
         scratch.push((n.into_owned(), l.value.get().into_owned()));
     }
     scratch.sort_unstable();
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = crate::model::WordHasher::default();
     name.hash(&mut h);
     scratch.hash(&mut h);
     h.finish()
 }
 
-/// The first label name that appears twice, if any.
-fn duplicate_label(labels: &LabelSet<'_>) -> Option<String> {
-    let mut names: Vec<Cow<'_, str>> = labels.iter().map(|l| l.name.get()).collect();
+/// The first label name that appears twice, if any, leaving out `ignore`.
+fn duplicate_label(labels: &LabelSet<'_>, ignore: Option<&str>) -> Option<String> {
+    // Most label sets are small and their names plain: compare them in place.
+    let mut small = [""; 16];
+    let mut n = 0;
+    for l in labels.iter() {
+        if n == small.len() || !l.name.is_borrowed() {
+            return duplicate_label_slow(labels, ignore);
+        }
+        let name = l.name.raw();
+        if ignore != Some(name) {
+            if small[..n].contains(&name) {
+                return Some(name.to_owned());
+            }
+            small[n] = name;
+            n += 1;
+        }
+    }
+    None
+}
+
+fn duplicate_label_slow(labels: &LabelSet<'_>, ignore: Option<&str>) -> Option<String> {
+    let mut names: Vec<Cow<'_, str>> = labels
+        .iter()
+        .map(|l| l.name.get())
+        .filter(|n| ignore != Some(&**n))
+        .collect();
     names.sort_unstable();
     names
         .windows(2)

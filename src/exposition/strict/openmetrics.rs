@@ -15,6 +15,7 @@ use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
 use crate::exposition::line::SampleExtra;
 use crate::exposition::number::parse_value;
+use crate::model::HashSet64;
 
 #[derive(Debug, Default)]
 pub(crate) struct OmValidator {
@@ -35,7 +36,7 @@ struct Family {
     /// The current group and its timestamp (seconds).
     group: Option<u64>,
     group_ts: Option<f64>,
-    seen_groups: HashSet<u64>,
+    seen_groups: HashSet64,
     histogram: HistogramRun,
 }
 
@@ -107,7 +108,7 @@ impl Family {
             has_samples: false,
             group: None,
             group_ts: None,
-            seen_groups: HashSet::new(),
+            seen_groups: HashSet64::default(),
             histogram: HistogramRun::default(),
         }
     }
@@ -213,7 +214,7 @@ impl OmValidator {
 
     fn sample(&mut self, s: &Sample<'_>, extra: &SampleExtra) -> Result<(), LineError> {
         let name = s.name.get();
-        if let Some(dup) = duplicate_label(&s.labels) {
+        if let Some(dup) = duplicate_label(&s.labels, None) {
             return Err(rule("distinct label names", format!("label {dup} twice")));
         }
         if self

@@ -33,8 +33,10 @@ impl TextValidator {
                 check_escapes(help)?;
                 let family = self.family_of(&name.get()).0.to_owned();
                 let f = self.families.entry(family).or_default();
-                // An empty HELP does not count: a later one may still say something.
-                if !help.raw().is_empty() && std::mem::replace(&mut f.help, true) {
+                // A HELP without text (blanks at most) does not count: a later one
+                // may still say something.
+                let said = !help.raw().trim_matches([' ', '\t']).is_empty();
+                if said && std::mem::replace(&mut f.help, true) {
                     return Err(rule(
                         "one HELP line per metric",
                         format!("a second HELP for {name}"),
@@ -69,16 +71,21 @@ impl TextValidator {
                 ));
             }
         }
-        if let Some(dup) = duplicate_label(&s.labels) {
+        let name = s.name.get();
+        let (family, _) = self.family_of(&name);
+        let kind = self.families.get(family).and_then(|f| f.kind);
+        // A histogram's `le` and a summary's `quantile` are not stored as labels
+        // there, so they may repeat; they must be numbers on every series.
+        let special = match kind {
+            Some(MetricType::Histogram) => Some("le"),
+            Some(MetricType::Summary) => Some("quantile"),
+            _ => None,
+        };
+        if let Some(dup) = duplicate_label(&s.labels, special) {
             return Err(rule("distinct label names", format!("label {dup} twice")));
         }
-        let name = s.name.get();
-        let (family, suffix) = self.family_of(&name);
-        let kind = self.families.get(family).and_then(|f| f.kind);
-        match (kind, suffix) {
-            (Some(MetricType::Histogram), "_bucket") => float_label(s, "le")?,
-            (Some(MetricType::Summary), "") => float_label(s, "quantile")?,
-            _ => {}
+        if let Some(label) = special {
+            float_label(s, label)?;
         }
         let family = family.to_owned();
         self.families.entry(family).or_default().has_samples = true;
@@ -116,7 +123,10 @@ fn check_escapes(text: &Text<'_>) -> Result<(), LineError> {
             Some(b'\\' | b'n' | b'"') => {}
             other => {
                 let seq = other.map_or("\\".to_owned(), |&c| format!("\\{}", c as char));
-                return Err(rule(r#"only the escapes \\, \" and \n"#, format!("{seq:?}")));
+                return Err(rule(
+                    r#"only the escapes \\, \" and \n"#,
+                    format!("{seq:?}"),
+                ));
             }
         }
         i = at + 2;
@@ -124,13 +134,16 @@ fn check_escapes(text: &Text<'_>) -> Result<(), LineError> {
     Ok(())
 }
 
-/// The label `label`, when present, must be a number.
+/// Every label `label` must be a number.
 fn float_label(s: &Sample<'_>, label: &str) -> Result<(), LineError> {
-    match s.labels.get(label) {
-        Some(v) if parse_value(&v.get()).is_err() => Err(rule(
-            format!("a number as the {label} label"),
-            format!("{label}={:?}", v.get()),
-        )),
-        _ => Ok(()),
+    for l in s.labels.iter().filter(|l| l.name == label) {
+        let v = l.value.get();
+        if parse_value(&v).is_err() {
+            return Err(rule(
+                format!("a number as the {label} label"),
+                format!("{label}={v:?}"),
+            ));
+        }
     }
+    Ok(())
 }
