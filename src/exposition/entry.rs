@@ -361,6 +361,9 @@ impl<'a> Iterator for LabelIter<'a> {
 }
 
 /// An exemplar attached to an OpenMetrics sample: `# {labels} value [timestamp]`.
+///
+/// Prometheus keeps exemplar label values as written, escapes and all: read them
+/// with [`Text::raw`] to store the same.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Exemplar<'a> {
     pub labels: LabelSet<'a>,

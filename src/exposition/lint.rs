@@ -5,7 +5,9 @@
 //! [`Linter::finish`]. Families are formed as Prometheus's exposition library forms
 //! them for the text format: by exact metric name, except that `_bucket`, `_sum` and
 //! `_count` samples join an already declared histogram (`_sum` and `_count` a
-//! summary); families without samples are not linted. Per-series problems (a
+//! summary); families without samples are not linted. For OpenMetrics a sample
+//! joins a declared family by any suffix its type allows (`_total` a counter's),
+//! and a counter's family name is not expected to end in `_total`. Per-series problems (a
 //! label `le` outside a histogram, a camelCase label name, a duplicate series) are
 //! reported once per series, like promlint, but counted rather than stored, so
 //! memory grows with the number of families, plus one hash per series for the
@@ -17,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use super::Format;
 use super::entry::{Entry, LabelSet, MetricType, Sample};
 use crate::model::{HashSet64, hash_span};
 
@@ -65,8 +68,9 @@ impl Family {
 }
 
 /// Collects what the lints need while entries stream by.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Linter {
+    format: Format,
     families: Vec<Family>,
     by_name: HashMap<String, usize>,
     /// The previous sample's name and its family: samples come grouped, so most
@@ -78,8 +82,15 @@ pub struct Linter {
 }
 
 impl Linter {
-    pub fn new() -> Linter {
-        Linter::default()
+    pub fn new(format: Format) -> Linter {
+        Linter {
+            format,
+            families: Vec::new(),
+            by_name: HashMap::new(),
+            last: None,
+            scratch: String::new(),
+            finders: Finders::default(),
+        }
     }
 
     pub fn entry(&mut self, entry: &Entry<'_>) {
@@ -121,14 +132,21 @@ impl Linter {
     }
 
     fn declared_parent(&self, name: &str) -> Option<usize> {
-        for suffix in ["_bucket", "_sum", "_count"] {
+        const SUFFIXES: [&str; 7] = ["_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount"];
+        let om = self.format == Format::OpenMetrics;
+        for suffix in SUFFIXES.iter().take(if om { 7 } else { 3 }) {
             if let Some(base) = name.strip_suffix(suffix)
                 && let Some(&i) = self.by_name.get(base)
             {
-                let fits = match self.families[i].kind {
-                    MetricType::Histogram => true,
-                    MetricType::Summary => suffix != "_bucket",
-                    _ => false,
+                let kind = self.families[i].kind;
+                let fits = if om {
+                    kind.suffixes().contains(suffix)
+                } else {
+                    match kind {
+                        MetricType::Histogram => true,
+                        MetricType::Summary => *suffix != "_bucket",
+                        _ => false,
+                    }
                 };
                 if fits {
                     return Some(i);
@@ -156,13 +174,17 @@ impl Linter {
         // A histogram's `le` and a summary's `quantile` are not labels of the
         // series but of its buckets and quantiles.
         let series_key = match f.kind {
-            MetricType::Histogram => Some("le"),
+            MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
             MetricType::Summary => Some("quantile"),
             _ => None,
         };
+        // Samples under another name than the family's (`_sum`, `_count`, an
+        // OpenMetrics counter's `_total` and `_created`) are parts of one series:
+        // seeing its labels again is no duplicate.
+        let parts = series_key.is_some() || *name != *f.name;
         let scan = scan_labels(&s.labels, series_key, &self.finders, &mut self.scratch);
         if !f.series.insert(scan.hash) {
-            if series_key.is_none() {
+            if !parts {
                 f.duplicates += 1;
             }
             return;
@@ -176,7 +198,7 @@ impl Linter {
     pub fn finish(self) -> Vec<Problem> {
         let mut out = Vec::new();
         for f in self.families.iter().filter(|f| f.samples > 0) {
-            lint_family(f, &mut out);
+            lint_family(f, self.format, &mut out);
         }
         out.sort();
         out
@@ -313,7 +335,7 @@ fn is_camel_case(name: &str) -> bool {
         .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
 }
 
-fn lint_family(f: &Family, out: &mut Vec<Problem>) {
+fn lint_family(f: &Family, format: Format, out: &mut Vec<Problem>) {
     let mut problem = |text: String, count: u64| {
         if count > 0 {
             out.push(Problem {
@@ -333,7 +355,7 @@ fn lint_family(f: &Family, out: &mut Vec<Problem>) {
     {
         problem(format!("use base unit {base:?} instead of {unit:?}"), 1);
     }
-    if kind == MetricType::Counter && !name.ends_with("_total") {
+    if kind == MetricType::Counter && format == Format::Text && !name.ends_with("_total") {
         problem(r#"counter metrics should have "_total" suffix"#.into(), 1);
     }
     if !matches!(kind, MetricType::Counter | MetricType::Unknown) && name.ends_with("_total") {
@@ -343,7 +365,8 @@ fn lint_family(f: &Family, out: &mut Vec<Problem>) {
         );
     }
     if kind != MetricType::Unknown {
-        if kind != MetricType::Histogram && name.ends_with("_bucket") {
+        let histogram = matches!(kind, MetricType::Histogram | MetricType::GaugeHistogram);
+        if !histogram && name.ends_with("_bucket") {
             problem(
                 r#"non-histogram metrics should not have "_bucket" suffix"#.into(),
                 1,
@@ -361,7 +384,7 @@ fn lint_family(f: &Family, out: &mut Vec<Problem>) {
                 );
             }
         }
-        if kind != MetricType::Histogram {
+        if !histogram {
             problem(
                 r#"non-histogram metrics should not have "le" label"#.into(),
                 f.le_series,
@@ -473,8 +496,12 @@ mod tests {
     use crate::exposition::{Format, Mode, Parser};
 
     fn lint(input: &str) -> Vec<String> {
-        let mut l = Linter::new();
-        for e in Parser::new(input.as_bytes(), Format::Text, Mode::Lenient) {
+        lint_as(input, Format::Text)
+    }
+
+    fn lint_as(input: &str, format: Format) -> Vec<String> {
+        let mut l = Linter::new(format);
+        for e in Parser::new(input.as_bytes(), format, Mode::Lenient) {
             l.entry(&e.expect("parses"));
         }
         l.finish()
@@ -595,6 +622,17 @@ mod tests {
         assert_eq!(
             lint(input),
             ["h label names should be written in 'snake_case' not 'camelCase'"]
+        );
+    }
+
+    #[test]
+    fn openmetrics_families_take_their_suffixes() {
+        let input = "# TYPE a counter\n# HELP a help\na_total 1\na_created 0\n\
+            # TYPE g gaugehistogram\n# HELP g help\ng_bucket{le=\"+Inf\"} 1\ng_gcount 1\ng_gsum 1\n# EOF\n";
+        assert!(lint_as(input, Format::OpenMetrics).is_empty());
+        assert_eq!(
+            lint_as("# TYPE a counter\na_total 1\n# EOF\n", Format::OpenMetrics),
+            ["a no help text"]
         );
     }
 

@@ -130,7 +130,9 @@ impl ParseState {
     }
 
     /// The checks that need the whole input: OpenMetrics must end with `# EOF`; in
-    /// strict mode the last metric family must be complete.
+    /// strict mode the last metric family must be complete. (An empty scrape body
+    /// is not parsed at all by Prometheus, whatever its format: that is the
+    /// scraper's call, not this one's.)
     pub fn finish(&mut self) -> Result<(), ParseError> {
         if let Some(v) = &mut self.validator
             && let Err(e) = v.end()

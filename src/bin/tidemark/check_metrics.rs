@@ -53,7 +53,7 @@ pub fn run(args: &CheckMetricsArgs) -> ExitCode {
         out: BufWriter::new(stderr.lock()),
         errors: 0,
     };
-    let mut linter = Linter::new();
+    let mut linter = Linter::new(format);
     if let Err(e) = check(io::stdin().lock(), format, mode, &mut linter, &mut report) {
         report.line(format_args!("error reading stdin: {e}"));
         let _ = report.out.flush();
