@@ -132,7 +132,9 @@ impl Linter {
     }
 
     fn declared_parent(&self, name: &str) -> Option<usize> {
-        const SUFFIXES: [&str; 7] = ["_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount"];
+        const SUFFIXES: [&str; 7] = [
+            "_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount",
+        ];
         let om = self.format == Format::OpenMetrics;
         for suffix in SUFFIXES.iter().take(if om { 7 } else { 3 }) {
             if let Some(base) = name.strip_suffix(suffix)
@@ -218,26 +220,52 @@ struct LabelScan {
 ///
 /// The identity is a hash of the labels written canonically (`name="value"`
 /// joined by commas, values escaped). A span the parser found canonical already
-/// is that text (less the `except` item); when it also holds no capital letter (so
-/// no camelCase name) and neither `le=` nor `quantile=`, nothing needs the labels
-/// one by one.
+/// is that text, less the `except` item; in it no value holds a `"`, so an
+/// `le="` at the start or after a comma is the label `le`, and when no `[a-z][A-Z]`
+/// occurs anywhere no name is camelCase. Only other spans are walked label by
+/// label.
 fn scan_labels(
     labels: &LabelSet<'_>,
     except: Option<&str>,
     finders: &Finders,
     scratch: &mut String,
 ) -> LabelScan {
-    let canonical = labels.canonical_raw();
-    if except.is_none()
-        && let Some(raw) = canonical
-        && !has_capital(raw.as_bytes())
-        && finders.le.find(raw.as_bytes()).is_none()
-        && finders.quantile.find(raw.as_bytes()).is_none()
+    scratch.clear();
+    if let Some(raw) = labels.canonical_raw()
+        && !has_camel_pattern(raw.as_bytes())
+        && let Some(le) = find_item(raw, &finders.le)
+        && let Some(quantile) = find_item(raw, &finders.quantile)
     {
+        let skip = match except {
+            Some("le") => le.clone(),
+            Some("quantile") => quantile.clone(),
+            _ => None,
+        };
+        let hash = match skip {
+            None => hash_span(raw.as_bytes()),
+            Some(item) => {
+                // The span less `name="value"` and one comma beside it.
+                let (before, after) = (
+                    raw.get(..item.start).unwrap_or(""),
+                    raw.get(item.end..).unwrap_or(""),
+                );
+                match after.strip_prefix(',') {
+                    Some(after) => {
+                        scratch.push_str(before);
+                        scratch.push_str(after);
+                    }
+                    None => {
+                        scratch.push_str(before.strip_suffix(',').unwrap_or(before));
+                        scratch.push_str(after);
+                    }
+                }
+                hash_span(scratch.as_bytes())
+            }
+        };
         return LabelScan {
-            hash: hash_span(raw.as_bytes()),
-            le: false,
-            quantile: false,
+            hash,
+            le: le.is_some() && except != Some("le"),
+            quantile: quantile.is_some() && except != Some("quantile"),
             camel: 0,
         };
     }
@@ -247,72 +275,65 @@ fn scan_labels(
         quantile: false,
         camel: 0,
     };
-    let mut excluded = None;
-    scratch.clear();
     for l in labels.iter() {
         let name = l.name.get();
         if except == Some(&*name) {
-            excluded = Some(l);
             continue;
         }
         scan.le |= name == "le";
         scan.quantile |= name == "quantile";
         scan.camel += u64::from(is_camel_case(&name));
-        if canonical.is_none() {
-            if !scratch.is_empty() {
-                scratch.push(',');
-            }
-            scratch.push_str(&name);
-            scratch.push_str("=\"");
-            for c in l.value.get().chars() {
-                match c {
-                    '\\' => scratch.push_str("\\\\"),
-                    '"' => scratch.push_str("\\\""),
-                    '\n' => scratch.push_str("\\n"),
-                    c => scratch.push(c),
-                }
-            }
-            scratch.push('"');
+        if !scratch.is_empty() {
+            scratch.push(',');
         }
+        scratch.push_str(&name);
+        scratch.push_str("=\"");
+        for c in l.value.get().chars() {
+            match c {
+                '\\' => scratch.push_str("\\\\"),
+                '"' => scratch.push_str("\\\""),
+                '\n' => scratch.push_str("\\n"),
+                c => scratch.push(c),
+            }
+        }
+        scratch.push('"');
     }
-    let Some(raw) = canonical else {
-        scan.hash = hash_span(scratch.as_bytes());
-        return scan;
-    };
-    scan.hash = match excluded {
-        None => hash_span(raw.as_bytes()),
-        Some(item) => {
-            // The span less `name="value"` and one comma beside it.
-            let base = raw.as_ptr() as usize;
-            let start = item.name.raw().as_ptr() as usize - base;
-            let end = item.value.raw().as_ptr() as usize - base + item.value.raw().len() + 1;
-            let (before, after) = (raw.get(..start).unwrap_or(""), raw.get(end..).unwrap_or(""));
-            match after.strip_prefix(',') {
-                Some(after) => {
-                    scratch.push_str(before);
-                    scratch.push_str(after);
-                }
-                None => {
-                    scratch.push_str(before.strip_suffix(',').unwrap_or(before));
-                    scratch.push_str(after);
-                }
-            }
-            hash_span(scratch.as_bytes())
-        }
-    };
+    scan.hash = hash_span(scratch.as_bytes());
     scan
 }
 
-/// Any ASCII capital letter. No early exit, so that it compiles to vector code.
-fn has_capital(bytes: &[u8]) -> bool {
-    bytes
-        .iter()
-        .fold(0u8, |acc, &b| acc | u8::from(b.wrapping_sub(b'A') < 26))
-        != 0
+/// In a canonical span, the byte range of the item `finder` names (its pattern is
+/// `name="`): `Some(None)` when absent, `None` when it occurs twice (left to the
+/// walk).
+fn find_item(
+    raw: &str,
+    finder: &memchr::memmem::Finder<'_>,
+) -> Option<Option<std::ops::Range<usize>>> {
+    let b = raw.as_bytes();
+    let mut found = None;
+    for at in finder.find_iter(b) {
+        if at != 0 && b[at - 1] != b',' {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        let value = at + finder.needle().len();
+        let close = memchr::memchr(b'"', b.get(value..)?)?;
+        found = Some(at..value + close + 1);
+    }
+    Some(found)
 }
 
-/// Searchers for the two label names the fast path of [`scan_labels`] must not
-/// miss, built once.
+/// `[a-z][A-Z]` anywhere in `bytes`. No early exit, so that it compiles to
+/// vector code.
+fn has_camel_pattern(bytes: &[u8]) -> bool {
+    bytes.windows(2).fold(false, |acc, w| {
+        acc | (w[0].is_ascii_lowercase() & w[1].is_ascii_uppercase())
+    })
+}
+
+/// Searchers for the two label names [`scan_labels`] looks for, built once.
 #[derive(Debug)]
 struct Finders {
     le: memchr::memmem::Finder<'static>,
@@ -322,8 +343,8 @@ struct Finders {
 impl Default for Finders {
     fn default() -> Finders {
         Finders {
-            le: memchr::memmem::Finder::new(b"le="),
-            quantile: memchr::memmem::Finder::new(b"quantile="),
+            le: memchr::memmem::Finder::new(b"le=\""),
+            quantile: memchr::memmem::Finder::new(b"quantile=\""),
         }
     }
 }
@@ -588,7 +609,7 @@ mod tests {
     fn histograms_and_summaries_count_series_not_lines() {
         let input = "# HELP h x\n# TYPE h histogram\n\
             h_bucket{quantile=\"1\",le=\"1\"} 1\nh_bucket{quantile=\"1\",le=\"+Inf\"} 1\n\
-            h_sum{quantile=\"1\"} 1\nh_count{quantile=\"1\"} 1\n";
+            h_sum{quantile=\"1\"} 1\nh_count{ quantile=\"1\" } 1\n";
         assert_eq!(
             lint(input),
             [r#"h non-summary metrics should not have "quantile" label"#]
