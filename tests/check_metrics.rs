@@ -63,7 +63,10 @@ fn parse_errors_exit_2_with_line_and_column() {
     let input = "# HELP a x\na 1\na{b=\"c\" 2\nb 1 2 3\n";
     let (code, err) = check(&[], input);
     assert_eq!(code, 2);
-    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("parse error")).collect();
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("parse error"))
+        .collect();
     assert_eq!(
         errors,
         [
@@ -83,11 +86,17 @@ fn openmetrics_strict_and_lenient() {
     assert_eq!(check(&["--format", "openmetrics"], bad).0, 0);
     let (code, err) = check(&["--format", "openmetrics", "--strict"], bad);
     assert_eq!(code, 2);
-    assert!(err.starts_with("parse error: line 3, column 9: found -1"), "{err}");
+    assert!(
+        err.starts_with("parse error: line 3, column 9: found -1"),
+        "{err}"
+    );
     // No `# EOF`.
     let (code, err) = check(&["--format", "openmetrics"], "a 1\n");
     assert_eq!(code, 2);
-    assert!(err.contains("line 2, column 1: found end of input, expected \"# EOF\""), "{err}");
+    assert!(
+        err.contains("line 2, column 1: found end of input, expected \"# EOF\""),
+        "{err}"
+    );
 }
 
 /// Longer than the piece the command reads at a time, with a line split across
@@ -96,7 +105,9 @@ fn openmetrics_strict_and_lenient() {
 fn input_is_streamed_in_pieces() {
     let mut input = String::from("# HELP big_seconds x\n# TYPE big_seconds gauge\n");
     for i in 0..60_000 {
-        input.push_str(&format!("big_seconds{{instance=\"host-{i:06}\",le=\"{i}\"}} {i}.5\n"));
+        input.push_str(&format!(
+            "big_seconds{{instance=\"host-{i:06}\",le=\"{i}\"}} {i}.5\n"
+        ));
     }
     input.push_str("broken{\n");
     let (code, err) = check(&[], &input);
@@ -113,12 +124,41 @@ fn input_is_streamed_in_pieces() {
     assert_eq!(le, 60_000);
 }
 
+/// A label value holding a raw newline (Prometheus's text lexer allows it) whose
+/// newline is the last one of the first piece the command reads (1 MiB): the
+/// record must be parsed whole, with the next piece.
+#[test]
+fn record_split_across_pieces() {
+    const PIECE: usize = 1 << 20;
+    let mut input = String::from("#xxxxxx\n"); // 8 bytes: aligns what follows
+    for i in 0..65_535 {
+        input.push_str(&format!("m{{i=\"{i:06}\"}} 1\n")); // 16 bytes each
+    }
+    assert_eq!(input.len(), PIECE - 8);
+    input.push_str("x{v=\"ab\nc\"} 1\ny 2\n");
+    assert_eq!(input.as_bytes()[PIECE - 1], b'\n');
+    let (code, err) = check(&[], &input);
+    assert!(!err.contains("parse error"), "{err}");
+    assert_eq!(code, 1);
+    let (code, err) = check(&[], &format!("{input}z{{v=\"\n"));
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with(
+            "parse error: line 65540, column 6: found end of line, expected a closing '\"'"
+        ),
+        "{err}"
+    );
+}
+
 fn promtool() -> Option<&'static str> {
     if Command::new("promtool").arg("--version").output().is_ok() {
         return Some("promtool");
     }
     let required = std::env::var_os("TIDEMARK_REQUIRE_EXTERNAL").is_some_and(|v| v == "1");
-    assert!(!required, "promtool not found and TIDEMARK_REQUIRE_EXTERNAL=1");
+    assert!(
+        !required,
+        "promtool not found and TIDEMARK_REQUIRE_EXTERNAL=1"
+    );
     eprintln!("notice: promtool not found; skipping the comparison");
     None
 }

@@ -120,6 +120,11 @@ fn db_head_chunks_inputs_pass() {
     replay_target("db_head_chunks");
 }
 
+#[test]
+fn exposition_inputs_pass() {
+    replay_target("exposition");
+}
+
 /// Every fuzz target has a test above and a seeds directory, and every seeds
 /// directory belongs to a target (a misspelt one would silently go unreplayed).
 #[test]
@@ -130,6 +135,7 @@ fn seed_dirs_match_the_fuzz_targets() {
         "wal_replay",
         "db_wal_open",
         "db_head_chunks",
+        "exposition",
     ];
     let targets: Vec<&str> = checks::TARGETS.iter().map(|(n, _)| *n).collect();
     assert_eq!(targets, tested, "a fuzz target without a replay test here");
@@ -583,6 +589,120 @@ fn db_seeds() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
+/// The conformance data of the exposition seeds (`../shared/conformance`, beside the
+/// crate), which tests/exposition_conformance.rs runs in full.
+fn conformance_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+}
+
+/// Conformance files above this size are seeded with their first lines only, up to
+/// [`SEED_HEAD`] bytes: the seeds stay small, and libFuzzer's default maximum input
+/// length (4 KiB unless a seed is longer) stays where it is.
+const SEED_MAX: usize = 8 * 1024;
+const SEED_HEAD: usize = 4 * 1024;
+
+/// The first whole lines of `data` within `max` bytes.
+fn head_lines(data: &[u8], max: usize) -> &[u8] {
+    let cut = data[..max]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    &data[..cut]
+}
+
+fn exposition_seeds() -> Vec<(String, Vec<u8>)> {
+    let hand: &[(&str, &[u8])] = &[
+        ("empty", b""),
+        (
+            "text-escapes",
+            b"# HELP esc A \\\\ backslash, a \\n newline, an unknown \\z escape \\\n\
+              # TYPE esc counter\n\
+              esc{path=\"C:\\\\dir\\\\\",quote=\"say \\\"hi\\\"\",nl=\"a\\nb\",odd=\"\\z\"} 1 -5\n",
+        ),
+        (
+            "text-quoted-names",
+            "# HELP \"my.metric\" dotted \"name\"\n# TYPE \"my.metric\" gauge\n\
+             {\"my.metric\",\"label.with dots\"=\"v\",ok=\"1\"} 2.5\n\
+             {\"\u{fc}n\u{ef}code \\\" \\\\ \\n\",\"\"=\"\"} 3\n\
+             x{\"__name__\"=\"y\"} 4\n"
+                .as_bytes(),
+        ),
+        (
+            "text-values",
+            b"v NaN\nv nan\nv +Inf\nv -Inf\nv -Infinity -9223372036854775808\nv -0.0\n\
+              v 5e-324\nv 1.7976931348623157e308\nv .5\nv 5.\nv 1E-2 9223372036854775807\n\
+              v 0000000000000000000001\nv 1e400\nv 0x1p-3\nv +NaN\n",
+        ),
+        (
+            "text-whitespace",
+            b"  spaced\t{  a = \"1\" ,\tb=\"2\" ,  }   3   4  \n\t# a comment\n\n#\n# HELP\n\
+              nocomma{a=\"1\" b=\"2\"} 1\ncrlf 1\r\n# TYPE t untyped\nt 1\n",
+        ),
+        (
+            "text-errors",
+            b"bad{a=\"1\" 1\n\xff\xfe\nok 1\n{a=\"1\"} 2\nx{a=\"unterminated} 3\n\
+              # TYPE x nonsense\nx 1 1.5\nok\xc3\n",
+        ),
+        (
+            "om-exemplar",
+            b"# TYPE foo_seconds counter\n# HELP foo_seconds a \\\"counter\\\" \\n\n\
+              # UNIT foo_seconds seconds\n\
+              foo_seconds_total{a=\"b\"} 1 1.5 # {trace_id=\"abc\"} 1.0 1.25\n\
+              foo_seconds_created{a=\"b\"} 1.5e9\n# EOF\n",
+        ),
+        (
+            "om-after-eof",
+            b"# TYPE g gauge\ng{a=\"1\",} 1\n# EOF\ng 2\n",
+        ),
+    ];
+    let mut out: Vec<(String, Vec<u8>)> = hand
+        .iter()
+        .map(|(n, d)| (format!("hand-{n}"), d.to_vec()))
+        .collect();
+
+    let root = conformance_dir();
+    assert!(
+        root.is_dir(),
+        "{} is needed to regenerate the exposition seeds",
+        root.display()
+    );
+    // Every case of the OpenMetrics suite (211 small files).
+    let om = root.join("openmetrics");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&om)
+        .unwrap_or_else(|e| panic!("{}: {e}", om.display()))
+        .map(|e| e.expect("read dir entry").path())
+        .filter(|p| p.join("metrics").is_file())
+        .collect();
+    cases.sort();
+    for case in cases {
+        let name = case.file_name().expect("case name").to_string_lossy();
+        let data = fs::read(case.join("metrics")).expect("read case");
+        out.push((format!("om-{name}"), data));
+    }
+    // The text expositions of Prometheus's parser tests and of expfmt (not its
+    // protobuf, gzip and JSON files), long ones cut to their first lines.
+    for (sub, prefix) in [
+        ("prometheus-textparse", "textparse"),
+        ("prometheus-common-expfmt", "expfmt"),
+        ("prometheus-common-expfmt/fuzz-corpus", "expfmt-fuzz"),
+    ] {
+        for path in files_in(&root.join("exposition").join(sub)) {
+            let name = path.file_name().expect("file name").to_string_lossy();
+            if name.starts_with("protobuf") || name.starts_with("json2") || name.ends_with(".gz") {
+                continue;
+            }
+            let data = fs::read(&path).expect("read exposition");
+            if data.len() > SEED_MAX {
+                let head = head_lines(&data, SEED_HEAD).to_vec();
+                out.push((format!("{prefix}-{name}-head"), head));
+            } else {
+                out.push((format!("{prefix}-{name}"), data));
+            }
+        }
+    }
+    out
+}
+
 /// What the library makes of a seed, for the regeneration log (so that a seed meant
 /// to reach an error or repair path visibly does).
 fn outcome(target: &str, data: &[u8]) -> String {
@@ -644,6 +764,24 @@ fn outcome(target: &str, data: &[u8]) -> String {
                 Err(e) => format!("Err: {e}"),
             }
         }
+        "exposition" => {
+            use tidemark::exposition::{Format, Mode, Parser};
+            let mut parts = Vec::new();
+            for (f, format) in [("text", Format::Text), ("om", Format::OpenMetrics)] {
+                for (m, mode) in [("lenient", Mode::Lenient), ("strict", Mode::Strict)] {
+                    let (mut ok, mut err) = (0, 0);
+                    for r in Parser::new(data, format, mode) {
+                        if r.is_ok() {
+                            ok += 1;
+                        } else {
+                            err += 1;
+                        }
+                    }
+                    parts.push(format!("{f} {m} {ok} ok/{err} err"));
+                }
+            }
+            parts.join(", ")
+        }
         _ => unreachable!("unknown target {target}"),
     }
 }
@@ -653,14 +791,36 @@ fn outcome(target: &str, data: &[u8]) -> String {
 #[test]
 #[ignore = "regenerates fuzz seeds"]
 fn regenerate_fuzz_seeds() {
+    let named = |seeds: Vec<(&str, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+        seeds.into_iter().map(|(n, d)| (n.to_owned(), d)).collect()
+    };
     let all = [
-        ("chunk_xor", chunk_seeds()),
-        ("wal_records", record_seeds()),
-        ("wal_replay", replay_seeds()),
-        ("db_wal_open", db_seeds()),
-        ("db_head_chunks", head_chunk_seeds()),
+        ("chunk_xor", named(chunk_seeds())),
+        ("wal_records", named(record_seeds())),
+        ("wal_replay", named(replay_seeds())),
+        ("db_wal_open", named(db_seeds())),
+        ("db_head_chunks", named(head_chunk_seeds())),
+        ("exposition", exposition_seeds()),
     ];
+    // Every seed is checked before any file is touched: a seed that fails its check
+    // leaves fuzz/seeds/ as it was.
     let mut total = 0;
+    for (target, seeds) in &all {
+        let check = check_of(target);
+        for (name, data) in seeds {
+            check(data);
+            println!(
+                "{target}/{name}: {} bytes, {}",
+                data.len(),
+                outcome(target, data)
+            );
+            total += data.len();
+        }
+    }
+    assert!(
+        total < 256 * 1024,
+        "seeds should stay small, got {total} bytes"
+    );
     for (target, seeds) in all {
         let dir = fuzz_dir().join("seeds").join(target);
         fs::create_dir_all(&dir).expect("create seeds dir");
@@ -670,21 +830,9 @@ fn regenerate_fuzz_seeds() {
                 fs::remove_file(&old).expect("remove old seed");
             }
         }
-        let check = check_of(target);
         for (name, data) in seeds {
-            check(&data);
-            println!(
-                "{target}/{name}: {} bytes, {}",
-                data.len(),
-                outcome(target, &data)
-            );
-            total += data.len();
-            fs::write(dir.join(name), &data).expect("write seed");
+            fs::write(dir.join(&name), &data).expect("write seed");
         }
     }
     println!("wrote {total} bytes of fuzz seeds");
-    assert!(
-        total < 256 * 1024,
-        "seeds should stay small, got {total} bytes"
-    );
 }

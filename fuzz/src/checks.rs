@@ -759,3 +759,624 @@ fn open_db(segment: &[u8], head_chunks: Option<&[u8]>) {
     }
     db.close().expect("close after reopen");
 }
+
+// ---------------------------------------------------------------------------------
+// exposition
+// ---------------------------------------------------------------------------------
+
+/// What a parser yields: every entry and every error, in order.
+type Parsed<'a> = Vec<Result<Entry<'a>, ParseError>>;
+
+/// The exposition parser over arbitrary bytes, in both formats and both modes: never
+/// panics; everything it yields can be walked (names, labels, HELP text, exemplars)
+/// and unescapes as documented, and every error points into the input; parsing in
+/// pieces ([`Parser::piece`] and [`ParseState`]) yields exactly what parsing the
+/// whole does; strict mode accepts no entry that lenient mode does not yield; and
+/// the entries of a text parse, written back as text, parse to the same entries.
+pub fn exposition(data: &[u8]) {
+    let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+    // The lines of the input: one per `\n`, and an unterminated last one.
+    let n_lines = lines.len() - usize::from(data.last().is_none_or(|&b| b == b'\n'));
+    let splits = piece_splits(data);
+    for format in [Format::Text, Format::OpenMetrics] {
+        let lenient = parse_whole(data, format, Mode::Lenient, n_lines);
+        let strict = parse_whole(data, format, Mode::Strict, n_lines);
+        for (mode, parsed) in [(Mode::Lenient, &lenient), (Mode::Strict, &strict)] {
+            check_parsed(parsed, &lines, n_lines, format, mode);
+            check_pieces(data, splits, parsed, n_lines, format, mode);
+        }
+        // Lenient text mode lets a quoted string run on over the next line (as
+        // Prometheus's lexer does), so a line that strict mode refuses for an
+        // unclosed quote may swallow lines that strict mode accepts: compare the
+        // modes only where no line but the last ends inside quotes.
+        if format == Format::OpenMetrics
+            || !lines[..n_lines.saturating_sub(1)]
+                .iter()
+                .any(|l| ends_inside_quotes(l))
+        {
+            strict_within_lenient(&lenient, &strict, format);
+        }
+        if format == Format::Text {
+            text_round_trip(&lenient, Mode::Lenient);
+            if strict.iter().all(Result::is_ok) {
+                text_round_trip(&strict, Mode::Strict);
+            }
+        }
+    }
+}
+
+/// Everything [`Parser::new`] yields; its state then counts every line of the input.
+fn parse_whole(data: &[u8], format: Format, mode: Mode, n_lines: usize) -> Parsed<'_> {
+    let mut parser = Parser::new(data, format, mode);
+    let parsed: Parsed = parser.by_ref().collect();
+    assert_eq!(
+        parser.into_state().lines(),
+        n_lines,
+        "{format:?}/{mode:?}: ParseState::lines after the whole input"
+    );
+    parsed
+}
+
+/// At most one item per line, plus the end-of-input error; everything walkable;
+/// errors in line order, each pointing into the input.
+fn check_parsed(parsed: &Parsed<'_>, lines: &[&[u8]], n_lines: usize, format: Format, mode: Mode) {
+    assert!(
+        parsed.len() <= n_lines + 1,
+        "{format:?}/{mode:?}: {} items from {n_lines} lines",
+        parsed.len()
+    );
+    let mut prev_line = 1;
+    for item in parsed {
+        match item {
+            Ok(entry) => walk_entry(entry, format, mode),
+            Err(e) => {
+                check_error(e, lines, n_lines);
+                assert!(
+                    e.line >= prev_line,
+                    "{format:?}/{mode:?}: an error on line {} after one on line {prev_line}",
+                    e.line
+                );
+                prev_line = e.line;
+            }
+        }
+    }
+}
+
+/// A `ParseError` names a line of the input (or the one after the last, for what is
+/// missing at the end) and a column within that line (from 1, in characters).
+fn check_error(e: &ParseError, lines: &[&[u8]], n_lines: usize) {
+    let msg = e.to_string();
+    assert!(
+        e.line >= 1 && e.column >= 1,
+        "error at line or column 0: {msg}"
+    );
+    assert!(
+        e.line <= n_lines + 1,
+        "error on line {} of a {n_lines}-line input: {msg}",
+        e.line
+    );
+    let chars = match lines.get(e.line - 1) {
+        Some(line) if e.line <= n_lines => String::from_utf8_lossy(line).chars().count(),
+        _ => 0,
+    };
+    assert!(
+        e.column <= chars + 1,
+        "error at column {} of line {}, which has {chars} characters: {msg}",
+        e.column,
+        e.line
+    );
+    assert!(
+        !e.found.is_empty() && !e.expected.is_empty(),
+        "error without what was found or expected: {msg:?}"
+    );
+}
+
+/// The escapes a piece of text may hold, by where it stands (see `Text::get`).
+#[derive(Clone, Copy, Debug)]
+enum Escaping {
+    /// None: a UNIT's text.
+    None,
+    /// `\\` and `\n`: HELP text of the text format.
+    Help,
+    /// `\\`, `\n` and `\"`: quoted names, label values, OpenMetrics HELP text.
+    Quoted,
+}
+
+/// What `Text::get` returns for `raw`, as the parser documents it: the known escapes
+/// undone, any other escape (and a final lone backslash) kept as written.
+fn unescape_model(raw: &str, escaping: Escaping) -> Cow<'_, str> {
+    if matches!(escaping, Escaping::None) || !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if matches!(escaping, Escaping::Quoted) => out.push('"'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Walks every part of an entry: names, label names and values, HELP text, UNIT,
+/// exemplar labels. Each format yields only what it has.
+fn walk_entry(entry: &Entry<'_>, format: Format, mode: Mode) {
+    let _ = format!("{entry:?}");
+    match entry {
+        Entry::Help { name, help } => {
+            walk_text(name, Escaping::Quoted);
+            let escaping = match format {
+                Format::Text => Escaping::Help,
+                Format::OpenMetrics => Escaping::Quoted,
+            };
+            walk_text(help, escaping);
+        }
+        Entry::Type { name, kind } => {
+            walk_text(name, Escaping::Quoted);
+            assert_eq!(kind.to_string(), kind.as_str());
+            assert!(
+                format == Format::OpenMetrics
+                    || matches!(
+                        kind,
+                        MetricType::Counter
+                            | MetricType::Gauge
+                            | MetricType::Histogram
+                            | MetricType::Summary
+                            | MetricType::Unknown
+                    ),
+                "the text format yielded TYPE {kind}"
+            );
+        }
+        Entry::Unit { name, unit } => {
+            assert_eq!(
+                format,
+                Format::OpenMetrics,
+                "the text format yielded a UNIT"
+            );
+            walk_text(name, Escaping::Quoted);
+            walk_text(unit, Escaping::None);
+        }
+        Entry::Sample(s) => {
+            walk_text(&s.name, Escaping::Quoted);
+            walk_labels(&s.labels, mode == Mode::Lenient);
+            check_value(s.value);
+            if let Some(ex) = &s.exemplar {
+                assert_eq!(
+                    format,
+                    Format::OpenMetrics,
+                    "the text format yielded an exemplar"
+                );
+                walk_labels(&ex.labels, false);
+                check_value(ex.value);
+            }
+        }
+    }
+}
+
+/// A scraped NaN is the normal NaN, never the stale marker or another payload.
+fn check_value(v: f64) {
+    assert!(
+        !v.is_nan() || v.to_bits() == NORMAL_NAN_BITS,
+        "a NaN value with bits {:#018x}, not the normal NaN",
+        v.to_bits()
+    );
+}
+
+/// `Text::get` unescapes as documented; the other accessors agree with it.
+fn walk_text(t: &Text<'_>, escaping: Escaping) {
+    let got = t.get();
+    assert_eq!(
+        got,
+        unescape_model(t.raw(), escaping),
+        "Text::get of {:?} ({escaping:?} escapes)",
+        t.raw()
+    );
+    check_text_accessors(t, got);
+}
+
+fn check_text_accessors(t: &Text<'_>, got: Cow<'_, str>) {
+    let raw = t.raw();
+    if t.is_borrowed() {
+        assert!(
+            matches!(got, Cow::Borrowed(g) if g == raw),
+            "a borrowed Text {raw:?} unescaped to {got:?}"
+        );
+    }
+    assert!(*t == *got, "Text {raw:?} is not equal to its own text");
+    assert_eq!(t.to_string(), *got);
+    let _ = format!("{t:?}");
+}
+
+/// Walks a label set; with `float_labels` (lenient mode), the value of an `le` or
+/// `quantile` label may read as Prometheus spells the number (`"1"` reads `"1.0"`).
+fn walk_labels(set: &LabelSet<'_>, float_labels: bool) {
+    let labels: Vec<_> = set.iter().collect();
+    assert_eq!(set.is_empty(), labels.is_empty(), "LabelSet::is_empty");
+    assert_eq!(set.into_iter().count(), labels.len(), "LabelSet::into_iter");
+    // `a=""` is the shortest label: iterating cannot find more than the span holds.
+    assert!(
+        labels.len() * 4 <= set.raw().len(),
+        "{} labels in {:?}",
+        labels.len(),
+        set.raw()
+    );
+    for (i, l) in labels.iter().enumerate() {
+        walk_text(&l.name, Escaping::Quoted);
+        let got = l.value.get();
+        let want = unescape_model(l.value.raw(), Escaping::Quoted);
+        if got != want {
+            let name = l.name.raw();
+            assert!(
+                float_labels && matches!(name, "le" | "quantile"),
+                "Text::get of the value {:?} of label {name:?}: {got:?}",
+                l.value.raw()
+            );
+            let same = match (got.parse::<f64>(), want.parse::<f64>()) {
+                (Ok(a), Ok(b)) => a == b || (a.is_nan() && b.is_nan()),
+                _ => false,
+            };
+            assert!(
+                same,
+                "{name}={:?} reads {got:?}, not the same number",
+                l.value.raw()
+            );
+        }
+        check_text_accessors(&l.value, got);
+        if i < 16 {
+            let name = l.name.get();
+            let first = labels.iter().find(|m| m.name == *name).map(|m| m.value);
+            assert_eq!(
+                set.get(&name),
+                first,
+                "LabelSet::get({name:?}) is not the first label of that name"
+            );
+        }
+    }
+    let _ = format!("{set:?}");
+}
+
+/// Two places to cut an input into three pieces, each but the last ending with `\n`
+/// (as [`Parser::piece`] asks): after the k-th line, k derived from the input's
+/// length and first byte.
+fn piece_splits(data: &[u8]) -> (usize, usize) {
+    let ends: Vec<usize> = (0..data.len())
+        .filter(|&i| data[i] == b'\n')
+        .map(|i| i + 1)
+        .collect();
+    let at = |k: usize| if k == 0 { 0 } else { ends[k - 1] };
+    let n = ends.len() + 1;
+    let a = at(data.len() % n);
+    let b = at(usize::from(data.first().copied().unwrap_or(0)) % n);
+    (a.min(b), a.max(b))
+}
+
+/// Parsing in three pieces, the state carried from one to the next (and, as
+/// [`Parser::consumed`] says, a record left unfinished at the end of a piece), the
+/// last piece through [`Parser::last_piece`], yields what parsing the whole input
+/// yields, bit for bit, and counts the same lines.
+fn check_pieces(
+    data: &[u8],
+    (a, b): (usize, usize),
+    whole: &Parsed<'_>,
+    n_lines: usize,
+    format: Format,
+    mode: Mode,
+) {
+    let mut state = ParseState::new(format, mode);
+    let mut got: Parsed = Vec::new();
+    let mut from = 0;
+    for end in [a, b] {
+        let mut p = Parser::piece(&data[from..end.max(from)], state);
+        got.extend(p.by_ref());
+        from += p.consumed();
+        state = p.into_state();
+    }
+    let mut p = Parser::last_piece(&data[from..], state);
+    got.extend(p.by_ref());
+    let lines = p.into_state().lines();
+    assert!(
+        got.len() == whole.len() && got.iter().zip(whole).all(|(g, w)| same_item(g, w)),
+        "{format:?}/{mode:?}: parsing in pieces cut at bytes {a} and {b} differs from parsing \
+         the whole:\npieces: {got:?}\nwhole:  {whole:?}"
+    );
+    assert_eq!(
+        lines, n_lines,
+        "{format:?}/{mode:?}: ParseState::lines after pieces cut at bytes {a} and {b}"
+    );
+}
+
+/// The same entry (every string as written, every value bit for bit: NaN is not
+/// equal to itself under `==`) or the same error.
+fn same_item(a: &Result<Entry<'_>, ParseError>, b: &Result<Entry<'_>, ParseError>) -> bool {
+    match (a, b) {
+        (Ok(Entry::Sample(x)), Ok(Entry::Sample(y))) => {
+            let (mut x, mut y) = (*x, *y);
+            if x.value.to_bits() != y.value.to_bits() {
+                return false;
+            }
+            (x.value, y.value) = (0.0, 0.0);
+            if let (Some(p), Some(q)) = (&mut x.exemplar, &mut y.exemplar) {
+                if p.value.to_bits() != q.value.to_bits() {
+                    return false;
+                }
+                (p.value, q.value) = (0.0, 0.0);
+            }
+            x == y
+        }
+        _ => a == b,
+    }
+}
+
+/// The same entry as written: names and texts as [`same_item`], label sets by their
+/// text (how they read may differ: lenient mode spells `le` and `quantile` values
+/// as Prometheus does, strict mode keeps them as written).
+fn same_as_written(a: &Entry<'_>, b: &Entry<'_>) -> bool {
+    match (a, b) {
+        (Entry::Sample(x), Entry::Sample(y)) => {
+            let exemplar = match (&x.exemplar, &y.exemplar) {
+                (None, None) => true,
+                (Some(p), Some(q)) => {
+                    p.labels.raw() == q.labels.raw()
+                        && p.value.to_bits() == q.value.to_bits()
+                        && p.timestamp == q.timestamp
+                }
+                _ => false,
+            };
+            exemplar
+                && x.name == y.name
+                && x.labels.raw() == y.labels.raw()
+                && x.value.to_bits() == y.value.to_bits()
+                && x.timestamp == y.timestamp
+        }
+        _ => a == b,
+    }
+}
+
+/// Whether `line` ends inside a double-quoted string (a backslash in a string
+/// escapes the next byte), as the parser's strings run.
+fn ends_inside_quotes(line: &[u8]) -> bool {
+    let mut inside = false;
+    let mut bytes = line.iter();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'"' => inside = !inside,
+            b'\\' if inside => {
+                bytes.next();
+            }
+            _ => {}
+        }
+    }
+    inside
+}
+
+/// Strict mode checks more than lenient mode on the same grammar: every entry it
+/// yields, lenient mode yields too, in the same order.
+fn strict_within_lenient(lenient: &Parsed<'_>, strict: &Parsed<'_>, format: Format) {
+    let mut rest = lenient.iter().flatten();
+    for (i, k) in strict.iter().flatten().enumerate() {
+        assert!(
+            rest.any(|l| same_as_written(l, k)),
+            "{format:?}: strict mode yielded entry #{i} {k:?}, which lenient mode does not \
+             yield (in that order)"
+        );
+    }
+}
+
+/// Label names and values as they read.
+type LabelPairs = Vec<(String, String)>;
+
+/// An entry as compared across a round trip through text: strings as they read
+/// (unescaped), values as bits with every NaN alike.
+#[derive(Debug, PartialEq)]
+enum EntryKey {
+    Help(String, String),
+    Type(String, MetricType),
+    Unit(String, String),
+    Sample {
+        name: String,
+        labels: LabelPairs,
+        value: u64,
+        timestamp: Option<i64>,
+        exemplar: Option<(LabelPairs, u64, Option<i64>)>,
+    },
+}
+
+fn keys(parsed: &[Result<Entry<'_>, ParseError>]) -> Vec<Result<EntryKey, String>> {
+    parsed
+        .iter()
+        .map(|r| match r {
+            Ok(e) => Ok(entry_key(e)),
+            Err(e) => Err(e.to_string()),
+        })
+        .collect()
+}
+
+fn entry_key(e: &Entry<'_>) -> EntryKey {
+    let text = |t: &Text<'_>| t.get().into_owned();
+    let labels = |set: &LabelSet<'_>| -> LabelPairs {
+        set.iter()
+            .map(|l| (text(&l.name), text(&l.value)))
+            .collect()
+    };
+    let value = |v: f64| {
+        if v.is_nan() {
+            NORMAL_NAN_BITS
+        } else {
+            v.to_bits()
+        }
+    };
+    match e {
+        Entry::Help { name, help } => EntryKey::Help(text(name), text(help)),
+        Entry::Type { name, kind } => EntryKey::Type(text(name), *kind),
+        Entry::Unit { name, unit } => EntryKey::Unit(text(name), text(unit)),
+        Entry::Sample(s) => EntryKey::Sample {
+            name: text(&s.name),
+            labels: labels(&s.labels),
+            value: value(s.value),
+            timestamp: s.timestamp,
+            exemplar: s
+                .exemplar
+                .as_ref()
+                .map(|x| (labels(&x.labels), value(x.value), x.timestamp)),
+        },
+    }
+}
+
+/// The entries a text parse yields, written back as text (canonical form: names
+/// bare when they are legacy names, else quoted inside the braces; one line per
+/// entry, newlines in strings escaped; values with full precision), parse in the
+/// same mode to the same entries: the same names, label names and values as they
+/// read, in the same order, values (every NaN alike), timestamps, HELP and TYPE.
+///
+/// Called for lenient mode whatever the errors: the only state lenient text mode
+/// keeps across lines is the type of the last TYPE entry (for the spelling of `le`
+/// and `quantile`), which the TYPE lines written back restore, so the entries of
+/// the lines that parse stand without the lines that do not. For strict mode only
+/// when the strict parse had no error at all (its rules span lines).
+///
+/// Not checked: comments and blank lines (not entries), how names, strings and
+/// numbers were spelt (only how they read is compared), and OpenMetrics (no writer
+/// here; its timestamps are seconds truncated to milliseconds, which text cannot
+/// give back).
+fn text_round_trip(parsed: &Parsed<'_>, mode: Mode) {
+    let entries: Parsed = parsed.iter().filter(|r| r.is_ok()).cloned().collect();
+    let mut text = String::new();
+    for e in entries.iter().flatten() {
+        write_text_entry(e, &mut text);
+    }
+    let again: Parsed = Parser::new(text.as_bytes(), Format::Text, mode).collect();
+    assert_eq!(
+        keys(&again),
+        keys(&entries),
+        "{mode:?} text entries written back as text parse to other entries or errors; \
+         written:\n{text}"
+    );
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+fn is_legacy_metric_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_' || c == b':')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`
+fn is_legacy_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// `"s"` with `\`, `"` and newline escaped.
+fn write_quoted(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_meta_name(name: &str, out: &mut String) {
+    if is_legacy_metric_name(name) {
+        out.push_str(name);
+    } else {
+        write_quoted(name, out);
+    }
+}
+
+/// A sample value as the text format reads it back to the same bits (`{:?}` is the
+/// shortest representation that does), infinities and NaN spelt as Prometheus does.
+fn text_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// One entry as a line of the text format 0.0.4.
+fn write_text_entry(e: &Entry<'_>, out: &mut String) {
+    match e {
+        Entry::Help { name, help } => {
+            out.push_str("# HELP ");
+            write_meta_name(&name.get(), out);
+            out.push(' ');
+            // The text format's HELP escapes: `\\` and `\n` only.
+            for c in help.get().chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    c => out.push(c),
+                }
+            }
+        }
+        Entry::Type { name, kind } => {
+            out.push_str("# TYPE ");
+            write_meta_name(&name.get(), out);
+            out.push(' ');
+            out.push_str(match kind {
+                MetricType::Unknown => "untyped",
+                k => k.as_str(),
+            });
+        }
+        Entry::Unit { .. } => panic!("the text format yielded a UNIT"),
+        Entry::Sample(s) => {
+            assert!(s.exemplar.is_none(), "the text format yielded an exemplar");
+            let name = s.name.get();
+            let bare = is_legacy_metric_name(&name);
+            if bare {
+                out.push_str(&name);
+            }
+            let mut items = 0;
+            if !bare {
+                out.push('{');
+                write_quoted(&name, out);
+                items += 1;
+            }
+            for l in s.labels.iter() {
+                out.push_str(if items == 0 { "{" } else { "," });
+                items += 1;
+                let n = l.name.get();
+                if is_legacy_label_name(&n) {
+                    out.push_str(&n);
+                } else {
+                    write_quoted(&n, out);
+                }
+                out.push('=');
+                write_quoted(&l.value.get(), out);
+            }
+            if items > 0 {
+                out.push('}');
+            }
+            out.push(' ');
+            out.push_str(&text_value(s.value));
+            if let Some(t) = s.timestamp {
+                out.push(' ');
+                out.push_str(&t.to_string());
+            }
+        }
+    }
+    out.push('\n');
+}

@@ -53,13 +53,18 @@ impl LineError {
         self
     }
 
-    /// Places the error in the input: `line` is the text of line `number`.
+    /// Places the error in the input: `line` is the text starting at line
+    /// `number` (several lines when a quoted string held a newline).
     pub(crate) fn at_line(self, number: usize, line: &str) -> ParseError {
         let offset = self.offset.min(line.len());
         let before = line.get(..offset).unwrap_or(line);
+        let (number, column_text) = match before.rfind('\n') {
+            Some(i) => (number + before.matches('\n').count(), &before[i + 1..]),
+            None => (number, before),
+        };
         ParseError {
             line: number,
-            column: before.chars().count() + 1,
+            column: column_text.chars().count() + 1,
             found: self.found.unwrap_or_else(|| describe(line, offset)),
             expected: self.expected,
         }
@@ -74,7 +79,7 @@ fn describe(line: &str, offset: usize) -> String {
     }
     let token: String = rest
         .chars()
-        .take_while(|c| !matches!(c, ' ' | '\t'))
+        .take_while(|c| !matches!(c, ' ' | '\t' | '\n'))
         .take(24)
         .collect();
     if token.is_empty() {

@@ -173,7 +173,7 @@ pub struct Parser<'a> {
     checked: &'a str,
     checked_from: usize,
     state: ParseState,
-    /// Run [`ParseState::finish`] at the end (a whole exposition, not a piece).
+    /// Run [`ParseState::finish`] at the end (a whole exposition or the last piece).
     finish: bool,
     done: bool,
 }
@@ -187,9 +187,12 @@ impl<'a> Parser<'a> {
     }
 
     /// A parser over one piece of a longer exposition, for reading a stream without
-    /// holding it all: `input` holds whole lines (each piece but the last ends with
-    /// `\n`) and `state` comes from the parser of the previous piece. The
-    /// end-of-input checks are left to [`ParseState::finish`].
+    /// holding it all: `input` holds whole lines (it ends with `\n`) and `state`
+    /// comes from the parser of the previous piece ([`into_state`](Self::into_state)).
+    /// A record that goes on past the end of `input` (a text-format label value
+    /// holding a raw newline) is left for the next piece: [`consumed`](Self::consumed)
+    /// says where the parser stopped. The last piece goes to
+    /// [`last_piece`](Self::last_piece).
     pub fn piece(input: &'a [u8], state: ParseState) -> Parser<'a> {
         Parser {
             src: input,
@@ -202,40 +205,66 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The last piece of a longer exposition (see [`piece`](Self::piece)): parsed
+    /// to its end, then the end-of-input checks run, as for a whole exposition.
+    pub fn last_piece(input: &'a [u8], state: ParseState) -> Parser<'a> {
+        let mut p = Parser::piece(input, state);
+        p.finish = true;
+        p
+    }
+
+    /// The bytes of the input parsed so far. Once the iterator has ended, the rest
+    /// of a piece (if any) is a record to parse again with the next piece.
+    pub fn consumed(&self) -> usize {
+        self.pos.min(self.src.len())
+    }
+
     /// The state to continue with on the next piece.
     pub fn into_state(self) -> ParseState {
         self.state
     }
 
-    /// Parses the line `text` (`src[start..end]`). In lenient text format a quoted
-    /// string may hold a raw newline, as Prometheus's lexer allows: when the line
-    /// ends inside quotes, the next line joins it and the whole is parsed again.
+    /// Parses the line `text` (`src[start..end]`, line `number`). In lenient text
+    /// format a quoted string may hold a raw newline, as Prometheus's lexer allows:
+    /// when the line ends inside quotes, the next line joins it and the whole is
+    /// parsed again. `Ok(None)`: the record goes on past the end of this piece.
+    /// An error comes with the text it is located in.
     fn parse_lines(
         &mut self,
         text: &'a str,
         start: usize,
         mut end: usize,
-    ) -> Result<(Line<'a>, line::SampleExtra), error::LineError> {
+        number: usize,
+    ) -> Result<Option<(Line<'a>, line::SampleExtra)>, (error::LineError, &'a str)> {
         let mut text = text;
         loop {
-            match parse_line(text, self.state.format, self.state.mode) {
-                Err(e)
-                    if e.unclosed_quote
-                        && self.state.format == Format::Text
-                        && self.state.mode == Mode::Lenient
-                        && end < self.src.len() =>
-                {
-                    let next_end = scan::line_end(self.src, end + 1);
-                    let Ok(joined) = self.line_text(start, next_end) else {
-                        return Err(e);
-                    };
-                    text = joined;
-                    end = next_end;
-                    self.pos = end + 1;
-                    self.state.line += 1;
-                }
-                other => return other,
+            let e = match parse_line(text, self.state.format, self.state.mode) {
+                Ok(parsed) => return Ok(Some(parsed)),
+                Err(e) => e,
+            };
+            let multiline = e.unclosed_quote
+                && self.state.format == Format::Text
+                && self.state.mode == Mode::Lenient;
+            if !multiline {
+                return Err((e, text));
             }
+            if end + 1 >= self.src.len() {
+                if self.finish {
+                    return Err((e, text));
+                }
+                // Left for the next piece, from this record's first line.
+                self.pos = start;
+                self.state.line = number;
+                return Ok(None);
+            }
+            let next_end = scan::line_end(self.src, end + 1);
+            let Ok(joined) = self.line_text(start, next_end) else {
+                return Err((e, text));
+            };
+            text = joined;
+            end = next_end;
+            self.pos = end + 1;
+            self.state.line += 1;
         }
     }
 
@@ -313,9 +342,13 @@ impl<'a> Iterator for Parser<'a> {
                     error::LineError::new(0, "nothing after \"# EOF\"").at_line(number, text)
                 ));
             }
-            let (line, extra) = match self.parse_lines(text, start, end) {
-                Ok(l) => l,
-                Err(e) => return Some(Err(e.at_line(number, text))),
+            let (line, extra) = match self.parse_lines(text, start, end, number) {
+                Ok(Some(l)) => l,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err((e, text)) => return Some(Err(e.at_line(number, text))),
             };
             match line {
                 Line::Skip => continue,

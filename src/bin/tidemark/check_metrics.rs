@@ -120,35 +120,32 @@ fn check<R: Read, W: Write>(
                 Err(e) => return Err(e),
             }
         }
-        // Parse up to the last complete line; the rest waits for more input.
-        let cut = if eof {
-            filled
-        } else {
-            match memchr::memrchr(b'\n', &buf[..filled]) {
-                Some(i) => i + 1,
-                None => {
-                    // One line longer than the buffer: make room for it.
-                    buf.resize(buf.len() * 2, 0);
-                    continue;
-                }
-            }
-        };
-        let mut parser = Parser::piece(&buf[..cut], state);
-        for entry in &mut parser {
-            match entry {
-                Ok(entry) => linter.entry(&entry),
-                Err(e) => report.error(&e),
-            }
-        }
-        state = parser.into_state();
-        buf.copy_within(cut..filled, 0);
-        filled -= cut;
         if eof {
-            break;
+            let mut parser = Parser::last_piece(&buf[..filled], state);
+            lint_entries(&mut parser, linter, report);
+            return Ok(());
+        }
+        // Parse up to the last complete line; the rest waits for more input, and
+        // so does a record the parser could not finish in this piece.
+        let cut = memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1);
+        let mut parser = Parser::piece(&buf[..cut], state);
+        lint_entries(&mut parser, linter, report);
+        let consumed = parser.consumed();
+        state = parser.into_state();
+        if consumed == 0 {
+            // One record longer than the buffer: make room for it.
+            buf.resize(buf.len() * 2, 0);
+        }
+        buf.copy_within(consumed..filled, 0);
+        filled -= consumed;
+    }
+}
+
+fn lint_entries<W: Write>(parser: &mut Parser<'_>, linter: &mut Linter, report: &mut Report<W>) {
+    for entry in parser {
+        match entry {
+            Ok(entry) => linter.entry(&entry),
+            Err(e) => report.error(&e),
         }
     }
-    if let Err(e) = state.finish() {
-        report.error(&e);
-    }
-    Ok(())
 }
