@@ -123,6 +123,28 @@ fn db_head_chunks_inputs_pass() {
 #[test]
 fn exposition_inputs_pass() {
     replay_target("exposition");
+    let Some(inputs) = conformance_inputs() else {
+        return;
+    };
+    let check = check_of("exposition");
+    let failures: Vec<String> = inputs
+        .iter()
+        .filter_map(|(name, data)| {
+            catch_unwind(AssertUnwindSafe(|| check(data)))
+                .err()
+                .map(|p| format!("{name}: {}", panic_message(&*p)))
+        })
+        .collect();
+    println!(
+        "fuzz_corpus exposition: replayed {} conformance inputs",
+        inputs.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of the conformance inputs fail the exposition check:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every fuzz target has a test above and a seeds directory, and every seeds
@@ -655,17 +677,33 @@ fn exposition_seeds() -> Vec<(String, Vec<u8>)> {
             b"# TYPE g gauge\ng{a=\"1\",} 1\n# EOF\ng 2\n",
         ),
     ];
-    let mut out: Vec<(String, Vec<u8>)> = hand
-        .iter()
+    hand.iter()
         .map(|(n, d)| (format!("hand-{n}"), d.to_vec()))
-        .collect();
+        .collect()
+}
 
+/// The inputs of the conformance data (`../shared/conformance`): every case of the
+/// OpenMetrics suite and the text expositions of Prometheus's parser tests and of
+/// expfmt. They are not copied into the project: `exposition_inputs_pass` reads them
+/// where they are, and `regenerate_fuzz_seeds` puts them in the git-ignored local
+/// corpus (`fuzz/corpus/exposition/`) for libFuzzer to start from. `None` when the
+/// folder is missing (an error under `TIDEMARK_REQUIRE_EXTERNAL=1`).
+fn conformance_inputs() -> Option<Vec<(String, Vec<u8>)>> {
     let root = conformance_dir();
-    assert!(
-        root.is_dir(),
-        "{} is needed to regenerate the exposition seeds",
-        root.display()
-    );
+    if !root.is_dir() {
+        let required = std::env::var_os("TIDEMARK_REQUIRE_EXTERNAL").is_some_and(|v| v == "1");
+        assert!(
+            !required,
+            "{} missing and TIDEMARK_REQUIRE_EXTERNAL=1",
+            root.display()
+        );
+        eprintln!(
+            "notice: {} not found; exposition conformance inputs not replayed",
+            root.display()
+        );
+        return None;
+    }
+    let mut out = Vec::new();
     // Every case of the OpenMetrics suite (211 small files).
     let om = root.join("openmetrics");
     let mut cases: Vec<PathBuf> = fs::read_dir(&om)
@@ -700,7 +738,7 @@ fn exposition_seeds() -> Vec<(String, Vec<u8>)> {
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// What the library makes of a seed, for the regeneration log (so that a seed meant
@@ -835,4 +873,18 @@ fn regenerate_fuzz_seeds() {
         }
     }
     println!("wrote {total} bytes of fuzz seeds");
+    // The conformance inputs go to the local corpus, where libFuzzer starts from
+    // them; they stay out of the repository.
+    if let Some(inputs) = conformance_inputs() {
+        let dir = fuzz_dir().join("corpus").join("exposition");
+        fs::create_dir_all(&dir).expect("create corpus dir");
+        for (name, data) in &inputs {
+            fs::write(dir.join(name), data).expect("write corpus input");
+        }
+        println!(
+            "wrote {} conformance inputs to {}",
+            inputs.len(),
+            dir.display()
+        );
+    }
 }
