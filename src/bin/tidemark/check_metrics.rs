@@ -16,7 +16,13 @@ use tidemark::exposition::{Format, Mode, ParseError, ParseState, Parser, lint::L
 #[derive(Debug, clap::Args)]
 pub struct CheckMetricsArgs {
     /// Exposition format of the input.
-    #[arg(long = "format", id = "exposition_format", value_enum, default_value_t = FormatArg::Text)]
+    #[arg(
+        long = "format",
+        id = "exposition_format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = FormatArg::Text
+    )]
     format: FormatArg,
     /// Validate beyond the syntax: OpenMetrics's rules (families, grouping,
     /// histogram structure, value ranges), or for the text format the rules of

@@ -174,13 +174,13 @@ impl OmValidator {
                     ));
                 }
             }
-            _ => {
-                self.end_family()?;
-                self.family = Some(Family::new(name.into_owned(), None));
-            }
+            // Another name starts another family (and leaves no current one).
+            _ => self.end_family()?,
         }
-        let f = self.family.as_mut().expect("a family was just set");
-        apply(f)
+        apply(
+            self.family
+                .get_or_insert_with(|| Family::new(name.into_owned(), None)),
+        )
     }
 
     /// Ends the current family: unit, name clashes, the last histogram group.
@@ -223,12 +223,12 @@ impl OmValidator {
             .and_then(|f| f.suffix_of(&name))
             .is_none()
         {
+            // A sample no current family allows starts a family of its own.
             self.end_family()?;
-            let mut f = Family::new(name.to_string(), Some(MetricType::Unknown));
-            f.kind = Some(MetricType::Unknown);
-            self.family = Some(f);
         }
-        let f = self.family.as_mut().expect("a family was just set");
+        let f = self
+            .family
+            .get_or_insert_with(|| Family::new(name.to_string(), Some(MetricType::Unknown)));
         let suffix = f.suffix_of(&name).unwrap_or_default();
         let kind = f.kind();
         f.has_samples = true;
