@@ -122,6 +122,17 @@ impl<'a> Text<'a> {
         }
     }
 
+    /// The text with its escapes undone, but a float label value as written
+    /// (`get` respells those).
+    pub(crate) fn unescaped(&self) -> Cow<'a, str> {
+        match self.escapes {
+            Escapes::None => Cow::Borrowed(self.raw),
+            Escapes::Help => Cow::Owned(unescape(self.raw, false)),
+            Escapes::Quoted | Escapes::Float if !self.raw.contains('\\') => Cow::Borrowed(self.raw),
+            Escapes::Quoted | Escapes::Float => Cow::Owned(unescape(self.raw, true)),
+        }
+    }
+
     /// The number of characters of the unescaped text.
     pub(crate) fn char_count(&self) -> usize {
         match self.escapes {

@@ -74,7 +74,7 @@ impl LineError {
 /// The token at `offset` of `line`, quoted and shortened, or "end of line".
 fn describe(line: &str, offset: usize) -> String {
     let rest = line.get(offset..).unwrap_or("");
-    if rest.is_empty() {
+    if rest.is_empty() || rest.starts_with('\n') {
         return "end of line".to_owned();
     }
     let token: String = rest

@@ -21,7 +21,9 @@ use std::borrow::Cow;
 use super::entry::{Entry, Escapes, Exemplar, LabelSet, MetricType, Sample, Text};
 use super::error::LineError;
 use super::number::{NumberError, parse_millis, parse_om_seconds, parse_value, seconds_to_millis};
-use super::scan::{closing_quote, is_label_char, is_label_start, is_metric_char, is_metric_start};
+use super::scan::{
+    closing_quote, is_label_char, is_label_start, is_metric_char, is_metric_start, line_end,
+};
 use super::{Format, Mode};
 
 /// Exemplar label sets may hold at most this many characters, names and values
@@ -48,43 +50,67 @@ pub(crate) struct SampleExtra {
     pub value_offset: usize,
 }
 
+/// Parses the record starting at `input`, whose first line is `input[..line_len]`.
+/// In lenient text format a quoted string may hold raw newlines (Prometheus's lexer
+/// allows it), so a record may run on over the next lines of `input`; the third
+/// value says where the record ends (the byte offset of its `\n`, or `input`'s
+/// end). A string left open to the end of `input` is an error flagged
+/// `unclosed_quote`, located at the end of the first line. An error comes with
+/// the end of the record as far as it was read, where parsing goes on.
 pub(crate) fn parse_line(
-    line: &str,
+    input: &str,
+    line_len: usize,
     format: Format,
     mode: Mode,
-) -> Result<(Line<'_>, SampleExtra), LineError> {
-    let mut c = Cursor::new(line, mode == Mode::Strict);
-    match format {
+) -> Result<(Line<'_>, SampleExtra, usize), (LineError, usize)> {
+    let multiline = format == Format::Text && mode == Mode::Lenient;
+    let mut c = Cursor::new(input, line_len, mode == Mode::Strict, multiline);
+    let parsed = match format {
         Format::Text => c.text_line(),
         Format::OpenMetrics => c.om_line(),
+    };
+    match parsed {
+        Ok((line, extra)) => Ok((line, extra, c.end)),
+        Err(e) => Err((e, c.end)),
     }
 }
 
 struct Cursor<'a> {
+    /// The input from the start of the record; only `..end` belongs to it.
     s: &'a str,
     b: &'a [u8],
+    /// The end of the record so far: the end of its first line, moved on when a
+    /// quoted string runs over a newline.
+    end: usize,
     pos: usize,
     strict: bool,
+    multiline: bool,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(s: &'a str, strict: bool) -> Cursor<'a> {
+    fn new(s: &'a str, end: usize, strict: bool, multiline: bool) -> Cursor<'a> {
         Cursor {
             s,
             b: s.as_bytes(),
+            end: end.min(s.len()),
             pos: 0,
             strict,
+            multiline,
         }
     }
 
     #[inline]
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.pos).copied()
+        if self.pos < self.end {
+            self.b.get(self.pos).copied()
+        } else {
+            None
+        }
     }
 
     #[inline]
     fn at_end(&self) -> bool {
-        self.pos >= self.b.len()
+        self.pos >= self.end
     }
 
     /// `s[a..b]`; every offset the grammar cuts at is next to an ASCII byte, hence a
@@ -133,7 +159,7 @@ impl<'a> Cursor<'a> {
     /// Everything after the cursor.
     fn rest(&mut self) -> &'a str {
         let start = self.pos;
-        self.pos = self.b.len();
+        self.pos = self.end;
         self.slice(start, self.pos)
     }
 
@@ -163,12 +189,21 @@ impl<'a> Cursor<'a> {
         Some(self.slice(start, self.pos))
     }
 
-    /// A double-quoted string; the cursor is on the opening quote.
+    /// A double-quoted string; the cursor is on the opening quote. Searching on
+    /// past the record's end (multiline) moves the end to that of the line the
+    /// string closes on, so every byte is scanned once.
     #[inline]
     fn quoted(&mut self) -> Result<Text<'a>, LineError> {
         let start = self.pos + 1;
-        let Some((end, escaped)) = closing_quote(self.b, start) else {
-            let mut e = LineError::new(self.b.len(), "a closing '\"'");
+        let line = self.b.get(..self.end).unwrap_or(self.b);
+        let found = match closing_quote(line, start) {
+            None if self.multiline => closing_quote(self.b, start).inspect(|&(close, _)| {
+                self.end = line_end(self.b, close);
+            }),
+            found => found,
+        };
+        let Some((end, escaped)) = found else {
+            let mut e = LineError::new(self.end, "a closing '\"'");
             e.unclosed_quote = true;
             return Err(e);
         };
@@ -202,9 +237,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A `#` line of the text format. Prometheus's scraper and the exposition
+    /// library (strict) read metadata lines a little differently: the library also
+    /// takes `#TYPE` (no blank after `#`), skips every blank before the text, and
+    /// reads the type in any case (`Gauge`, and `gauge_histogram`).
     fn text_comment(&mut self) -> Result<Line<'a>, LineError> {
         self.pos += 1;
-        if self.skip_ws() == 0 {
+        if self.skip_ws() == 0 && !self.strict {
             return Ok(Line::Skip);
         }
         let keyword = self.token(false);
@@ -220,17 +259,19 @@ impl<'a> Cursor<'a> {
         let name = self.meta_name()?;
         let text = if self.at_end() {
             ""
-        } else {
-            if self.strict && !matches!(self.peek(), Some(b' ' | b'\t')) {
+        } else if self.strict {
+            if self.skip_ws() == 0 {
                 return Err(self.err("a space after the metric name"));
             }
+            self.rest()
+        } else {
             // One character separates name and text, whatever it is: Prometheus
             // reads `# HELP a.b c` as "b c" for `a`. The rest is the text as written.
             let sep = self.s.get(self.pos..).and_then(|r| r.chars().next());
             self.pos += sep.map_or(1, char::len_utf8);
             self.rest()
         };
-        if !is_help && self.strict && text.trim_matches([' ', '\t']).is_empty() {
+        if !is_help && self.strict && text.is_empty() {
             // The exposition library ignores a TYPE line without a type.
             return Ok(Line::Skip);
         }
@@ -242,16 +283,30 @@ impl<'a> Cursor<'a> {
             };
             Entry::Help { name, help }
         } else {
-            let kind = match text {
-                "counter" => MetricType::Counter,
-                "gauge" => MetricType::Gauge,
-                "histogram" => MetricType::Histogram,
-                "summary" => MetricType::Summary,
-                "untyped" => MetricType::Unknown,
-                _ => {
-                    return Err(LineError::new(self.b.len() - text.len(), TEXT_TYPES)
-                        .found(format!("{text:?}")));
+            let kind = if self.strict {
+                match text.to_ascii_uppercase().as_str() {
+                    "COUNTER" => Some(MetricType::Counter),
+                    "GAUGE" => Some(MetricType::Gauge),
+                    "HISTOGRAM" => Some(MetricType::Histogram),
+                    "SUMMARY" => Some(MetricType::Summary),
+                    "UNTYPED" => Some(MetricType::Unknown),
+                    "GAUGE_HISTOGRAM" | "GAUGEHISTOGRAM" => Some(MetricType::GaugeHistogram),
+                    _ => None,
                 }
+            } else {
+                match text {
+                    "counter" => Some(MetricType::Counter),
+                    "gauge" => Some(MetricType::Gauge),
+                    "histogram" => Some(MetricType::Histogram),
+                    "summary" => Some(MetricType::Summary),
+                    "untyped" => Some(MetricType::Unknown),
+                    _ => None,
+                }
+            };
+            let Some(kind) = kind else {
+                return Err(
+                    LineError::new(self.end - text.len(), TEXT_TYPES).found(format!("{text:?}"))
+                );
             };
             Entry::Type { name, kind }
         };
@@ -334,6 +389,10 @@ impl<'a> Cursor<'a> {
                     } else if name.is_some() {
                         return Err(LineError::new(item_at, "'=' after a label name")
                             .found("a second metric name"));
+                    } else if !matches!(self.peek(), Some(b',' | b'}')) {
+                        // A quoted metric name needs its comma even where labels
+                        // may do without (Prometheus reads a label name there).
+                        return Err(self.err("'=' after a label name"));
                     } else {
                         *name = Some(quoted);
                     }
@@ -401,7 +460,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn om_comment(&mut self) -> Result<Line<'a>, LineError> {
-        if self.s == "# EOF" {
+        if self.slice(0, self.end) == "# EOF" {
             return Ok(Line::Eof);
         }
         self.pos += 1;
@@ -443,10 +502,7 @@ impl<'a> Cursor<'a> {
             }
             _ => {
                 let family = name.get();
-                if !text.is_empty()
-                    && !family
-                        .strip_suffix(text)
-                        .is_some_and(|f| f.len() > 1 && f.ends_with('_'))
+                if !text.is_empty() && !family.strip_suffix(text).is_some_and(|f| f.ends_with('_'))
                 {
                     return Err(LineError::new(
                         text_at,
@@ -581,7 +637,11 @@ impl<'a> Cursor<'a> {
                 let item_at = self.pos;
                 let quoted = self.quoted()?;
                 if self.peek() == Some(b'=') {
-                    self.label_value_after_name(false)?;
+                    let value_at = self.pos + 1;
+                    let (value, _) = self.label_value_after_name(false)?;
+                    if name.is_none() && value.raw().contains('\0') {
+                        return Err(LineError::new(value_at, "a label value without NUL bytes"));
+                    }
                 } else {
                     match name.as_deref_mut() {
                         Some(slot @ None) => *slot = Some(quoted),

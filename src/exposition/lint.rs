@@ -132,11 +132,14 @@ impl Linter {
     }
 
     fn declared_parent(&self, name: &str) -> Option<usize> {
-        const SUFFIXES: [&str; 7] = [
+        // The text format's library folds only a histogram's and a summary's
+        // series; OpenMetrics names every suffix a type allows.
+        const TEXT: &[&str] = &["_bucket", "_sum", "_count"];
+        const OPENMETRICS: &[&str] = &[
             "_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount",
         ];
         let om = self.format == Format::OpenMetrics;
-        for suffix in SUFFIXES.iter().take(if om { 7 } else { 3 }) {
+        for suffix in if om { OPENMETRICS } else { TEXT } {
             if let Some(base) = name.strip_suffix(suffix)
                 && let Some(&i) = self.by_name.get(base)
             {
@@ -219,9 +222,9 @@ struct LabelScan {
 /// `quantile`, and how many label names are camelCase.
 ///
 /// The identity is a hash of the labels written canonically (`name="value"`
-/// joined by commas, values escaped). A span the parser found canonical already
-/// is that text, less the `except` item; in it no value holds a `"`, so an
-/// `le="` at the start or after a comma is the label `le`, and when no `[a-z][A-Z]`
+/// joined by commas, values escaped, as written: `le` not respelt). A span the
+/// parser found canonical already is that text, less the `except` item; the label
+/// `le` is found in it by searching (see [`find_item`]), and when no `[a-z][A-Z]`
 /// occurs anywhere no name is camelCase. Only other spans are walked label by
 /// label.
 fn scan_labels(
@@ -288,7 +291,7 @@ fn scan_labels(
         }
         scratch.push_str(&name);
         scratch.push_str("=\"");
-        for c in l.value.get().chars() {
+        for c in l.value.unescaped().chars() {
             match c {
                 '\\' => scratch.push_str("\\\\"),
                 '"' => scratch.push_str("\\\""),
@@ -304,7 +307,9 @@ fn scan_labels(
 
 /// In a canonical span, the byte range of the item `finder` names (its pattern is
 /// `name="`): `Some(None)` when absent, `None` when it occurs twice (left to the
-/// walk).
+/// walk). A match is the label only at the start or after a comma outside any
+/// value: quotes only open and close values there, so an even number of them
+/// comes before it.
 fn find_item(
     raw: &str,
     finder: &memchr::memmem::Finder<'_>,
@@ -312,7 +317,12 @@ fn find_item(
     let b = raw.as_bytes();
     let mut found = None;
     for at in finder.find_iter(b) {
-        if at != 0 && b[at - 1] != b',' {
+        let boundary = at == 0
+            || (b[at - 1] == b','
+                && memchr::memchr_iter(b'"', &b[..at])
+                    .count()
+                    .is_multiple_of(2));
+        if !boundary {
             continue;
         }
         if found.is_some() {
@@ -654,6 +664,24 @@ mod tests {
         assert_eq!(
             lint_as("# TYPE a counter\na_total 1\n# EOF\n", Format::OpenMetrics),
             ["a no help text"]
+        );
+    }
+
+    #[test]
+    fn label_value_ending_in_le_is_not_the_label_le() {
+        assert!(lint("# HELP g x\n# TYPE g gauge\ng{a=\"x,le=\",b=\"y\"} 1\n").is_empty());
+        assert!(lint("# HELP g x\n# TYPE g gauge\ng{a=\",quantile=\"} 1\n").is_empty());
+    }
+
+    #[test]
+    fn duplicate_found_under_a_summary_type_too() {
+        // After `# TYPE s summary`, Prometheus respells `quantile` values of the
+        // samples that follow; both ways of writing the labels must still meet.
+        let input = "# HELP s x\n# TYPE s summary\ns_sum 1\n# HELP x y\nx{quantile=\"1\"} 1\nx{ quantile=\"1\"} 2\n";
+        assert!(
+            lint(input).contains(&"x metric not unique".to_owned()),
+            "{:?}",
+            lint(input)
         );
     }
 

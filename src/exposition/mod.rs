@@ -224,48 +224,16 @@ impl<'a> Parser<'a> {
         self.state
     }
 
-    /// Parses the line `text` (`src[start..end]`, line `number`). In lenient text
-    /// format a quoted string may hold a raw newline, as Prometheus's lexer allows:
-    /// when the line ends inside quotes, the next line joins it and the whole is
-    /// parsed again. `Ok(None)`: the record goes on past the end of this piece.
-    /// An error comes with the text it is located in.
-    fn parse_lines(
-        &mut self,
-        text: &'a str,
-        start: usize,
-        mut end: usize,
-        number: usize,
-    ) -> Result<Option<(Line<'a>, line::SampleExtra)>, (error::LineError, &'a str)> {
-        let mut text = text;
-        loop {
-            let e = match parse_line(text, self.state.format, self.state.mode) {
-                Ok(parsed) => return Ok(Some(parsed)),
-                Err(e) => e,
-            };
-            let multiline = e.unclosed_quote
-                && self.state.format == Format::Text
-                && self.state.mode == Mode::Lenient;
-            if !multiline {
-                return Err((e, text));
-            }
-            if end + 1 >= self.src.len() {
-                if self.finish {
-                    return Err((e, text));
-                }
-                // Left for the next piece, from this record's first line.
-                self.pos = start;
-                self.state.line = number;
-                return Ok(None);
-            }
-            let next_end = scan::line_end(self.src, end + 1);
-            let Ok(joined) = self.line_text(start, next_end) else {
-                return Err((e, text));
-            };
-            text = joined;
-            end = next_end;
-            self.pos = end + 1;
-            self.state.line += 1;
+    /// The input from `start` to the end of the checked UTF-8 (called after
+    /// [`line_text`](Self::line_text) has checked the line at `start`).
+    fn rest_text(&self, start: usize) -> Option<&'a str> {
+        let rest = self.checked.get(start.checked_sub(self.checked_from)?..)?;
+        if self.checked_from + self.checked.len() == self.src.len() {
+            return Some(rest);
         }
+        // The checked text stops before a byte that is not UTF-8: a record may run
+        // on over the whole lines before it only.
+        Some(rest.rfind('\n').map_or(rest, |cut| &rest[..cut]))
     }
 
     /// The line `src[start..end]` as text, or an error locating its first byte that
@@ -342,13 +310,33 @@ impl<'a> Iterator for Parser<'a> {
                     error::LineError::new(0, "nothing after \"# EOF\"").at_line(number, text)
                 ));
             }
-            let (line, extra) = match self.parse_lines(text, start, end, number) {
-                Ok(Some(l)) => l,
-                Ok(None) => {
+            // A record may run on over the next lines (lenient text format: a quoted
+            // string holding a newline), so the parser sees the rest of the input.
+            let rest = self.rest_text(start).unwrap_or(text);
+            let parsed = parse_line(rest, text.len(), self.state.format, self.state.mode);
+            let record_end = match &parsed {
+                Ok((_, _, end)) | Err((_, end)) => *end,
+            };
+            if record_end > text.len() {
+                let joined = rest.get(text.len()..record_end).unwrap_or_default();
+                self.state.line += joined.matches('\n').count();
+                self.pos = start + record_end + 1;
+            }
+            let (line, extra) = match parsed {
+                Ok((line, extra, _)) => (line, extra),
+                Err((e, _))
+                    if e.unclosed_quote
+                        && !self.finish
+                        && self.state.format == Format::Text
+                        && self.state.mode == Mode::Lenient =>
+                {
+                    // The string may close in the next piece: leave the record to it.
+                    self.pos = start;
+                    self.state.line = number;
                     self.done = true;
                     return None;
                 }
-                Err((e, text)) => return Some(Err(e.at_line(number, text))),
+                Err((e, _)) => return Some(Err(e.at_line(number, rest))),
             };
             match line {
                 Line::Skip => continue,

@@ -71,7 +71,11 @@ pub(crate) fn closing_quote(b: &[u8], start: usize) -> Option<(usize, bool)> {
         if b[at] == b'"' {
             return Some((at, escaped));
         }
-        // A backslash: skip it and the byte it escapes.
+        // A backslash: skip it and the byte it escapes, which may not be a
+        // newline or NUL (Prometheus's lexer refuses those).
+        if matches!(b.get(at + 1), Some(b'\n' | 0)) {
+            return None;
+        }
         escaped = true;
         i = at + 2;
     }

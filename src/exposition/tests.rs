@@ -1544,9 +1544,16 @@ foo{a="\\ \" \n"} 1
                 vec![s("foo", &[], 1.0), s("bar", &[], 2.0)],
             ),
             (b"", vec![]),
+            (b"# EOF\n#\n# help foo x\n  # indented\n", vec![]),
+            // The library reads `#TYPE` (no blank after `#`) as metadata, skips
+            // every blank before the text and takes the type in any case.
             (
-                b"# EOF\n#\n# help foo x\n#TYPE foo counter\n  # indented\n",
-                vec![],
+                b"#TYPE foo counter\n# TYPE bar  Gauge\n# HELP bar \t x\n",
+                vec![
+                    E::Type("foo".into(), MetricType::Counter),
+                    E::Type("bar".into(), MetricType::Gauge),
+                    help("bar", "x"),
+                ],
             ),
             (
                 b"foo NaN\nfoo +Inf\nfoo 1e-400\n",
@@ -1570,7 +1577,7 @@ fn strict_text_blank_only_help_does_not_count() {
         STRICT,
         vec![(
             b"# HELP foo  \t\n# HELP foo x\nfoo 1\n",
-            vec![help("foo", " \t"), help("foo", "x"), s("foo", &[], 1.0)],
+            vec![help("foo", ""), help("foo", "x"), s("foo", &[], 1.0)],
         )],
     );
 }
@@ -2067,4 +2074,39 @@ fn format_from_unparsable_content_type() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A label value holding many raw newlines is one record, parsed in one pass (it
+/// used to be parsed again from its start for every line it took in).
+#[test]
+fn long_multiline_record_is_one_sample() {
+    let input = format!("a{{b=\"{}\"}} 1\nc 2\n", "\n".repeat(100_000));
+    let mut p = Parser::new(input.as_bytes(), TEXT, LENIENT);
+    let entries: Vec<_> = p.by_ref().collect::<Result<_, _>>().expect("parses");
+    assert_eq!(entries.len(), 2);
+    let Entry::Sample(a) = &entries[0] else {
+        panic!("{:?}", entries[0]);
+    };
+    assert_eq!(a.labels.get("b").map(|v| v.get().len()), Some(100_000));
+    assert_eq!(p.into_state().lines(), 100_002);
+}
+
+/// Review findings, each against what Prometheus's lexer does.
+#[test]
+fn lenient_edges_as_prometheus() {
+    // A quoted metric name needs its comma even where labels may do without.
+    let err = Parser::new(b"{\"a\" b=\"c\"} 1\n", TEXT, LENIENT)
+        .next()
+        .expect("an item")
+        .expect_err("an error");
+    assert_eq!((err.line, err.column), (1, 6));
+    // A backslash may not escape a newline (or NUL) in a label value.
+    assert!(Parser::new(b"a{b=\"x\\\n\"} 1\n", TEXT, LENIENT).any(|e| e.is_err()));
+    assert!(Parser::new(b"a{b=\"x\\\0\"} 1\n", TEXT, LENIENT).any(|e| e.is_err()));
+    // No NUL in an exemplar label value, whatever the form of its name.
+    let om = b"c_total 1 # {\"a\"=\"x\0\"} 1\n# EOF\n";
+    assert!(Parser::new(om, OM, LENIENT).any(|e| e.is_err()));
+    // A unit may be all of the name but its `_`.
+    let om = b"# UNIT _seconds seconds\n# EOF\n";
+    assert!(Parser::new(om, OM, LENIENT).all(|e| e.is_ok()));
 }

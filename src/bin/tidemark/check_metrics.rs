@@ -2,8 +2,9 @@
 //! (line, column) and promlint's lint problems, like `promtool check metrics`.
 //!
 //! The input is streamed: read in pieces of whole lines, each parsed and linted
-//! and then dropped, so memory holds one piece plus the per-family lint state,
-//! whatever the size of the input. Problems go to stderr, one per line
+//! and then dropped, so memory holds one piece (or the longest record, which a
+//! quoted string left open makes the rest of the input) plus the per-family lint
+//! state and one hash per series. Problems go to stderr, one per line
 //! (`<metric> <problem>`, sorted, as promtool prints them). Exit status: 0 clean,
 //! 1 lint problems only, 2 a parse error (or stdin unreadable).
 

@@ -57,7 +57,6 @@ fn rule(expected: impl Into<Cow<'static, str>>, found: impl Into<String>) -> Lin
 /// and duplicates; a 64-bit collision would report a false duplicate with
 /// negligible probability.
 fn identity(
-    name: &str,
     labels: &LabelSet<'_>,
     except: Option<&str>,
     scratch: &mut Vec<(String, String)>,
@@ -72,7 +71,6 @@ fn identity(
     }
     scratch.sort_unstable();
     let mut h = crate::model::WordHasher::default();
-    name.hash(&mut h);
     scratch.hash(&mut h);
     h.finish()
 }

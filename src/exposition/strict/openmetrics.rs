@@ -4,9 +4,10 @@
 //! a sample whose name no current family allows; it ends when another starts. Its
 //! samples come grouped (all the series of one histogram bucket set, summary,
 //! stateset … together), timestamps never go backwards within a group, and each
-//! type constrains names, labels and values. Family-level rules (units, name
-//! clashes, histogram completeness) are checked when the family ends, so their
-//! errors point at the line that starts the next family or at `# EOF`.
+//! type constrains names, labels and values. Family-level rules (no UNIT on info
+//! or stateset, name clashes, histogram completeness) are checked when the family
+//! ends, so their errors point at the line that starts the next family or at
+//! `# EOF`; that a name ends in its unit is checked on the UNIT line.
 
 use std::collections::HashSet;
 
@@ -283,7 +284,7 @@ impl OmValidator {
         let counter_like = matches!(
             suffix,
             "_total" | "_sum" | "_count" | "_bucket" | "_gcount" | "_gsum"
-        ) && kind != MetricType::Unknown;
+        );
         if counter_like && v.is_nan() {
             return Err(value_err(
                 "a number (not NaN) for a counter, count, sum or bucket",
@@ -331,61 +332,72 @@ impl OmValidator {
         let group = if kind == MetricType::Info {
             0
         } else {
-            identity("", &s.labels, except, &mut self.scratch)
+            identity(&s.labels, except, &mut self.scratch)
         };
         let ts = extra.seconds;
-        if f.group == Some(group) {
+        let grouping = if f.group == Some(group) {
             if ts.is_some() != f.group_ts.is_some() {
-                return Err(rule(
+                Err(rule(
                     "every sample of a group with a timestamp, or none",
                     "a mix",
-                ));
-            }
-            if let (Some(prev), Some(t)) = (f.group_ts, ts)
+                ))
+            } else if let (Some(prev), Some(t)) = (f.group_ts, ts)
                 && t < prev
                 && kind != MetricType::Info
             {
-                return Err(rule(
+                Err(rule(
                     format!("a timestamp not before {prev} in the same group"),
                     format!("{t}"),
-                ));
+                ))
+            } else {
+                Ok(())
             }
         } else if !f.seen_groups.insert(group) {
-            return Err(rule(
+            Err(rule(
                 "the samples of a group together",
                 format!("{name}{{{}}} after another group", s.labels.raw()),
-            ));
-        }
+            ))
+        } else {
+            Ok(())
+        };
+        // The state follows the input even past an error, so that one error does
+        // not bring false ones on the lines after it.
+        let new_run = f.group != Some(group) || f.group_ts != ts || !f.histogram.active;
+        f.group = Some(group);
+        f.group_ts = ts;
+        grouping?;
 
         // Histogram structure, one (group, timestamp) run at a time.
         if matches!(kind, MetricType::Histogram | MetricType::GaugeHistogram) {
-            if f.group != Some(group) || f.group_ts != ts || !f.histogram.active {
-                f.histogram.check(&f.name)?;
-                f.histogram = HistogramRun {
-                    active: true,
-                    ..HistogramRun::default()
-                };
+            let mut ended = Ok(());
+            if new_run {
+                let previous = std::mem::replace(
+                    &mut f.histogram,
+                    HistogramRun {
+                        active: true,
+                        ..HistogramRun::default()
+                    },
+                );
+                ended = previous.check(&f.name);
             }
             let h = &mut f.histogram;
             match suffix {
                 "_bucket" => {
                     let b = le.unwrap_or(f64::NAN);
-                    if b < 0.0 {
-                        h.negative_buckets = true;
-                    }
-                    if let Some(prev) = h.last_le
-                        && b <= prev
-                    {
-                        return Err(rule(
+                    h.negative_buckets |= b < 0.0;
+                    let order = match h.last_le {
+                        Some(prev) if b <= prev => Err(rule(
                             format!("buckets in increasing le order (after le={prev})"),
                             format!("le={b}"),
-                        ));
-                    }
-                    if v < h.last_bucket_value {
-                        return Err(value_err("bucket counts that never decrease with le"));
-                    }
+                        )),
+                        _ if v < h.last_bucket_value => {
+                            Err(value_err("bucket counts that never decrease with le"))
+                        }
+                        _ => Ok(()),
+                    };
                     h.last_le = Some(b);
                     h.last_bucket_value = v;
+                    ended = ended.and(order);
                 }
                 "_count" | "_gcount" => h.count = Some(v),
                 "_sum" => h.sum = true,
@@ -395,9 +407,8 @@ impl OmValidator {
                 }
                 _ => {}
             }
+            ended?;
         }
-        f.group = Some(group);
-        f.group_ts = ts;
         Ok(())
     }
 }

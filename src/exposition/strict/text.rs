@@ -85,7 +85,7 @@ impl TextValidator {
             return Err(rule("distinct label names", format!("label {dup} twice")));
         }
         if let Some(label) = special {
-            float_label(s, label)?;
+            numeric_label(s, label)?;
         }
         let family = family.to_owned();
         self.families.entry(family).or_default().has_samples = true;
@@ -135,7 +135,7 @@ fn check_escapes(text: &Text<'_>) -> Result<(), LineError> {
 }
 
 /// Every label `label` must be a number.
-fn float_label(s: &Sample<'_>, label: &str) -> Result<(), LineError> {
+fn numeric_label(s: &Sample<'_>, label: &str) -> Result<(), LineError> {
     for l in s.labels.iter().filter(|l| l.name == label) {
         let v = l.value.get();
         if parse_value(&v).is_err() {
