@@ -2110,3 +2110,14 @@ fn lenient_edges_as_prometheus() {
     let om = b"# UNIT _seconds seconds\n# EOF\n";
     assert!(Parser::new(om, OM, LENIENT).all(|e| e.is_ok()));
 }
+
+/// The exemplar's labels are a label set like any other: no name twice.
+#[test]
+fn strict_openmetrics_exemplar_labels_distinct() {
+    let om = b"# TYPE c counter\nc_total 1 # {a=\"1\",a=\"2\"} 1\n# EOF\n";
+    assert!(Parser::new(om, OM, LENIENT).all(|e| e.is_ok()));
+    let err = Parser::new(om, OM, STRICT)
+        .find_map(Result::err)
+        .expect("an error");
+    assert_eq!(err.line, 2);
+}

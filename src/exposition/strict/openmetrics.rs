@@ -308,7 +308,13 @@ impl OmValidator {
             }
             _ => {}
         }
-        if s.exemplar.is_some() {
+        if let Some(exemplar) = &s.exemplar {
+            if let Some(dup) = duplicate_label(&exemplar.labels, None) {
+                return Err(rule(
+                    "distinct label names in the exemplar",
+                    format!("label {dup} twice"),
+                ));
+            }
             let allowed = match kind {
                 MetricType::Histogram | MetricType::GaugeHistogram => suffix == "_bucket",
                 MetricType::Counter => suffix == "_total",
