@@ -163,30 +163,32 @@ impl<'a> Cursor<'a> {
         self.slice(start, self.pos)
     }
 
+    /// A bare name: one byte `first` accepts, then any run `rest` accepts.
     #[inline]
-    fn bare_metric_name(&mut self) -> Option<&'a str> {
+    fn bare_name(
+        &mut self,
+        first: impl Fn(u8) -> bool,
+        rest: impl Fn(u8) -> bool,
+    ) -> Option<&'a str> {
         let start = self.pos;
-        if !self.peek().is_some_and(is_metric_start) {
+        if !self.peek().is_some_and(first) {
             return None;
         }
         self.pos += 1;
-        while self.peek().is_some_and(is_metric_char) {
+        while self.peek().is_some_and(&rest) {
             self.pos += 1;
         }
         Some(self.slice(start, self.pos))
     }
 
     #[inline]
+    fn bare_metric_name(&mut self) -> Option<&'a str> {
+        self.bare_name(is_metric_start, is_metric_char)
+    }
+
+    #[inline]
     fn bare_label_name(&mut self) -> Option<&'a str> {
-        let start = self.pos;
-        if !self.peek().is_some_and(is_label_start) {
-            return None;
-        }
-        self.pos += 1;
-        while self.peek().is_some_and(is_label_char) {
-            self.pos += 1;
-        }
-        Some(self.slice(start, self.pos))
+        self.bare_name(is_label_start, is_label_char)
     }
 
     /// A double-quoted string; the cursor is on the opening quote. Searching on
