@@ -1,6 +1,8 @@
 //! The time-series database: chunks, write-ahead log, head, and the `Db` that ties
 //! them together.
+pub mod block;
 pub mod chunk;
+pub mod compact;
 mod db;
 mod head;
 mod querier;

@@ -1,0 +1,10 @@
+//! Blocks: immutable directories holding the samples of a time range
+//! (`meta.json`, `index`, `chunks/`). This module has the block's identity and
+//! metadata ([`BlockMeta`], docs/format/meta.md); the index and chunk files come
+//! with the block writer and reader.
+
+mod id;
+mod meta;
+
+pub use id::{BlockId, BlockIdError};
+pub use meta::{BlockMeta, BlockStats, Compaction, META_FILE, META_VERSION, MetaError};
