@@ -5,6 +5,8 @@
 
 mod id;
 mod meta;
+mod source;
 
 pub use id::{BlockId, BlockIdError};
 pub use meta::{BlockMeta, BlockStats, Compaction, META_FILE, META_VERSION, MetaError};
+pub use source::{ByteSource, PreadFile};
