@@ -1,12 +1,20 @@
 //! Blocks: immutable directories holding the samples of a time range
 //! (`meta.json`, `index`, `chunks/`). This module has the block's identity and
-//! metadata ([`BlockMeta`], docs/format/meta.md); the index and chunk files come
-//! with the block writer and reader.
+//! metadata ([`BlockMeta`], docs/format/meta.md), its chunk segment files
+//! ([`ChunkWriter`], [`ChunkReader`], docs/format/chunks.md), and the read access
+//! to finished files ([`ByteSource`]: [`MmapFile`], [`PreadFile`]).
 
+mod chunks;
 mod id;
 mod meta;
+mod mmap;
 mod source;
 
+pub use chunks::{
+    Access, ChunkCorruption, ChunkFileError, ChunkFileStats, ChunkReader, ChunkRejection,
+    ChunkWriter, ChunkWriterOptions, MAX_SEGMENT_SIZE, chunk_ref, chunk_segment_name,
+};
 pub use id::{BlockId, BlockIdError};
 pub use meta::{BlockMeta, BlockStats, Compaction, META_FILE, META_VERSION, MetaError};
+pub use mmap::MmapFile;
 pub use source::{ByteSource, PreadFile};

@@ -1,0 +1,244 @@
+//! Layout constants and the byte-level helpers shared by writer and reader.
+
+use super::{IndexError, Section};
+
+/// Magic (4 bytes) and version (1 byte).
+pub(super) const HEADER_LEN: u64 = 5;
+/// Six section offsets (u64 each) and a CRC-32.
+pub(super) const TOC_LEN: u64 = 6 * 8 + 4;
+/// Bytes of a CRC-32.
+pub(super) const CRC_LEN: usize = 4;
+/// One symbol in this many has its offset kept in memory by the reader.
+pub(super) const SYMBOL_BLOCK: u32 = 32;
+/// Bytes of an entry of the label values table: value ref u32, postings offset u64.
+pub(super) const VALUE_ENTRY_LEN: u64 = 12;
+/// Bytes of an entry of the label names table: name ref u32, first value u32.
+pub(super) const NAME_ENTRY_LEN: u64 = 8;
+/// Bytes of an entry of the series table: series offset u64.
+pub(super) const SERIES_ENTRY_LEN: u64 = 8;
+/// The smallest series entry: no labels (1 byte), no chunks (1 byte), CRC.
+pub(super) const MIN_SERIES_ENTRY: u64 = 2 + CRC_LEN as u64;
+/// The smallest postings list: count (1 byte), one id (1 byte), CRC.
+pub(super) const MIN_POSTINGS_ENTRY: u64 = 2 + CRC_LEN as u64;
+
+pub(super) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+pub(super) fn put_varint(buf: &mut Vec<u8>, v: i64) {
+    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// Appends the CRC-32 of `buf[from..]` to `buf`.
+pub(super) fn put_crc(buf: &mut Vec<u8>, from: usize) {
+    let crc = crc32fast::hash(&buf[from..]);
+    buf.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// A corruption error.
+pub(super) fn corrupt(section: Section, offset: u64, reason: impl Into<String>) -> IndexError {
+    IndexError::Corrupt {
+        section,
+        offset,
+        reason: reason.into(),
+    }
+}
+
+/// Checks the CRC-32 in the last four bytes of `data` (which starts at file offset
+/// `base`) and returns the bytes it covers.
+pub(super) fn check_crc<'a>(
+    data: &'a [u8],
+    base: u64,
+    section: Section,
+    what: &str,
+) -> Result<&'a [u8], IndexError> {
+    let Some(body_len) = data.len().checked_sub(CRC_LEN) else {
+        return Err(corrupt(
+            section,
+            base,
+            format!("{what} of {} bytes is too short for its CRC", data.len()),
+        ));
+    };
+    let (body, crc) = data.split_at(body_len);
+    let stored = u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    let actual = crc32fast::hash(body);
+    if stored != actual {
+        return Err(corrupt(
+            section,
+            base + body_len as u64,
+            format!("{what}: CRC mismatch (stored {stored:#010x}, computed {actual:#010x})"),
+        ));
+    }
+    Ok(body)
+}
+
+/// A cursor over bytes read from the index that reports what it failed to read,
+/// and where (as a file offset).
+pub(super) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: u64,
+    section: Section,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor over `buf`, which starts at file offset `base`.
+    pub(super) fn new(buf: &'a [u8], base: u64, section: Section) -> Cursor<'a> {
+        Cursor {
+            buf,
+            pos: 0,
+            base,
+            section,
+        }
+    }
+
+    /// The file offset of the next byte.
+    pub(super) fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    pub(super) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// A corruption error at `offset`.
+    pub(super) fn corrupt_at(&self, offset: u64, reason: impl Into<String>) -> IndexError {
+        corrupt(self.section, offset, reason)
+    }
+
+    /// Fails unless every byte was read.
+    pub(super) fn expect_end(&self, what: &str) -> Result<(), IndexError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.corrupt_at(
+                self.offset(),
+                format!("{} unexpected bytes after the {what}", self.remaining()),
+            ))
+        }
+    }
+
+    pub(super) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], IndexError> {
+        if n > self.remaining() {
+            return Err(self.corrupt_at(
+                self.offset(),
+                format!("{what} needs {n} bytes, {} left", self.remaining()),
+            ));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    pub(super) fn u32(&mut self, what: &str) -> Result<u32, IndexError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub(super) fn u64(&mut self, what: &str) -> Result<u64, IndexError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_be_bytes(a))
+    }
+
+    /// An unsigned LEB128 value of at most 10 bytes (the 10th at most 1).
+    pub(super) fn uvarint(&mut self, what: &str) -> Result<u64, IndexError> {
+        let start = self.offset();
+        let mut v = 0u64;
+        for i in 0..10 {
+            let Some(&b) = self.buf.get(self.pos + i) else {
+                return Err(self.corrupt_at(start, format!("{what}: varint cut short")));
+            };
+            if i == 9 && b > 1 {
+                break;
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.pos += i + 1;
+                return Ok(v);
+            }
+        }
+        Err(self.corrupt_at(start, format!("{what}: varint longer than 64 bits")))
+    }
+
+    /// A zig-zag encoded signed varint.
+    pub(super) fn varint(&mut self, what: &str) -> Result<i64, IndexError> {
+        let u = self.uvarint(what)?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+
+    /// A uvarint that must fit in 32 bits.
+    pub(super) fn uvarint_u32(&mut self, what: &str) -> Result<u32, IndexError> {
+        let at = self.offset();
+        let v = self.uvarint(what)?;
+        u32::try_from(v).map_err(|_| self.corrupt_at(at, format!("{what} {v} exceeds 32 bits")))
+    }
+
+    /// A length-prefixed UTF-8 string.
+    pub(super) fn str(&mut self, what: &str) -> Result<&'a str, IndexError> {
+        let at = self.offset();
+        let len = self.uvarint(what)?;
+        if len > self.remaining() as u64 {
+            return Err(self.corrupt_at(
+                at,
+                format!("{what} of {len} bytes, {} left", self.remaining()),
+            ));
+        }
+        let bytes = self.take(len as usize, what)?;
+        std::str::from_utf8(bytes)
+            .map_err(|_| self.corrupt_at(at, format!("{what} is not valid UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip() {
+        let values = [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN, 1 << 40];
+        let mut buf = Vec::new();
+        for &v in &values {
+            put_varint(&mut buf, v);
+            put_uvarint(&mut buf, v as u64);
+        }
+        let mut c = Cursor::new(&buf, 100, Section::Series);
+        for &v in &values {
+            assert_eq!(c.varint("v").expect("varint"), v);
+            assert_eq!(c.uvarint("u").expect("uvarint"), v as u64);
+        }
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn overlong_varints_are_errors() {
+        let eleven = [0x80u8; 10];
+        let mut c = Cursor::new(&eleven, 7, Section::Postings);
+        assert!(matches!(
+            c.uvarint("x"),
+            Err(IndexError::Corrupt { offset: 7, .. })
+        ));
+        let tenth_too_big = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
+        assert!(
+            Cursor::new(&tenth_too_big, 0, Section::Series)
+                .uvarint("x")
+                .is_err()
+        );
+        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(
+            Cursor::new(&max, 0, Section::Series)
+                .uvarint("x")
+                .expect("max"),
+            u64::MAX
+        );
+    }
+}
