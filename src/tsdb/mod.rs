@@ -7,6 +7,7 @@ mod db;
 mod head;
 pub mod index;
 mod querier;
+mod sorted;
 pub mod wal;
 
 pub use db::{Db, DbError, DbStats, OpenReport, Options};

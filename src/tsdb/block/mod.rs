@@ -8,7 +8,9 @@ mod chunks;
 mod id;
 mod meta;
 mod mmap;
+mod reader;
 mod source;
+mod writer;
 
 pub use chunks::{
     Access, ChunkCorruption, ChunkFileError, ChunkFileStats, ChunkReader, ChunkRejection,
@@ -17,4 +19,6 @@ pub use chunks::{
 pub use id::{BlockId, BlockIdError};
 pub use meta::{BlockMeta, BlockStats, Compaction, META_FILE, META_VERSION, MetaError};
 pub use mmap::MmapFile;
+pub use reader::Block;
 pub use source::{ByteSource, PreadFile};
+pub use writer::{BlockError, CHUNKS_DIR, INDEX_FILE, StoredChunk, write_block};

@@ -4,6 +4,7 @@
 //! matcher is one list lookup, a regex walks the values of one label name (never
 //! all series), and the lists are intersected and subtracted as sorted runs.
 
+use crate::tsdb::sorted::intersect;
 use std::collections::HashMap;
 
 use parking_lot::RwLock;
@@ -139,23 +140,6 @@ fn union<'a>(lists: impl Iterator<Item = &'a Vec<SeriesRef>>) -> Vec<SeriesRef> 
     if n > 1 {
         out.sort_unstable();
         out.dedup();
-    }
-    out
-}
-
-fn intersect(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::with_capacity(a.len().min(b.len()));
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                out.push(a[i]);
-                i += 1;
-                j += 1;
-            }
-        }
     }
     out
 }

@@ -1,0 +1,459 @@
+//! Reading a finished block directory written by
+//! [`write_block`](super::write_block): its meta, index and chunks.
+
+use crate::tsdb::sorted::intersect;
+use std::borrow::Cow;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::writer::{CHUNKS_DIR, INDEX_FILE};
+use super::{Access, BlockError, BlockMeta, ByteSource, ChunkReader, MmapFile, PreadFile};
+use crate::model::{Labels, MatchType, Matcher};
+use crate::tsdb::index::{ChunkMeta, IndexError, IndexReader, SeriesId};
+
+/// The index file, mapped or read with `pread`.
+#[derive(Debug)]
+enum IndexSource {
+    Mmap(MmapFile),
+    Pread(PreadFile),
+}
+
+impl ByteSource for IndexSource {
+    fn len(&self) -> u64 {
+        match self {
+            IndexSource::Mmap(f) => f.len(),
+            IndexSource::Pread(f) => f.len(),
+        }
+    }
+
+    fn read(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
+        match self {
+            IndexSource::Mmap(f) => f.read(offset, len),
+            IndexSource::Pread(f) => f.read(offset, len),
+        }
+    }
+}
+
+/// An open block: its meta, index and chunk segments. Reads never panic on bad
+/// bytes; every error names the block directory and the file.
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader<IndexSource>,
+    chunks: ChunkReader,
+}
+
+impl fmt::Debug for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Block")
+            .field("dir", &self.dir)
+            .field("ulid", &self.meta.ulid)
+            .field("series", &self.index.series_count())
+            .field("segments", &self.chunks.segments())
+            .finish()
+    }
+}
+
+impl Block {
+    /// Opens the block in `dir`: reads `meta.json`, opens and checks the index and
+    /// the headers of the chunk segments, reaching the files as `access` says.
+    pub fn open(dir: &Path, access: Access) -> Result<Block, BlockError> {
+        let meta = BlockMeta::read(dir).map_err(|source| BlockError::Meta {
+            dir: dir.to_owned(),
+            source,
+        })?;
+        let path = dir.join(INDEX_FILE);
+        let source = match access {
+            Access::Mmap => MmapFile::open(&path).map(IndexSource::Mmap),
+            Access::Pread => PreadFile::open(&path).map(IndexSource::Pread),
+        }
+        .map_err(BlockError::io(dir, "open", INDEX_FILE))?;
+        let index = IndexReader::open(source).map_err(index_err(dir))?;
+        let chunks = ChunkReader::open(&dir.join(CHUNKS_DIR), access)
+            .map_err(|e| BlockError::chunks(dir, e))?;
+        Ok(Block {
+            dir: dir.to_owned(),
+            meta,
+            index,
+            chunks,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// Every label name of the block's series, in order.
+    pub fn label_names(&self) -> Vec<String> {
+        self.index.label_names()
+    }
+
+    /// The values of label `name`, in order (empty if no series has it).
+    pub fn label_values(&self, name: &str) -> Result<Vec<String>, BlockError> {
+        self.index.label_values(name).map_err(index_err(&self.dir))
+    }
+
+    /// The series matching every matcher, in label-set order, with their chunks.
+    /// `=` matchers with a non-empty value are answered by the postings lists
+    /// (intersected); the series found are then checked against all matchers (an
+    /// absent label counts as `""`). No matcher selects every series.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+    ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>, BlockError> {
+        let err = index_err(&self.dir);
+        let mut ids: Option<Vec<SeriesId>> = None;
+        for m in matchers {
+            if m.kind() != MatchType::Equal || m.value().is_empty() {
+                continue;
+            }
+            let list = self.index.postings(m.name(), m.value()).map_err(&err)?;
+            ids = Some(match ids {
+                None => list,
+                Some(prev) => intersect(&prev, &list),
+            });
+            if ids.as_ref().is_some_and(Vec::is_empty) {
+                return Ok(Vec::new());
+            }
+        }
+        let ids = ids.unwrap_or_else(|| self.index.all_postings());
+        let mut out = Vec::new();
+        for id in ids {
+            let (labels, chunks) = self.index.series(id).map_err(&err)?;
+            if matchers
+                .iter()
+                .all(|m| m.matches(labels.get(m.name()).unwrap_or("")))
+            {
+                out.push((labels, chunks));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The encoding byte and bytes of the chunk at `chunk_ref`, CRC-checked.
+    pub fn chunk(&self, chunk_ref: u64) -> Result<(u8, Cow<'_, [u8]>), BlockError> {
+        self.chunks
+            .chunk(chunk_ref)
+            .map_err(|e| BlockError::chunks(&self.dir, e))
+    }
+}
+
+fn index_err(dir: &Path) -> impl Fn(IndexError) -> BlockError + '_ {
+    move |source| BlockError::Index {
+        dir: dir.to_owned(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::fs;
+
+    use super::*;
+    use crate::tsdb::block::writer::write_block_as;
+    use crate::tsdb::block::{BlockId, StoredChunk, chunk_segment_name, write_block};
+    use crate::tsdb::chunk::{XorAppender, XorIter};
+
+    const HOUR: i64 = 3_600_000;
+    const BOTH: [Access; 2] = [Access::Mmap, Access::Pread];
+
+    type Model = Vec<(Labels, Vec<Vec<(i64, f64)>>)>;
+
+    /// `n` series in label order, each with 1 to 3 chunks of real XOR samples.
+    fn model(n: usize, seed: u64) -> Model {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut out: Model = (0..n)
+            .map(|i| {
+                let mut pairs = vec![
+                    ("__name__", format!("metric_{}", i % 5)),
+                    ("job", format!("job{}", i % 7)),
+                    ("instance", format!("inst{i}")),
+                ];
+                if i % 3 == 0 {
+                    pairs.push(("env", "prod".to_owned()));
+                }
+                let labels = Labels::new(pairs).unwrap();
+                let mut t = rng.i64(0..60_000);
+                let chunks = (0..rng.usize(1..=3))
+                    .map(|_| {
+                        let samples: Vec<(i64, f64)> = (0..rng.usize(1..=120))
+                            .map(|_| {
+                                t += rng.i64(1..30_000);
+                                (t, (rng.f64() * 1000.0).round() / 8.0)
+                            })
+                            .collect();
+                        t += 1;
+                        samples
+                    })
+                    .collect();
+                (labels, chunks)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    fn stored(m: &Model) -> Vec<(Labels, Vec<StoredChunk>)> {
+        m.iter()
+            .map(|(l, chunks)| {
+                let chunks = chunks
+                    .iter()
+                    .map(|samples| {
+                        let mut app = XorAppender::new();
+                        for &(t, v) in samples {
+                            app.append(t, v);
+                        }
+                        StoredChunk {
+                            min_time: samples[0].0,
+                            max_time: samples[samples.len() - 1].0,
+                            encoding: 1,
+                            data: app.into_bytes(),
+                        }
+                    })
+                    .collect();
+                (l.clone(), chunks)
+            })
+            .collect()
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn write(parent: &Path, m: &Model) -> (BlockMeta, PathBuf) {
+        let meta = write_block(parent, stored(m), 0, 4 * HOUR).unwrap();
+        let dir = parent.join(meta.ulid.to_string());
+        (meta, dir)
+    }
+
+    fn flip(path: &Path, at: u64) {
+        let mut bytes = fs::read(path).unwrap();
+        bytes[at as usize] ^= 0x5a;
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn round_trip_select_and_chunks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = model(300, 1);
+        let (meta, dir) = write(tmp.path(), &m);
+        assert_eq!(entries(tmp.path()), vec![meta.ulid.to_string()]);
+        assert_eq!(entries(&dir), vec!["chunks", "index", "meta.json"]);
+        let samples: usize = m.iter().flat_map(|s| &s.1).map(Vec::len).sum();
+        let chunks: usize = m.iter().map(|s| s.1.len()).sum();
+        assert_eq!(meta.stats.num_series, 300);
+        assert_eq!(meta.stats.num_samples, samples as u64);
+        assert_eq!(meta.stats.num_chunks, chunks as u64);
+        assert_eq!((meta.min_time, meta.max_time), (0, 4 * HOUR));
+
+        let matcher_sets: Vec<Vec<Matcher>> = vec![
+            vec![],
+            vec![Matcher::equal("__name__", "metric_1")],
+            vec![
+                Matcher::equal("__name__", "metric_1"),
+                Matcher::equal("job", "job3"),
+            ],
+            vec![
+                Matcher::not_equal("job", "job2"),
+                Matcher::equal("env", "prod"),
+            ],
+            vec![Matcher::regex("instance", "inst1.*").unwrap()],
+            vec![Matcher::equal("env", ""), Matcher::equal("job", "job0")],
+            vec![Matcher::equal("__name__", "nope")],
+            vec![
+                Matcher::equal("job", "job1"),
+                Matcher::not_regex("env", "p.*").unwrap(),
+            ],
+            vec![Matcher::equal("nolabel", "x")],
+        ];
+        for access in BOTH {
+            let block = Block::open(&dir, access).unwrap();
+            assert_eq!(block.meta(), &meta);
+            assert_eq!(
+                block.label_names(),
+                vec!["__name__", "env", "instance", "job"]
+            );
+            let jobs: Vec<String> = (0..7).map(|j| format!("job{j}")).collect();
+            assert_eq!(block.label_values("job").unwrap(), jobs);
+            assert_eq!(block.label_values("env").unwrap(), vec!["prod"]);
+            assert!(block.label_values("nolabel").unwrap().is_empty());
+            for ms in &matcher_sets {
+                let want: Vec<&Labels> = m
+                    .iter()
+                    .map(|s| &s.0)
+                    .filter(|l| ms.iter().all(|x| x.matches(l.get(x.name()).unwrap_or(""))))
+                    .collect();
+                let got = block.select(ms).unwrap();
+                let got_labels: Vec<&Labels> = got.iter().map(|s| &s.0).collect();
+                assert_eq!(got_labels, want, "{ms:?}");
+            }
+            let all = block.select(&[]).unwrap();
+            assert_eq!(all.len(), m.len());
+            for ((labels, metas), (want_labels, want_chunks)) in all.iter().zip(&m) {
+                assert_eq!(labels, want_labels);
+                assert_eq!(metas.len(), want_chunks.len());
+                for (cm, want) in metas.iter().zip(want_chunks) {
+                    assert_eq!(cm.min_time, want[0].0);
+                    assert_eq!(cm.max_time, want[want.len() - 1].0);
+                    let (enc, bytes) = block.chunk(cm.chunk_ref).unwrap();
+                    assert_eq!(enc, 1);
+                    let mut it = XorIter::new(&*bytes);
+                    let got: Vec<(i64, f64)> = it.by_ref().collect();
+                    assert!(it.err().is_none());
+                    assert_eq!(&got, want, "{labels}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refused_input_and_failures_leave_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path();
+        let err = write_block(parent, Vec::new(), 0, HOUR).unwrap_err();
+        assert!(err.to_string().contains("nothing to write"), "{err}");
+        assert!(err.to_string().contains(".tmp"), "{err}");
+
+        let m = model(10, 2);
+        let mut unsorted = stored(&m);
+        unsorted.swap(2, 5);
+        let err = write_block(parent, unsorted, 0, 4 * HOUR).unwrap_err();
+        assert!(err.to_string().contains("sorted"), "{err}");
+        let mut dup = stored(&m);
+        dup.insert(3, dup[3].clone());
+        let err = write_block(parent, dup, 0, 4 * HOUR).unwrap_err();
+        assert!(err.to_string().contains("duplicate series"), "{err}");
+        let err = write_block(parent, stored(&m), 0, 1000).unwrap_err();
+        assert!(err.to_string().contains("not inside"), "{err}");
+        let mut bad = stored(&m);
+        bad[0].1[0].encoding = 7;
+        assert!(write_block(parent, bad, 0, 4 * HOUR).is_err());
+        assert!(entries(parent).is_empty());
+
+        // A failure after every file is written: the final name is taken.
+        let id = BlockId::now();
+        let taken = parent.join(id.to_string());
+        fs::create_dir(&taken).unwrap();
+        fs::write(taken.join("x"), b"x").unwrap();
+        let err = write_block_as(parent, stored(&m), 0, 4 * HOUR, id).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("{id}.tmp")) && text.contains("rename"),
+            "{text}"
+        );
+        assert_eq!(entries(parent), vec![id.to_string()]);
+        assert_eq!(entries(&taken), vec!["x"]);
+    }
+
+    #[test]
+    fn missing_meta_names_block_and_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, dir) = write(tmp.path(), &model(5, 3));
+        fs::remove_file(dir.join("meta.json")).unwrap();
+        let err = Block::open(&dir, Access::Mmap).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&*dir.to_string_lossy()) && text.contains("meta.json"),
+            "{text}"
+        );
+        assert_eq!(err.file(), "meta.json");
+    }
+
+    #[test]
+    fn damaged_index_names_block_and_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = model(200, 4);
+        let (_, dir) = write(tmp.path(), &m);
+        let path = dir.join("index");
+        let good = fs::read(&path).unwrap();
+        let dir_text = dir.to_string_lossy().into_owned();
+
+        // A symbol: open checks the symbol table's CRC.
+        flip(&path, 12);
+        for access in BOTH {
+            let err = Block::open(&dir, access).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains(&dir_text) && text.contains(": index: "),
+                "{text}"
+            );
+            assert_eq!((err.dir(), err.file()), (dir.as_path(), "index"));
+        }
+
+        // The first series entry: only that series is lost.
+        fs::write(&path, &good).unwrap();
+        let toc = good.len() - 52;
+        let series_start = u64::from_be_bytes(good[toc + 8..toc + 16].try_into().unwrap());
+        flip(&path, series_start + 1);
+        let first = m[0].0.get("instance").unwrap();
+        for access in BOTH {
+            let block = Block::open(&dir, access).unwrap();
+            let err = block.select(&[]).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains(&dir_text) && text.contains(": index: "),
+                "{text}"
+            );
+            assert!(block.select(&[Matcher::equal("instance", first)]).is_err());
+            for (labels, chunks) in &m[1..] {
+                let inst = labels.get("instance").unwrap();
+                let got = block.select(&[Matcher::equal("instance", inst)]).unwrap();
+                assert_eq!(got.len(), 1);
+                assert_eq!(&got[0].0, labels);
+                assert_eq!(got[0].1.len(), chunks.len());
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_chunk_names_block_and_segment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = model(200, 5);
+        let (_, dir) = write(tmp.path(), &m);
+        let dir_text = dir.to_string_lossy().into_owned();
+        let all = Block::open(&dir, Access::Pread)
+            .unwrap()
+            .select(&[])
+            .unwrap();
+        let victim = all[17].1[0].chunk_ref;
+        let segment = (victim >> 32) as u32;
+        let name = format!("chunks/{}", chunk_segment_name(segment));
+        flip(&dir.join(&name), (victim & 0xffff_ffff) + 4);
+        for access in BOTH {
+            let block = Block::open(&dir, access).unwrap();
+            let err = block.chunk(victim).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains(&dir_text) && text.contains(&name), "{text}");
+            assert_eq!(err.file(), name);
+            let mut others = 0;
+            for ((_, metas), (_, want)) in block.select(&[]).unwrap().iter().zip(&m) {
+                for (cm, samples) in metas.iter().zip(want) {
+                    if cm.chunk_ref == victim {
+                        continue;
+                    }
+                    let (_, bytes) = block.chunk(cm.chunk_ref).unwrap();
+                    let got: Vec<(i64, f64)> = XorIter::new(&*bytes).collect();
+                    assert_eq!(&got, samples);
+                    others += 1;
+                }
+            }
+            assert!(others > 200);
+        }
+        let refs: BTreeSet<u64> = all
+            .iter()
+            .flat_map(|s| s.1.iter().map(|c| c.chunk_ref))
+            .collect();
+        assert_eq!(refs.len(), all.iter().map(|s| s.1.len()).sum::<usize>());
+    }
+}
