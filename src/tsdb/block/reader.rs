@@ -1,7 +1,6 @@
 //! Reading a finished block directory written by
 //! [`write_block`](super::write_block): its meta, index and chunks.
 
-use crate::tsdb::sorted::intersect;
 use std::borrow::Cow;
 use std::fmt;
 use std::io;
@@ -11,6 +10,7 @@ use super::writer::{CHUNKS_DIR, INDEX_FILE};
 use super::{Access, BlockError, BlockMeta, ByteSource, ChunkReader, MmapFile, PreadFile};
 use crate::model::{Labels, MatchType, Matcher};
 use crate::tsdb::index::{ChunkMeta, IndexError, IndexReader, SeriesId};
+use crate::tsdb::sorted::intersect;
 
 /// The index file, mapped or read with `pread`.
 #[derive(Debug)]

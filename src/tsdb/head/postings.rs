@@ -4,13 +4,13 @@
 //! matcher is one list lookup, a regex walks the values of one label name (never
 //! all series), and the lists are intersected and subtracted as sorted runs.
 
-use crate::tsdb::sorted::intersect;
 use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
+use crate::tsdb::sorted::intersect;
 
 /// Label name → label value → sorted refs of the series having that pair.
 #[derive(Default)]
