@@ -50,6 +50,10 @@
 //! # }
 //! ```
 //!
+//! [`exposition::Parser`] reads what exporters send (the Prometheus text format and
+//! OpenMetrics), without copying, in Prometheus's lenient way or as a strict
+//! validator.
+//!
 //! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
 //! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
 //! nothing of HTTP or async runtimes.
