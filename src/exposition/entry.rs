@@ -37,6 +37,40 @@ impl MetricType {
         }
     }
 
+    /// The label that tells apart the buckets of one histogram series (`le`) or
+    /// the quantiles of one summary series (`quantile`).
+    pub(crate) fn split_label(self) -> Option<&'static str> {
+        match self {
+            MetricType::Histogram => Some("le"),
+            MetricType::Summary => Some("quantile"),
+            _ => None,
+        }
+    }
+
+    /// The family a text-format name belongs to, with its suffix there: a
+    /// histogram's own name for its `_bucket`, `_sum` and `_count` series, a
+    /// summary's for `_sum` and `_count`, when `kind_of` (the type declared for a
+    /// name) says so; else the name itself, suffix `""`. Prometheus's exposition
+    /// library forms text-format families this way.
+    pub(crate) fn text_family(
+        name: &str,
+        kind_of: impl Fn(&str) -> Option<MetricType>,
+    ) -> (&str, &'static str) {
+        for suffix in ["_bucket", "_sum", "_count"] {
+            if let Some(base) = name.strip_suffix(suffix) {
+                let fits = match kind_of(base) {
+                    Some(MetricType::Histogram) => true,
+                    Some(MetricType::Summary) => suffix != "_bucket",
+                    _ => false,
+                };
+                if fits {
+                    return (base, suffix);
+                }
+            }
+        }
+        (name, "")
+    }
+
     /// The sample-name suffixes a family of this type may use (`""` is the bare
     /// family name), as OpenMetrics defines them.
     pub(crate) fn suffixes(self) -> &'static [&'static str] {

@@ -419,13 +419,18 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.err("',' or '}'")),
             }
         }
+        Ok(self.close_labels(start, canonical))
+    }
+
+    /// The label set from `start` to the cursor, which is on the closing `}`.
+    fn close_labels(&mut self, start: usize, canonical: bool) -> LabelSet<'a> {
         let raw = self.slice(start, self.pos);
         self.pos += 1;
-        Ok(LabelSet {
+        LabelSet {
             raw,
             canonical,
             float_label: None,
-        })
+        }
     }
 
     /// `="value"`; the cursor is on the `=`. Returns the value and whether it was
@@ -683,13 +688,7 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.err("',' or '}'")),
             }
         }
-        let raw = self.slice(start, self.pos);
-        self.pos += 1;
-        Ok(LabelSet {
-            raw,
-            canonical,
-            float_label: None,
-        })
+        Ok(self.close_labels(start, canonical))
     }
 }
 

@@ -132,33 +132,28 @@ impl Linter {
     }
 
     fn declared_parent(&self, name: &str) -> Option<usize> {
-        // The text format's library folds only a histogram's and a summary's
-        // series; OpenMetrics names every suffix a type allows.
-        const TEXT: &[&str] = &["_bucket", "_sum", "_count"];
-        const OPENMETRICS: &[&str] = &[
+        let kind_of = |base: &str| self.by_name.get(base).map(|&i| self.families[i].kind);
+        if self.format == Format::Text {
+            // The text format's library folds only a histogram's and a summary's
+            // series.
+            let (base, suffix) = MetricType::text_family(name, kind_of);
+            return (!suffix.is_empty())
+                .then(|| self.by_name.get(base).copied())
+                .flatten();
+        }
+        // OpenMetrics names every suffix a type allows.
+        const SUFFIXES: &[&str] = &[
             "_bucket", "_sum", "_count", "_total", "_created", "_gsum", "_gcount",
         ];
-        let om = self.format == Format::OpenMetrics;
-        for suffix in if om { OPENMETRICS } else { TEXT } {
-            if let Some(base) = name.strip_suffix(suffix)
-                && let Some(&i) = self.by_name.get(base)
-            {
-                let kind = self.families[i].kind;
-                let fits = if om {
-                    kind.suffixes().contains(suffix)
-                } else {
-                    match kind {
-                        MetricType::Histogram => true,
-                        MetricType::Summary => *suffix != "_bucket",
-                        _ => false,
-                    }
-                };
-                if fits {
-                    return Some(i);
-                }
-            }
-        }
-        None
+        SUFFIXES.iter().find_map(|suffix| {
+            let base = name.strip_suffix(suffix)?;
+            let &i = self.by_name.get(base)?;
+            self.families[i]
+                .kind
+                .suffixes()
+                .contains(suffix)
+                .then_some(i)
+        })
     }
 
     fn sample(&mut self, s: &Sample<'_>) {
@@ -179,9 +174,8 @@ impl Linter {
         // A histogram's `le` and a summary's `quantile` are not labels of the
         // series but of its buckets and quantiles.
         let series_key = match f.kind {
-            MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
-            MetricType::Summary => Some("quantile"),
-            _ => None,
+            MetricType::GaugeHistogram => Some("le"),
+            kind => kind.split_label(),
         };
         // Samples under another name than the family's (`_sum`, `_count`, an
         // OpenMetrics counter's `_total` and `_created`) are parts of one series:

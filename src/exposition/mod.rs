@@ -154,11 +154,7 @@ impl ParseState {
 /// The label whose value Prometheus rewrites as a float (`le="1"` → `"1.0"`)
 /// under the last TYPE seen: a histogram's `le`, a summary's `quantile`.
 fn float_label(current: Option<MetricType>) -> Option<&'static str> {
-    match current {
-        Some(MetricType::Histogram) => Some("le"),
-        Some(MetricType::Summary) => Some("quantile"),
-        _ => None,
-    }
+    current.and_then(MetricType::split_label)
 }
 
 /// Iterates over the entries of an exposition (see the module docs).

@@ -56,22 +56,15 @@ fn rule(expected: impl Into<Cow<'static, str>>, found: impl Into<String>) -> Lin
 /// Strict mode remembers these hashes, not the label sets, to find interleaving
 /// and duplicates; a 64-bit collision would report a false duplicate with
 /// negligible probability.
-fn identity(
-    labels: &LabelSet<'_>,
-    except: Option<&str>,
-    scratch: &mut Vec<(String, String)>,
-) -> u64 {
-    scratch.clear();
-    for l in labels.iter() {
-        let n = l.name.get();
-        if except == Some(&*n) {
-            continue;
-        }
-        scratch.push((n.into_owned(), l.value.get().into_owned()));
-    }
-    scratch.sort_unstable();
+fn identity(labels: &LabelSet<'_>, except: Option<&str>) -> u64 {
+    let mut pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = labels
+        .iter()
+        .map(|l| (l.name.get(), l.value.get()))
+        .filter(|(n, _)| except != Some(&**n))
+        .collect();
+    pairs.sort_unstable();
     let mut h = crate::model::WordHasher::default();
-    scratch.hash(&mut h);
+    pairs.hash(&mut h);
     h.finish()
 }
 

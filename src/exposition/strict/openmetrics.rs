@@ -24,7 +24,6 @@ pub(crate) struct OmValidator {
     /// allows): a later family may not reuse them.
     claimed: HashSet<String>,
     family: Option<Family>,
-    scratch: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -338,7 +337,7 @@ impl OmValidator {
         let group = if kind == MetricType::Info {
             0
         } else {
-            identity(&s.labels, except, &mut self.scratch)
+            identity(&s.labels, except)
         };
         let ts = extra.seconds;
         let grouping = if f.group == Some(group) {

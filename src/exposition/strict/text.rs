@@ -76,39 +76,30 @@ impl TextValidator {
         let kind = self.families.get(family).and_then(|f| f.kind);
         // A histogram's `le` and a summary's `quantile` are not stored as labels
         // there, so they may repeat; they must be numbers on every series.
-        let special = match kind {
-            Some(MetricType::Histogram) => Some("le"),
-            Some(MetricType::Summary) => Some("quantile"),
-            _ => None,
-        };
+        let special = kind.and_then(MetricType::split_label);
         if let Some(dup) = duplicate_label(&s.labels, special) {
             return Err(rule("distinct label names", format!("label {dup} twice")));
         }
         if let Some(label) = special {
             numeric_label(s, label)?;
         }
-        let family = family.to_owned();
-        self.families.entry(family).or_default().has_samples = true;
+        // Samples come grouped: the family is nearly always known already, and
+        // its name is copied only the first time.
+        match self.families.get_mut(family) {
+            Some(f) => f.has_samples = true,
+            None => {
+                let f = FamilyState {
+                    has_samples: true,
+                    ..FamilyState::default()
+                };
+                self.families.insert(family.to_owned(), f);
+            }
+        }
         Ok(())
     }
 
-    /// The family a name belongs to and its suffix in it: a declared histogram's
-    /// or summary's own name for its `_bucket` (histogram), `_sum` and `_count`
-    /// series, else the name itself.
-    fn family_of<'n>(&self, name: &'n str) -> (&'n str, &'n str) {
-        for suffix in ["_bucket", "_sum", "_count"] {
-            if let Some(base) = name.strip_suffix(suffix) {
-                let fits = match self.families.get(base).and_then(|f| f.kind) {
-                    Some(MetricType::Histogram) => true,
-                    Some(MetricType::Summary) => suffix != "_bucket",
-                    _ => false,
-                };
-                if fits {
-                    return (base, suffix);
-                }
-            }
-        }
-        (name, "")
+    fn family_of<'n>(&self, name: &'n str) -> (&'n str, &'static str) {
+        MetricType::text_family(name, |base| self.families.get(base).and_then(|f| f.kind))
     }
 }
 
