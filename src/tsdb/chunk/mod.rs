@@ -28,11 +28,16 @@
 //! assert_eq!(it.count(), 115);
 //! ```
 //!
+//! - [`encode`] writes a run of known samples in whichever encoding is smallest
+//!   for them, and [`ChunkIter`] reads a chunk of any encoding; blocks use these.
+//!
 //! The bit layout is specified in `docs/format/chunks.md`.
 
+mod any;
 mod bstream;
 mod xor;
 
+pub use any::{ChunkIter, encode, num_samples};
 pub use xor::{XorAppender, XorIter};
 
 /// How a chunk's bytes are encoded. Stored as one byte beside every chunk.
