@@ -34,12 +34,12 @@
 //!
 //! // Read: select by matchers over [mint, maxt] (milliseconds, both included).
 //! let q = db.querier(0, 60_000);
-//! for series in q.select(&[Matcher::equal("job", "node")]) {
+//! for series in q.select(&[Matcher::equal("job", "node")]).expect("select") {
 //!     let samples: Vec<(i64, f64)> = series.iter().map(|s| (s.t, s.v)).collect();
 //!     assert_eq!(series.labels().to_string(), r#"up{job="node"}"#);
 //!     assert_eq!(samples, [(1_000, 1.0), (16_000, 1.0)]);
 //! }
-//! assert_eq!(q.label_values("job", &[]), ["node"]);
+//! assert_eq!(q.label_values("job", &[]).unwrap(), ["node"]);
 //!
 //! // Bad input is an error naming what was wrong, never a panic.
 //! let err = app.append(&up, 500, 2.0).unwrap_err();

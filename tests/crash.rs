@@ -44,7 +44,10 @@ fn check_contiguous(dir: &Path) -> Vec<i64> {
     let db = Db::open(dir, options()).expect("data directory opens after a crash");
     let q = db.querier(i64::MIN, i64::MAX);
     let mut newest = vec![0; SERIES];
-    for series in q.select(&[Matcher::equal("__name__", "crash_test")]) {
+    for series in q
+        .select(&[Matcher::equal("__name__", "crash_test")])
+        .expect("select")
+    {
         let idx: usize = series
             .labels()
             .get("series")
@@ -156,7 +159,10 @@ fn crash_child_writer() {
     // but a torn commit can leave them uneven: resume after the newest of all).
     let q = db.querier(i64::MIN, i64::MAX);
     let mut newest = [0i64; SERIES];
-    for s in q.select(&[Matcher::equal("__name__", "crash_test")]) {
+    for s in q
+        .select(&[Matcher::equal("__name__", "crash_test")])
+        .expect("select")
+    {
         let idx: usize = s
             .labels()
             .get("series")

@@ -10,6 +10,7 @@ fn l(pairs: &[(&str, &str)]) -> Labels {
 fn samples(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<(String, Vec<(i64, u64)>)> {
     db.querier(mint, maxt)
         .select(matchers)
+        .expect("select")
         .map(|s| {
             let mut it = s.iter();
             let v: Vec<(i64, u64)> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
@@ -56,9 +57,13 @@ fn append_commit_query_and_reopen() {
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].1.len(), 3);
     let q = db.querier(0, 10_000);
-    assert_eq!(q.label_names(&[]), ["__name__", "job"]);
-    assert_eq!(q.label_values("job", &[]), ["a", "b"]);
-    assert_eq!(q.label_values("job", &[Matcher::equal("job", "b")]), ["b"]);
+    assert_eq!(q.label_names(&[]).unwrap(), ["__name__", "job"]);
+    assert_eq!(q.label_values("job", &[]).unwrap(), ["a", "b"]);
+    assert_eq!(
+        q.label_values("job", &[Matcher::equal("job", "b")])
+            .unwrap(),
+        ["b"]
+    );
     // Appending continues after the replayed data, by labels.
     let mut app = db.appender();
     app.append(&up_a, 4000, 1.0).unwrap();

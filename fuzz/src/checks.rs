@@ -596,6 +596,7 @@ type Snapshot = Vec<(Labels, Vec<Bits>, Option<String>)>;
 fn snapshot(db: &Db, strict: bool) -> Snapshot {
     db.querier(i64::MIN, i64::MAX)
         .select(&[])
+        .expect("select")
         .map(|s| {
             let mut it = s.iter();
             let samples: Vec<Bits> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();

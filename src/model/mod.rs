@@ -1,14 +1,17 @@
 //! The data model shared by every layer: label sets, label matchers, samples and
 //! the staleness marker.
 //!
-//! Nothing here does I/O. [`Labels`] is the identity of a series; [`Matcher`] selects
+//! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
+//! writes them, for flags, configuration and PromQL. [`Labels`] is the identity of a series; [`Matcher`] selects
 //! series by label; a sample is a `(timestamp in milliseconds, f64)` pair.
 
+mod bytes;
 mod duration;
 mod labels;
 mod matcher;
 mod sample;
 
+pub use bytes::{BytesError, parse_bytes};
 pub use duration::{DurationError, format_duration, parse_duration};
 pub(crate) use labels::{HashSet64, WordHasher, hash_span};
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};

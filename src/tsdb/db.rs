@@ -1,11 +1,15 @@
 //! `Db`: a data directory opened for reading and writing.
 //!
-//! Opening takes an exclusive lock on the directory, replays the WAL into a new
-//! head, and starts a fresh WAL segment. Layout of the directory:
+//! Opening takes an exclusive lock on the directory, opens the blocks, replays the
+//! WAL into a new head, and starts a fresh WAL segment and a background worker
+//! ([`maintenance`](super::maintenance)) that cuts the head into blocks, compacts
+//! blocks and applies retention. Layout of the directory:
 //!
 //! ```text
 //! data/
 //!   lock            held (flock) while open; a second process gets DbError::Locked
+//!   01H…/           blocks: meta.json, index, chunks/ (docs/format/)
+//!   head_cut        the time the head was last cut into a block at (decimal ms)
 //!   wal/            segments 00000000…, checkpoint.NNNNNNNN/ (docs/format/wal.md)
 //!   chunks_head/    full head chunks moved out of memory; spares WAL replay work
 //! ```
@@ -13,9 +17,15 @@
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use crate::tsdb::block::BlockError;
+use crate::tsdb::blockset::BlockSet;
+use crate::tsdb::compact::CompactError;
 use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay, SpillError};
+use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
 use crate::tsdb::querier::Querier;
 use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
 
@@ -27,16 +37,25 @@ const MAX_SAMPLES_PER_CHUNK: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How long data is kept, in milliseconds (`--storage.tsdb.retention.time`).
-    /// Retention drops whole persisted blocks; the head keeps what it holds until
-    /// it is cut into blocks.
+    /// Retention drops whole persisted blocks, those ending more than this before
+    /// the newest block's end; the head keeps what it holds until it is cut into
+    /// blocks. 0 keeps everything.
     pub retention_ms: i64,
+    /// Most bytes blocks, WAL and head chunk files may take together
+    /// (`--storage.tsdb.retention.size`); the oldest blocks go first. 0: no limit.
+    pub retention_bytes: u64,
+    /// How often the background worker looks for work (head cut, compaction,
+    /// retention). `None`: no worker; call [`Db::maintain`].
+    pub maintenance_interval: Option<Duration>,
     /// Size of a WAL segment file in bytes (a multiple of the 32 KiB page).
     pub wal_segment_size: usize,
     /// When the WAL is fsynced (see docs/format/wal.md).
     pub wal_sync: SyncPolicy,
     /// Samples after which the open chunk of a series is cut.
     pub samples_per_chunk: usize,
-    /// Width in milliseconds of the aligned windows no chunk may span.
+    /// Width in milliseconds of the aligned windows no chunk may span, and the
+    /// range of the blocks cut from the head (2h, as in Prometheus). The head is
+    /// cut when it spans more than 1.5 of them.
     pub chunk_range_ms: i64,
 }
 
@@ -44,6 +63,8 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            maintenance_interval: Some(Duration::from_secs(60)),
             wal_segment_size: WalOptions::default().segment_size,
             wal_sync: SyncPolicy::default(),
             samples_per_chunk: 120,
@@ -71,6 +92,10 @@ pub enum DbError {
     Wal(#[from] WalError),
     #[error(transparent)]
     HeadChunks(#[from] SpillError),
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    #[error(transparent)]
+    Compact(#[from] CompactError),
 }
 
 /// Figures about the head, for `/metrics` and reports.
@@ -91,6 +116,11 @@ pub struct DbStats {
     /// Oldest and newest sample timestamp in the head.
     pub head_min_time: Option<i64>,
     pub head_max_time: Option<i64>,
+    /// Persisted blocks, and their bytes on disk.
+    pub blocks: u64,
+    pub blocks_bytes: u64,
+    /// Background work done since open.
+    pub maintenance: MaintenanceReport,
 }
 
 /// What WAL replay did when the database was opened.
@@ -109,21 +139,29 @@ pub struct OpenReport {
     pub chunks_loaded: u64,
     /// Head chunk file chunks not used (no series claimed them, or damaged).
     pub chunks_dropped: u64,
+    /// WAL samples and head chunks skipped because a block holds them.
+    pub samples_in_blocks: u64,
+    pub chunks_in_blocks: u64,
+    /// Blocks that did not open (each names its directory and file); they are
+    /// left on disk and not read.
+    pub damaged_blocks: Vec<String>,
+    /// Blocks deleted on open because a compaction had merged them into another.
+    pub merged_blocks_deleted: u64,
     pub replay_seconds: f64,
 }
 
 /// An open database. `Send + Sync`: share it behind an `Arc`.
 pub struct Db {
-    dir: PathBuf,
-    head: Arc<Head>,
+    m: Arc<Maintenance>,
+    worker: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     /// Holds the directory lock until the `Db` is dropped.
     _lock: File,
     report: OpenReport,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database in `dir`: takes the lock, replays
-    /// the WAL, and starts a new WAL segment.
+    /// Opens (creating if needed) the database in `dir`: takes the lock, opens the
+    /// blocks, replays the WAL, starts a new WAL segment and the background worker.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, DbError> {
         let dir = dir.as_ref().to_path_buf();
         if opts.samples_per_chunk == 0 || opts.samples_per_chunk > MAX_SAMPLES_PER_CHUNK {
@@ -137,6 +175,11 @@ impl Db {
                 "chunk_range_ms must be positive, got {}",
                 opts.chunk_range_ms
             )));
+        }
+        if opts.maintenance_interval == Some(Duration::ZERO) {
+            return Err(DbError::InvalidOption(
+                "maintenance_interval must be positive (None disables the worker)".to_owned(),
+            ));
         }
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -156,12 +199,18 @@ impl Db {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
 
+        let (blocks, found) = BlockSet::open(&dir)?;
         let (spill, chunks) = ChunkSpill::open(&dir.join("chunks_head"))?;
         let limits = ChunkLimits {
             samples_per_chunk: opts.samples_per_chunk,
             chunk_range: opts.chunk_range_ms,
         };
         let head = Arc::new(Head::new(limits, spill));
+        // What was cut into blocks is not the head's: replay skips it, appends
+        // refuse it.
+        if let Some(t) = maintenance::read_cut_point(&dir)? {
+            head.set_min_valid(t);
+        }
 
         let started = Instant::now();
         let wal_dir = dir.join("wal");
@@ -176,6 +225,10 @@ impl Db {
             unknown_refs: counts.unknown_refs,
             chunks_loaded: counts.chunks_loaded,
             chunks_dropped: counts.chunks_dropped,
+            samples_in_blocks: counts.samples_in_blocks,
+            chunks_in_blocks: counts.chunks_in_blocks,
+            damaged_blocks: found.damaged.iter().map(ToString::to_string).collect(),
+            merged_blocks_deleted: found.merged_away.len() as u64,
             replay_seconds: started.elapsed().as_secs_f64(),
         };
         if report.unknown_refs > 0 {
@@ -195,6 +248,7 @@ impl Db {
             chunks_loaded = report.chunks_loaded,
             samples_in_chunks = report.samples_in_chunks,
             samples = report.samples,
+            samples_in_blocks = report.samples_in_blocks,
             segments = report.wal.segments,
             seconds = report.replay_seconds,
             "WAL replay finished"
@@ -208,9 +262,17 @@ impl Db {
             },
         )?;
         head.attach_wal(wal);
+        let interval = opts.maintenance_interval;
+        let m = Arc::new(Maintenance::new(dir, opts, head, blocks));
+        let worker = match interval {
+            Some(every) => {
+                Some(maintenance::spawn_worker(Arc::clone(&m), every).map_err(io(m.dir()))?)
+            }
+            None => None,
+        };
         Ok(Db {
-            dir,
-            head,
+            m,
+            worker,
             _lock: lock,
             report,
         })
@@ -218,27 +280,41 @@ impl Db {
 
     /// The data directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.m.dir()
     }
 
-    /// What replaying the WAL found when this database was opened.
+    /// What opening the database found.
     pub fn open_report(&self) -> &OpenReport {
         &self.report
     }
 
     /// A new appender. Appenders are independent: use one per writer thread.
     pub fn appender(&self) -> Appender {
-        self.head.appender()
+        self.m.head().appender()
     }
 
-    /// A reader over `[mint, maxt]` (milliseconds, both included).
+    /// A reader over `[mint, maxt]` (milliseconds, both included), over the head
+    /// and the blocks as they are now.
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        Querier::new(Arc::clone(&self.head), mint, maxt)
+        Querier::new(
+            Arc::clone(self.m.head()),
+            &self.m.blocks().snapshot(),
+            mint,
+            maxt,
+        )
     }
 
-    /// Current head figures.
+    /// Does now what the background worker does periodically: cuts the head into
+    /// blocks while it spans more than 1.5 block ranges, compacts blocks as the
+    /// plan says, and deletes blocks beyond retention. Returns what it did.
+    pub fn maintain(&self) -> Result<MaintenanceReport, DbError> {
+        self.m.run()
+    }
+
+    /// Current figures.
     pub fn stats(&self) -> DbStats {
-        let s = self.head.stats();
+        let s = self.m.head().stats();
+        let loaded = self.m.blocks().loaded();
         DbStats {
             head_series: s.series,
             head_chunks: s.chunks,
@@ -247,19 +323,40 @@ impl Db {
             head_memory_bytes: s.memory_bytes,
             head_min_time: s.min_t,
             head_max_time: s.max_t,
+            blocks: loaded.len() as u64,
+            blocks_bytes: loaded.iter().map(|l| l.bytes).sum(),
+            maintenance: self.m.totals(),
         }
     }
 
-    /// Closes the WAL (written out and fsynced) and releases the lock. Appenders
-    /// still alive afterwards get [`crate::tsdb::AppendError::Closed`] on commit.
-    pub fn close(self) -> Result<(), DbError> {
+    /// Stops the background worker (waiting for work in progress), closes the WAL
+    /// (written out and fsynced) and releases the lock. Appenders still alive
+    /// afterwards get [`crate::tsdb::AppendError::Closed`] on commit.
+    pub fn close(mut self) -> Result<(), DbError> {
+        self.stop_worker();
+        let head = self.m.head();
         // The WAL first: it holds the data; the head chunk file only saves replay
         // work, so its failure must not keep the WAL from being synced.
-        let wal = match self.head.take_wal() {
+        let wal = match head.take_wal() {
             Some(wal) => wal.close().map_err(DbError::from),
             None => Ok(()),
         };
-        let chunks = self.head.flush().map_err(DbError::from);
+        let chunks = head.flush().map_err(DbError::from);
         wal.and(chunks)
+    }
+
+    fn stop_worker(&mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            drop(stop);
+            if handle.join().is_err() {
+                tracing::error!("the background maintenance worker panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.stop_worker();
     }
 }

@@ -1,17 +1,20 @@
 //! The time-series database: chunks, write-ahead log, head, and the `Db` that ties
 //! them together.
 pub mod block;
+mod blockset;
 pub mod chunk;
 pub mod compact;
 mod db;
 mod head;
 pub mod index;
+mod maintenance;
 mod querier;
 mod sorted;
 pub mod wal;
 
 pub use db::{Db, DbError, DbStats, OpenReport, Options};
 pub use head::{AppendError, Appender, SpillError};
+pub use maintenance::MaintenanceReport;
 pub use querier::{Querier, QueryError, Series, SeriesIter, SeriesSet};
 
 /// Identifies a series inside one database. Refs are assigned in increasing order

@@ -1,106 +1,246 @@
-//! The read path: series selected by matchers, with lazy sample iterators.
+//! The read path: series selected by matchers, with lazy sample iterators, over
+//! the head and the blocks as one.
 //!
 //! A [`Querier`] covers a closed time range `[mint, maxt]` (milliseconds, both
-//! ends included). Selection resolves matchers through the postings index and
-//! collects, per series, references to the chunks overlapping the range; chunk
-//! bytes are read only when a [`SeriesIter`] reaches them. The open chunk of a
-//! series is copied at selection time, so a query sees a consistent prefix of
-//! what is being appended.
+//! ends included) and holds the head and the blocks that overlap it, as they were
+//! when it was made: a block compacted away or deleted meanwhile stays readable
+//! through it. Selection resolves matchers in each of them (postings in the head,
+//! the index in a block) and gathers, per label set, references to the chunks
+//! overlapping the range; chunk bytes are read only when a [`SeriesIter`] reaches
+//! them. The open chunk of a head series is copied at selection time, so a query
+//! sees a consistent prefix of what is being appended.
+//!
+//! Chunks of one series normally follow each other in time. Where they overlap (a
+//! block imported over existing data, or a block just cut from the head that the
+//! head has not dropped yet), the overlapping run is decoded as a whole and merged
+//! by timestamp. Of samples with the same timestamp one is kept: the head's, else
+//! the one of the block written first (lowest ULID), so that data already stored
+//! wins over a backfill written later. (Prometheus leaves that choice open.)
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::model::{Labels, Matcher, Sample};
-use crate::tsdb::chunk::XorIter;
-use crate::tsdb::head::{ChunkMeta, ChunkSource, Head, SpillError};
+use crate::tsdb::block::Block;
+use crate::tsdb::chunk::{ChunkIter, Encoding};
+use crate::tsdb::head::{ChunkSource, Head};
 
-/// Errors of the read path.
+/// Errors of the read path. Each names what was being read: a block's directory
+/// and file, or the head chunk file.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum QueryError {
     #[error("reading chunk of series {labels}: {reason}")]
     Chunk { labels: Labels, reason: String },
+    #[error("reading block index: {0}")]
+    Index(String),
+}
+
+/// Where a chunk of a selected series is.
+#[derive(Debug, Clone)]
+enum Loc {
+    Head(ChunkSource),
+    /// A chunk in `Querier::blocks[block]`.
+    Block {
+        block: usize,
+        chunk_ref: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct ChunkRef {
+    min_t: i64,
+    max_t: i64,
+    /// Which source wins a tie between overlapping samples: lowest first (0 for
+    /// the head, then blocks by ULID).
+    rank: u32,
+    loc: Loc,
 }
 
 /// Reads the database over one time range.
 pub struct Querier {
     head: Arc<Head>,
+    /// The blocks overlapping the range, oldest first.
+    blocks: Arc<[Arc<Block>]>,
     mint: i64,
     maxt: i64,
 }
 
 impl Querier {
-    pub(crate) fn new(head: Arc<Head>, mint: i64, maxt: i64) -> Querier {
-        Querier { head, mint, maxt }
-    }
-
-    /// Series that satisfy all matchers and have samples in the range, sorted by
-    /// labels.
-    pub fn select(&self, matchers: &[Matcher]) -> SeriesSet {
-        let series = if self.mint > self.maxt {
-            Vec::new()
-        } else {
-            self.head.select(self.mint, self.maxt, matchers)
-        };
-        SeriesSet {
-            head: Arc::clone(&self.head),
-            mint: self.mint,
-            maxt: self.maxt,
-            series: series.into_iter(),
+    /// `blocks` are the database's blocks, oldest first; those outside the range
+    /// are left out.
+    pub(crate) fn new(head: Arc<Head>, blocks: &[Arc<Block>], mint: i64, maxt: i64) -> Querier {
+        let blocks = blocks
+            .iter()
+            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
+            .cloned()
+            .collect();
+        Querier {
+            head,
+            blocks,
+            mint,
+            maxt,
         }
     }
 
+    /// Series that satisfy all matchers and have samples in the range, sorted by
+    /// labels. Fails if a block's index cannot be read (the error names it).
+    pub fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet, QueryError> {
+        let mut all: Vec<(Labels, Vec<ChunkRef>)> = Vec::new();
+        if self.mint <= self.maxt {
+            let mut by_ulid: Vec<usize> = (0..self.blocks.len()).collect();
+            by_ulid.sort_by_key(|&i| self.blocks[i].meta().ulid);
+            let mut rank = vec![0u32; self.blocks.len()];
+            for (r, &i) in by_ulid.iter().enumerate() {
+                rank[i] = r as u32 + 1;
+            }
+            for (i, b) in self.blocks.iter().enumerate() {
+                let found = b
+                    .select(matchers)
+                    .map_err(|e| QueryError::Index(e.to_string()))?;
+                for (labels, chunks) in found {
+                    let chunks: Vec<ChunkRef> = chunks
+                        .into_iter()
+                        .filter(|c| c.min_time <= self.maxt && c.max_time >= self.mint)
+                        .map(|c| ChunkRef {
+                            min_t: c.min_time,
+                            max_t: c.max_time,
+                            rank: rank[i],
+                            loc: Loc::Block {
+                                block: i,
+                                chunk_ref: c.chunk_ref,
+                            },
+                        })
+                        .collect();
+                    if !chunks.is_empty() {
+                        all.push((labels, chunks));
+                    }
+                }
+            }
+            for (labels, chunks) in self.head.select(self.mint, self.maxt, matchers) {
+                let chunks = chunks
+                    .into_iter()
+                    .map(|c| ChunkRef {
+                        min_t: c.min_t,
+                        max_t: c.max_t,
+                        rank: 0,
+                        loc: Loc::Head(c.source),
+                    })
+                    .collect();
+                all.push((labels, chunks));
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut merged: Vec<(Labels, Vec<ChunkRef>)> = Vec::with_capacity(all.len());
+        for (labels, chunks) in all {
+            match merged.last_mut() {
+                Some((l, c)) if *l == labels => c.extend(chunks),
+                _ => merged.push((labels, chunks)),
+            }
+        }
+        for (_, chunks) in &mut merged {
+            chunks.sort_by_key(|c| c.min_t);
+        }
+        Ok(SeriesSet {
+            head: Arc::clone(&self.head),
+            blocks: Arc::clone(&self.blocks),
+            mint: self.mint,
+            maxt: self.maxt,
+            series: merged.into_iter(),
+        })
+    }
+
     /// Whether the head holds data in the range at all.
-    fn overlaps(&self) -> bool {
+    fn head_overlaps(&self) -> bool {
         let s = self.head.time_range();
         matches!(s, Some((lo, hi)) if lo <= self.maxt && hi >= self.mint)
     }
 
     /// Label names of the series matching `matchers` (of all series if empty),
-    /// sorted and unique.
-    pub fn label_names(&self, matchers: &[Matcher]) -> Vec<String> {
-        if !self.overlaps() {
-            return Vec::new();
+    /// sorted and unique. Without matchers they come from the head's postings and
+    /// the blocks' indexes, without looking at any series.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, QueryError> {
+        if self.mint > self.maxt {
+            return Ok(Vec::new());
         }
+        let mut names: Vec<String> = Vec::new();
         if matchers.is_empty() {
-            return self.head.label_names();
+            if self.head_overlaps() {
+                names = self.head.label_names();
+            }
+            for b in self.blocks.iter() {
+                names.extend(b.label_names());
+            }
+        } else {
+            self.for_each_matching(matchers, |l| {
+                names.extend(l.iter().map(|l| l.name.to_owned()));
+            })?;
         }
-        let mut names: Vec<String> = self
-            .head
-            .matching_labels(matchers)
-            .iter()
-            .flat_map(|l| l.iter().map(|l| l.name.to_owned()))
-            .collect();
         names.sort_unstable();
         names.dedup();
-        names
+        Ok(names)
     }
 
     /// Values of label `name` among the series matching `matchers` (all series if
-    /// empty), sorted and unique.
-    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Vec<String> {
-        if !self.overlaps() {
-            return Vec::new();
+    /// empty), sorted and unique. Without matchers they come from the head's
+    /// postings and the blocks' indexes.
+    pub fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>, QueryError> {
+        if self.mint > self.maxt {
+            return Ok(Vec::new());
         }
+        let mut values: Vec<String> = Vec::new();
         if matchers.is_empty() {
-            return self.head.label_values(name);
+            if self.head_overlaps() {
+                values = self.head.label_values(name);
+            }
+            for b in self.blocks.iter() {
+                values.extend(
+                    b.label_values(name)
+                        .map_err(|e| QueryError::Index(e.to_string()))?,
+                );
+            }
+        } else {
+            self.for_each_matching(matchers, |l| {
+                if let Some(v) = l.get(name) {
+                    values.push(v.to_owned());
+                }
+            })?;
         }
-        let mut values: Vec<String> = self
-            .head
-            .matching_labels(matchers)
-            .iter()
-            .filter_map(|l| l.get(name).map(str::to_owned))
-            .collect();
         values.sort_unstable();
         values.dedup();
-        values
+        Ok(values)
+    }
+
+    /// Calls `f` with the labels of every series matching `matchers`, in the head
+    /// (if it overlaps the range) and in each block (a label set may come twice).
+    fn for_each_matching(
+        &self,
+        matchers: &[Matcher],
+        mut f: impl FnMut(&Labels),
+    ) -> Result<(), QueryError> {
+        if self.head_overlaps() {
+            self.head.matching_labels(matchers).iter().for_each(&mut f);
+        }
+        for b in self.blocks.iter() {
+            let found = b
+                .select(matchers)
+                .map_err(|e| QueryError::Index(e.to_string()))?;
+            found.iter().for_each(|(l, _)| f(l));
+        }
+        Ok(())
     }
 }
 
 /// The result of [`Querier::select`]: series in label order.
 pub struct SeriesSet {
     head: Arc<Head>,
+    blocks: Arc<[Arc<Block>]>,
     mint: i64,
     maxt: i64,
-    series: std::vec::IntoIter<(Labels, Vec<ChunkMeta>)>,
+    series: std::vec::IntoIter<(Labels, Vec<ChunkRef>)>,
 }
 
 impl Iterator for SeriesSet {
@@ -109,6 +249,7 @@ impl Iterator for SeriesSet {
         let (labels, chunks) = self.series.next()?;
         Some(Series {
             head: Arc::clone(&self.head),
+            blocks: Arc::clone(&self.blocks),
             mint: self.mint,
             maxt: self.maxt,
             labels,
@@ -124,10 +265,12 @@ impl Iterator for SeriesSet {
 /// One selected series.
 pub struct Series {
     head: Arc<Head>,
+    blocks: Arc<[Arc<Block>]>,
     mint: i64,
     maxt: i64,
     labels: Labels,
-    chunks: Vec<ChunkMeta>,
+    /// Sorted by `min_t`.
+    chunks: Vec<ChunkRef>,
 }
 
 impl Series {
@@ -140,10 +283,51 @@ impl Series {
         SeriesIter {
             series: self,
             next_chunk: 0,
-            chunk: None,
+            current: Current::None,
             err: None,
         }
     }
+
+    /// The chunk at `i`: its encoding and bytes.
+    fn chunk_bytes(&self, i: usize) -> Result<(Encoding, Cow<'_, [u8]>), String> {
+        match &self.chunks[i].loc {
+            Loc::Head(ChunkSource::Open(b)) => Ok((Encoding::Xor, Cow::Borrowed(&b[..]))),
+            Loc::Head(ChunkSource::Spilled(loc)) => {
+                let mut buf = Vec::new();
+                self.head
+                    .read_chunk(*loc, &mut buf)
+                    .map_err(|e| e.to_string())?;
+                Ok((Encoding::Xor, Cow::Owned(buf)))
+            }
+            Loc::Block { block, chunk_ref } => {
+                let b = &self.blocks[*block];
+                let (enc, bytes) = b.chunk(*chunk_ref).map_err(|e| e.to_string())?;
+                let enc = Encoding::try_from(enc)
+                    .map_err(|e| format!("block {}: chunk {chunk_ref}: {e}", b.dir().display()))?;
+                Ok((enc, bytes))
+            }
+        }
+    }
+
+    /// Where it came from, for error messages about a chunk that did not decode.
+    fn chunk_origin(&self, i: usize) -> String {
+        match &self.chunks[i].loc {
+            Loc::Head(_) => "head chunk".to_owned(),
+            Loc::Block { block, chunk_ref } => format!(
+                "block {}: chunks: chunk {chunk_ref}",
+                self.blocks[*block].dir().display()
+            ),
+        }
+    }
+}
+
+/// What a [`SeriesIter`] is reading.
+enum Current<'a> {
+    None,
+    /// One chunk that overlaps no other.
+    Chunk(ChunkIter<Cow<'a, [u8]>>, usize),
+    /// The samples of a run of overlapping chunks, merged.
+    Merged(std::vec::IntoIter<(i64, f64)>),
 }
 
 /// Samples of one [`Series`] in the querier's range.
@@ -152,11 +336,11 @@ impl Series {
 pub struct SeriesIter<'a> {
     series: &'a Series,
     next_chunk: usize,
-    chunk: Option<XorIter<Arc<[u8]>>>,
+    current: Current<'a>,
     err: Option<QueryError>,
 }
 
-impl SeriesIter<'_> {
+impl<'a> SeriesIter<'a> {
     /// The error that ended iteration early, if any.
     pub fn err(&self) -> Option<&QueryError> {
         self.err.as_ref()
@@ -166,15 +350,26 @@ impl SeriesIter<'_> {
     pub fn seek(&mut self, t: i64) -> Option<Sample> {
         let t = t.max(self.series.mint);
         loop {
-            if let Some(it) = self.chunk.as_mut() {
-                if let Some((st, v)) = it.seek(t) {
-                    return self.in_range(st, v);
+            match &mut self.current {
+                Current::None => {}
+                Current::Chunk(it, i) => {
+                    if let Some((st, v)) = it.seek(t) {
+                        return self.in_range(st, v);
+                    }
+                    if let Some(e) = it.err() {
+                        let why = format!("{}: {e}", self.series.chunk_origin(*i));
+                        return self.fail(why);
+                    }
                 }
-                if let Some(e) = it.err().cloned() {
-                    return self.fail(e);
+                Current::Merged(it) => {
+                    for (st, v) in it.by_ref() {
+                        if st >= t {
+                            return self.in_range(st, v);
+                        }
+                    }
                 }
-                self.chunk = None;
             }
+            self.current = Current::None;
             // Skip whole chunks that end before `t`.
             while self
                 .series
@@ -193,47 +388,73 @@ impl SeriesIter<'_> {
     fn in_range(&mut self, t: i64, v: f64) -> Option<Sample> {
         if t > self.series.maxt {
             self.next_chunk = self.series.chunks.len();
-            self.chunk = None;
+            self.current = Current::None;
             return None;
         }
         Some(Sample { t, v })
     }
 
-    fn fail(&mut self, e: impl ToString) -> Option<Sample> {
+    fn fail(&mut self, reason: String) -> Option<Sample> {
         self.err = Some(QueryError::Chunk {
             labels: self.series.labels.clone(),
-            reason: e.to_string(),
+            reason,
         });
-        self.chunk = None;
+        self.current = Current::None;
         self.next_chunk = self.series.chunks.len();
         None
     }
 
-    /// Opens the next chunk; `Some(false)` when there is none, `None` on error.
+    /// Opens the next chunk, or the next run of overlapping chunks; `Some(false)`
+    /// when there is none, `None` on error.
     fn open_next(&mut self) -> Option<bool> {
-        let Some(meta) = self.series.chunks.get(self.next_chunk) else {
+        let chunks = &self.series.chunks;
+        let first = self.next_chunk;
+        let Some(c) = chunks.get(first) else {
             return Some(false);
         };
-        self.next_chunk += 1;
-        let bytes: Result<Arc<[u8]>, SpillError> = match &meta.source {
-            ChunkSource::Open(b) => Ok(Arc::clone(b)),
-            ChunkSource::Spilled(loc) => {
-                let mut buf = Vec::new();
-                self.series
-                    .head
-                    .read_chunk(*loc, &mut buf)
-                    .map(|()| Arc::from(buf))
+        let mut end = first + 1;
+        let mut run_max = c.max_t;
+        while let Some(n) = chunks.get(end).filter(|n| n.min_t <= run_max) {
+            run_max = run_max.max(n.max_t);
+            end += 1;
+        }
+        self.next_chunk = end;
+        if end == first + 1 {
+            match self.series.chunk_bytes(first) {
+                Ok((enc, bytes)) => {
+                    self.current = Current::Chunk(ChunkIter::new(enc, bytes), first);
+                    Some(true)
+                }
+                Err(e) => {
+                    self.fail(e);
+                    None
+                }
             }
-        };
-        match bytes {
-            Ok(b) => {
-                self.chunk = Some(XorIter::new(b));
-                Some(true)
+        } else {
+            let mut samples: Vec<(i64, u32, f64)> = Vec::new();
+            for (i, c) in chunks.iter().enumerate().take(end).skip(first) {
+                let rank = c.rank;
+                let (enc, bytes) = match self.series.chunk_bytes(i) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.fail(e);
+                        return None;
+                    }
+                };
+                let mut it = ChunkIter::new(enc, bytes);
+                samples.extend(it.by_ref().map(|(t, v)| (t, rank, v)));
+                if let Some(e) = it.err() {
+                    let why = format!("{}: {e}", self.series.chunk_origin(i));
+                    self.fail(why);
+                    return None;
+                }
             }
-            Err(e) => {
-                self.fail(e);
-                None
-            }
+            // Of equal timestamps the best-ranked source's comes first and is kept.
+            samples.sort_by_key(|s| (s.0, s.1));
+            samples.dedup_by_key(|s| s.0);
+            let merged: Vec<(i64, f64)> = samples.into_iter().map(|(t, _, v)| (t, v)).collect();
+            self.current = Current::Merged(merged.into_iter());
+            Some(true)
         }
     }
 }
@@ -241,22 +462,31 @@ impl SeriesIter<'_> {
 impl Iterator for SeriesIter<'_> {
     type Item = Sample;
     fn next(&mut self) -> Option<Sample> {
-        if self.chunk.is_none() && self.next_chunk == 0 {
+        if matches!(self.current, Current::None) && self.next_chunk == 0 {
             return self.seek(self.series.mint);
         }
         loop {
-            if let Some(it) = self.chunk.as_mut() {
-                if let Some((t, v)) = it.next() {
-                    if t < self.series.mint {
-                        continue;
+            let next = match &mut self.current {
+                Current::None => None,
+                Current::Chunk(it, i) => match it.next() {
+                    Some(s) => Some(s),
+                    None => {
+                        if let Some(e) = it.err() {
+                            let why = format!("{}: {e}", self.series.chunk_origin(*i));
+                            return self.fail(why);
+                        }
+                        None
                     }
-                    return self.in_range(t, v);
+                },
+                Current::Merged(it) => it.next(),
+            };
+            if let Some((t, v)) = next {
+                if t < self.series.mint {
+                    continue;
                 }
-                if let Some(e) = it.err().cloned() {
-                    return self.fail(e);
-                }
-                self.chunk = None;
+                return self.in_range(t, v);
             }
+            self.current = Current::None;
             if !self.open_next()? {
                 return None;
             }

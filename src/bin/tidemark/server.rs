@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tidemark::api::{self, ApiState, BUILD_INFO};
-use tidemark::model::{format_duration, parse_duration};
+use tidemark::model::{format_duration, parse_bytes, parse_duration};
 use tidemark::scrape::Config;
 use tidemark::tsdb::{Db, Options};
 use tokio::net::TcpListener;
@@ -35,15 +35,25 @@ pub struct ServerArgs {
         default_value = "data/"
     )]
     pub storage_path: PathBuf,
-    /// How long to retain samples in storage (Prometheus duration, e.g. 15d, 1y;
-    /// 0 means the default).
+    /// How long to retain samples in storage (Prometheus duration, e.g. 15d, 1y).
+    /// Without it (or with 0): 15d, unless --storage.tsdb.retention.size is set,
+    /// which then is the only limit (as in Prometheus).
     #[arg(
         long = "storage.tsdb.retention.time",
         value_name = "DURATION",
-        default_value = "15d",
         value_parser = parse_duration
     )]
-    pub retention: Duration,
+    pub retention: Option<Duration>,
+    /// Most bytes of storage blocks to keep (units B, KB, MB, GB, TB, PB, EB, powers
+    /// of 1024, e.g. 512MB); the oldest blocks are deleted first. WAL and head
+    /// chunk files count towards it. 0 means no limit.
+    #[arg(
+        long = "storage.tsdb.retention.size",
+        value_name = "SIZE",
+        default_value = "0",
+        value_parser = parse_bytes
+    )]
+    pub retention_size: u64,
     /// Address to listen on for the web interface and API (`:9090` means all
     /// interfaces).
     #[arg(
@@ -72,10 +82,16 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     // Validated now so that a bad file stops the start; the scrape manager (a later
     // issue) will take it from here.
     let _config = load_config(&args.config_file)?;
-    // As in Prometheus, 0 means the default.
-    let retention = match args.retention {
-        Duration::ZERO => Duration::from_millis(Options::default().retention_ms.unsigned_abs()),
-        r => r,
+    // As in Prometheus: no time and no size limit means the default time limit;
+    // a size limit alone means no time limit.
+    let retention = match (
+        args.retention.unwrap_or(Duration::ZERO),
+        args.retention_size,
+    ) {
+        (Duration::ZERO, 0) => {
+            Duration::from_millis(Options::default().retention_ms.unsigned_abs())
+        }
+        (r, _) => r,
     };
     let retention_ms = i64::try_from(retention.as_millis())
         .context("--storage.tsdb.retention.time is out of range")?;
@@ -98,10 +114,12 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     info!(
         path = %path.display(),
         retention = %format_duration(retention),
+        retention_size = args.retention_size,
         "Opening storage"
     );
     let options = Options {
         retention_ms,
+        retention_bytes: args.retention_size,
         ..Default::default()
     };
     let opened = tokio::task::spawn_blocking(move || Db::open(&path, options))

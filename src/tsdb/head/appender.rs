@@ -22,6 +22,12 @@ pub enum AppendError {
         "out of order sample for series {labels}: timestamp {t} is older than the newest sample at {last_t}"
     )]
     OutOfOrder { labels: Labels, t: i64, last_t: i64 },
+    /// Older than the head accepts: before the newest block's end, or more than
+    /// half a block range before the newest sample of any series.
+    #[error(
+        "out of bounds sample for series {labels}: timestamp {t} is older than {min_t}, the oldest the head accepts"
+    )]
+    OutOfBounds { labels: Labels, t: i64, min_t: i64 },
     /// Same timestamp as the newest sample of the series, different value.
     #[error(
         "duplicate sample for timestamp {t} in series {labels}: new value {new} differs from stored value {existing}"
@@ -58,6 +64,9 @@ struct Session {
     pending_batch: u64,
     /// The series record is known to be in the WAL (it never stops being).
     logged: bool,
+    /// The batch in which this appender last pinned the series (see
+    /// `MemSeries::pin`).
+    pinned_batch: u64,
     /// Set to the current batch once the session is listed in `unlogged`.
     unlogged_batch: u64,
 }
@@ -95,6 +104,8 @@ pub struct Appender {
     pending: Vec<Pending>,
     /// Sessions whose series record may not be in the WAL yet.
     unlogged: Vec<usize>,
+    /// Sessions whose series this batch pinned.
+    pinned: Vec<usize>,
     // Buffers reused across commits.
     series_rec: Vec<u8>,
     samples_rec: Vec<u8>,
@@ -111,6 +122,7 @@ impl Appender {
             samples: Vec::new(),
             pending: Vec::new(),
             unlogged: Vec::new(),
+            pinned: Vec::new(),
             series_rec: Vec::new(),
             samples_rec: Vec::new(),
         }
@@ -155,7 +167,12 @@ impl Appender {
             return Ok(i);
         }
         let series = lookup().ok_or(AppendError::UnknownRef(series_ref))?;
+        Ok(self.new_session(series))
+    }
+
+    fn new_session(&mut self, series: Arc<MemSeries>) -> usize {
         let i = self.sessions.len();
+        let series_ref = series.series_ref();
         self.sessions.push(Session {
             logged: series.wal_logged(),
             series,
@@ -163,13 +180,23 @@ impl Appender {
             pending: (0, 0.0),
             pending_batch: 0,
             unlogged_batch: 0,
+            pinned_batch: 0,
         });
         self.by_ref.insert(series_ref.0, i);
-        Ok(i)
+        i
     }
 
     fn admit(&mut self, session: usize, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
+        let session = self.pin(session);
+        let min_t = self.head.appendable_min();
         let s = &mut self.sessions[session];
+        if t < min_t {
+            return Err(AppendError::OutOfBounds {
+                labels: s.series.labels().clone(),
+                t,
+                min_t,
+            });
+        }
         let committed = s.series.newest();
         let pending = (s.pending_batch == self.batch).then_some(s.pending);
         let newest = match (pending, committed) {
@@ -210,6 +237,40 @@ impl Appender {
             }
         }
         Ok(s.series_ref)
+    }
+
+    /// Pins the session's series for this batch, so that head truncation leaves it
+    /// in the head until the batch ends. If truncation removed it already, the
+    /// series is looked up (or created again) by its labels, and the session of
+    /// that series is returned; the old ref leads to it from then on.
+    fn pin(&mut self, mut session: usize) -> usize {
+        loop {
+            let s = &mut self.sessions[session];
+            if s.pinned_batch == self.batch {
+                return session;
+            }
+            if s.series.pin() {
+                s.pinned_batch = self.batch;
+                self.pinned.push(session);
+                return session;
+            }
+            let old_ref = s.series_ref;
+            let series = self
+                .head
+                .get_or_create(s.series.labels(), &mut self.ref_block);
+            let new_ref = series.series_ref();
+            // Until truncation takes it out of the maps, the lookup may return
+            // the removed series itself.
+            if new_ref == old_ref {
+                std::thread::yield_now();
+                continue;
+            }
+            session = match self.by_ref.get(&new_ref.0) {
+                Some(&i) => i,
+                None => self.new_session(series),
+            };
+            self.by_ref.insert(old_ref.0, session);
+        }
     }
 
     /// Number of samples waiting for `commit`.
@@ -334,6 +395,10 @@ impl Appender {
     }
 
     fn clear_pending(&mut self) {
+        for &i in &self.pinned {
+            self.sessions[i].series.unpin();
+        }
+        self.pinned.clear();
         self.samples.clear();
         self.pending.clear();
         self.unlogged.clear();
@@ -367,6 +432,7 @@ mod tests {
     fn all_samples(db: &Db) -> Vec<(i64, u64)> {
         db.querier(i64::MIN, i64::MAX)
             .select(&[])
+            .expect("select")
             .flat_map(|s| s.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>())
             .collect()
     }
@@ -402,6 +468,7 @@ mod tests {
         assert!(
             db.querier(0, 100)
                 .select(&[Matcher::equal("__name__", "contended")])
+                .expect("select")
                 .count()
                 == 1
         );

@@ -17,6 +17,7 @@ mod replay;
 mod series;
 mod spill;
 mod stripe;
+mod truncate;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -35,7 +36,7 @@ use self::stripe::StripeSeries;
 use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
-use crate::tsdb::wal::Wal;
+use crate::tsdb::wal::{Wal, WalError};
 
 /// Where a chunk of a selected series is.
 #[derive(Debug, Clone)]
@@ -49,6 +50,7 @@ pub(crate) enum ChunkSource {
 /// A chunk of a selected series with its time range.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkMeta {
+    pub(crate) min_t: i64,
     pub(crate) max_t: i64,
     pub(crate) source: ChunkSource,
 }
@@ -86,6 +88,9 @@ pub(crate) struct Head {
     /// group size.
     next_ref: AtomicU64,
     counters: Counters,
+    /// Samples before this time are refused: it is the end of the newest block
+    /// (see [`Head::appendable_min`]).
+    min_valid: AtomicI64,
     /// The WAL and the commit counter; commits hold this lock while writing.
     wal: Mutex<WalSlot>,
     /// Set when the head could not apply committed samples (the spill file failed):
@@ -128,6 +133,7 @@ impl Head {
             limits,
             next_ref: AtomicU64::new(GROUP_SIZE),
             counters,
+            min_valid: AtomicI64::new(i64::MIN),
             wal: Mutex::new(WalSlot::default()),
             poisoned: Mutex::new(None),
         }
@@ -135,6 +141,31 @@ impl Head {
 
     pub(crate) fn attach_wal(&self, wal: Wal) {
         self.wal.lock().wal = Some(wal);
+    }
+
+    /// The WAL's directory, segment size and current segment (`None` once closed).
+    pub(crate) fn wal_position(&self) -> Option<(std::path::PathBuf, usize, u32)> {
+        let slot = self.wal.lock();
+        let wal = slot.wal.as_ref()?;
+        Some((
+            wal.dir().to_path_buf(),
+            wal.options().segment_size,
+            wal.current_segment(),
+        ))
+    }
+
+    /// Deletes the WAL segments below `segment` (a checkpoint holds what is needed
+    /// of them).
+    pub(crate) fn truncate_wal_before(&self, segment: u32) -> Result<(), WalError> {
+        match self.wal.lock().wal.as_mut() {
+            Some(wal) => wal.truncate_before(segment),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether series `r` is in the head.
+    pub(crate) fn has_series(&self, r: SeriesRef) -> bool {
+        self.series.get_by_ref(r).is_some()
     }
 
     pub(crate) fn take_wal(&self) -> Option<Wal> {
@@ -227,6 +258,7 @@ impl Head {
                 .iter()
                 .filter(|c| c.min_t <= maxt && c.max_t >= mint)
                 .map(|c| ChunkMeta {
+                    min_t: c.min_t,
                     max_t: c.max_t,
                     source: ChunkSource::Spilled(c.loc),
                 })
@@ -235,6 +267,7 @@ impl Head {
                 let max_t = o.app.last_t().unwrap_or(o.min_t);
                 if o.min_t <= maxt && max_t >= mint {
                     chunks.push(ChunkMeta {
+                        min_t: o.min_t,
                         max_t,
                         source: ChunkSource::Open(Arc::from(o.app.bytes())),
                     });

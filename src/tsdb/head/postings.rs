@@ -56,6 +56,36 @@ impl MemPostings {
         insert_sorted(&mut idx.all, r);
     }
 
+    /// Removes the series `r` (with these labels) from every list; a value or name
+    /// left without series goes too.
+    pub(crate) fn delete(&self, removed: &[(SeriesRef, Labels)]) {
+        if removed.is_empty() {
+            return;
+        }
+        let mut idx = self.inner.write();
+        for (r, labels) in removed {
+            for l in labels {
+                let Some(values) = idx.by_name.get_mut(l.name) else {
+                    continue;
+                };
+                if let Some(list) = values.get_mut(l.value) {
+                    if let Ok(i) = list.binary_search(r) {
+                        list.remove(i);
+                    }
+                    if list.is_empty() {
+                        values.remove(l.value);
+                    }
+                }
+                if values.is_empty() {
+                    idx.by_name.remove(l.name);
+                }
+            }
+        }
+        let mut gone: Vec<SeriesRef> = removed.iter().map(|(r, _)| *r).collect();
+        gone.sort_unstable();
+        idx.all = difference(&idx.all, &gone);
+    }
+
     /// Refs of the series that satisfy every matcher, sorted.
     ///
     /// A matcher that does not match `""` needs the label: it contributes the union
@@ -225,6 +255,25 @@ mod tests {
             refs(&[1, 2, 3, 4])
         );
         assert_eq!(p.select(&[]), refs(&[1, 2, 3, 4]));
+    }
+
+    #[test]
+    fn deleted_series_leave_every_list() {
+        let p = index();
+        let env_dev = Labels::new([("__name__", "cpu"), ("job", "a"), ("env", "dev")]).unwrap();
+        let up_a = Labels::new([("__name__", "up"), ("job", "a")]).unwrap();
+        p.delete(&[(SeriesRef(3), env_dev), (SeriesRef(1), up_a)]);
+        assert_eq!(p.select(&[]), refs(&[2, 4]));
+        assert_eq!(p.select(&[Matcher::equal("job", "a")]), refs(&[]));
+        assert_eq!(p.select(&[Matcher::equal("job", "b")]), refs(&[2, 4]));
+        // Values and names held only by deleted series are gone.
+        assert_eq!(p.label_values("env"), ["prod"]);
+        assert_eq!(p.label_values("job"), ["b"]);
+        p.delete(&[(
+            SeriesRef(2),
+            Labels::new([("__name__", "up"), ("job", "b"), ("env", "prod")]).unwrap(),
+        )]);
+        assert_eq!(p.label_names(), ["__name__", "job"]);
     }
 
     #[test]

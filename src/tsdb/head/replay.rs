@@ -35,11 +35,15 @@ pub(crate) struct ReplayCounts {
     pub(crate) samples_in_chunks: u64,
     /// Samples whose series record was missing (dropped).
     pub(crate) unknown_refs: u64,
+    /// Samples before the end of the newest block, which holds them (skipped).
+    pub(crate) samples_in_blocks: u64,
     /// Chunks taken from the head chunk file.
     pub(crate) chunks_loaded: u64,
     /// Chunks of the head chunk file not used: no series record claimed them, or
     /// they did not decode (their samples are replayed from the WAL instead).
     pub(crate) chunks_dropped: u64,
+    /// Chunks of the head chunk file that end before the newest block's end.
+    pub(crate) chunks_in_blocks: u64,
 }
 
 /// A series during replay, by every ref the WAL used for it.
@@ -63,9 +67,17 @@ pub(crate) struct Replay<'h> {
 }
 
 impl<'h> Replay<'h> {
+    /// A replay into `head`, whose `min_valid` must already be set (samples and
+    /// chunks before it are in blocks), given the chunks of its head chunk files.
     pub(crate) fn new(head: &'h Head, chunks: Vec<SpilledChunk>) -> Replay<'h> {
         let mut loaded: U64Map<Vec<SpilledChunk>> = U64Map::default();
+        let mut counts = ReplayCounts::default();
         for c in chunks {
+            if c.max_t < head.min_valid() {
+                // Went into a block; its file is deleted at the next truncation.
+                counts.chunks_in_blocks += 1;
+                continue;
+            }
             // A ref no writer hands out: a damaged record that passed its CRC.
             if c.series_ref > MAX_SERIES_REF {
                 continue;
@@ -83,7 +95,7 @@ impl<'h> Replay<'h> {
             series_buf: Vec::new(),
             samples_buf: Vec::new(),
             chunk_buf: Vec::new(),
-            counts: ReplayCounts::default(),
+            counts,
         }
     }
 
@@ -192,7 +204,14 @@ impl<'h> Replay<'h> {
         let head = self.head;
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut writer = GroupWriter::default();
+        let min_valid = head.min_valid();
         for &RefSample { series_ref, t, v } in &self.samples_buf {
+            // Checked first: the series of such samples may have been removed
+            // from the head, and its record from the checkpoint, on truncation.
+            if t < min_valid {
+                self.counts.samples_in_blocks += 1;
+                continue;
+            }
             let Some(known) = self.known.get(&series_ref.0) else {
                 self.counts.unknown_refs += 1;
                 continue;

@@ -1,7 +1,7 @@
 //! One series in the head: its labels, its chunks, and the rules for appending.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering, fence};
 
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
@@ -80,10 +80,16 @@ pub(crate) struct MemSeries {
     /// Holds this series' chunks in slot `series_ref % GROUP_SIZE`.
     group: Arc<SeriesGroup>,
     series_ref: SeriesRef,
+    /// Appenders holding uncommitted samples of this series: while it is not 0 the
+    /// series is not removed from the head (see [`MemSeries::pin`]).
+    pins: AtomicU32,
     /// Whether a WAL series record for this series has been written. The first
     /// commit that carries a sample of the series writes it if not, so a series
     /// record always precedes its samples in the WAL.
     wal_logged: AtomicBool,
+    /// Set once head truncation removed the series: appenders holding it must look
+    /// it up again by labels.
+    removed: AtomicBool,
     labels: Labels,
 }
 
@@ -190,7 +196,9 @@ impl MemSeries {
         MemSeries {
             series_ref,
             labels,
+            pins: AtomicU32::new(0),
             wal_logged: AtomicBool::new(false),
+            removed: AtomicBool::new(false),
             newest_version: AtomicU64::new(0),
             newest_t: AtomicI64::new(0),
             newest_v: AtomicU64::new(0),
@@ -232,6 +240,36 @@ impl MemSeries {
 
     pub(crate) fn set_wal_logged(&self) {
         self.wal_logged.store(true, Ordering::Release);
+    }
+
+    /// Keeps the series in the head until [`unpin`](Self::unpin): an appender
+    /// calls it before buffering the series' first sample of a batch. Returns false
+    /// (and pins nothing) if truncation has removed the series already.
+    ///
+    /// Pairs with [`try_remove`](Self::try_remove): each side writes its own flag
+    /// and then reads the other's, all sequentially consistent, so at least one of
+    /// them sees the other and the series is never removed while pinned.
+    pub(crate) fn pin(&self) -> bool {
+        self.pins.fetch_add(1, Ordering::SeqCst);
+        if self.removed.load(Ordering::SeqCst) {
+            self.pins.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn unpin(&self) {
+        self.pins.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Marks the series removed unless an appender has it pinned.
+    pub(crate) fn try_remove(&self) -> bool {
+        self.removed.store(true, Ordering::SeqCst);
+        if self.pins.load(Ordering::SeqCst) > 0 {
+            self.removed.store(false, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     /// Bytes of memory held by this series (for the head's memory report).
@@ -323,6 +361,27 @@ impl SeriesData {
         } else {
             Appended::Stored
         })
+    }
+
+    /// Whether the series holds no chunk (truncation removes such series).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_none()
+    }
+
+    /// Drops the chunks whose samples all come before `t`; returns how many.
+    pub(crate) fn drop_chunks_before(&mut self, t: i64) -> usize {
+        let before = self.closed.len();
+        self.closed.retain(|c| c.max_t >= t);
+        let mut dropped = before - self.closed.len();
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.app.last_t().unwrap_or(o.min_t) < t)
+        {
+            self.open = None;
+            dropped += 1;
+        }
+        dropped
     }
 
     /// Sets the chunks a series had before the database was reopened; `newest` is

@@ -1,25 +1,34 @@
 //! Full head chunks, moved out of memory into `chunks_head/`.
 //!
 //! A series keeps only its open chunk in memory; when a chunk is cut, its bytes are
-//! appended to the head chunk file and the series keeps a 24-byte reference. This
-//! keeps head memory per series flat however many samples the head holds
-//! (Prometheus does the same with its memory-mapped head chunks).
+//! appended to the current head chunk file and the series keeps a 24-byte
+//! reference. This keeps head memory per series flat however many samples the head
+//! holds (Prometheus does the same with its memory-mapped head chunks).
 //!
-//! Each record names its series and time range, so on open the file tells which
+//! Each record names its series and time range, so on open the files tell which
 //! samples every series already has in chunks: WAL replay then skips them instead
 //! of encoding them again. The WAL stays the source of truth: a record is written
 //! only after the samples in it were committed to the WAL, so losing any suffix of
-//! this file (a torn write, an unflushed buffer, a power loss) only means replaying
-//! more of the WAL. A damaged record truncates the file there.
+//! a file (a torn write, an unflushed buffer, a power loss) only means replaying
+//! more of the WAL. A damaged record truncates its file there.
 //!
-//! The file is not mmap'd: it is still being written, and only immutable files are
-//! mapped (DESIGN.md). Reads use `pread`, or the in-memory write buffer for chunks
-//! not yet written out. Layout in docs/format/chunks.md, *Head chunk file*.
+//! The files are numbered (`000001`, `000002`, …). Writing goes to the newest; a
+//! new one is started when it reaches [`MAX_FILE_SIZE`], when the database is
+//! opened, and when the head is truncated, so that files whose chunks all went into
+//! a block can be deleted whole ([`ChunkSpill::remove_before`]).
+//!
+//! The files are not mmap'd: the newest is still being written, and only immutable
+//! files are mapped (DESIGN.md). Reads use `pread`, or the in-memory write buffer
+//! for chunks not yet written out. A reader holds its file open, so a file deleted
+//! under a running query is still read to the end. Layout in docs/format/chunks.md,
+//! *Head chunk files*.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
@@ -29,6 +38,8 @@ use crate::tsdb::wal::read_full;
 
 /// Bytes buffered before one write to the file.
 const WRITE_BUFFER: usize = 1 << 20;
+/// A file that reaches this size is closed and the next one started.
+const MAX_FILE_SIZE: u64 = 128 << 20;
 /// File header: magic and format version, then three zero bytes.
 const MAGIC: [u8; 4] = *b"TMHC";
 const VERSION: u8 = 1;
@@ -40,12 +51,28 @@ const CRC: usize = 4;
 /// bytes, see `Options::samples_per_chunk`); a longer length in a record means the
 /// record is damaged.
 const MAX_CHUNK_LEN: u32 = 1 << 20;
+/// A [`SpillLoc`] is the file number above these bits and the byte offset below.
+const OFFSET_BITS: u32 = 40;
 
-/// Where a chunk's record starts in the head chunk file.
+/// Where a chunk's record starts: file number and byte offset in that file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SpillLoc(pub(crate) u64);
 
-/// A chunk found in the file when it was opened.
+impl SpillLoc {
+    fn new(file: u32, offset: u64) -> SpillLoc {
+        SpillLoc(u64::from(file) << OFFSET_BITS | offset)
+    }
+
+    fn file(self) -> u32 {
+        (self.0 >> OFFSET_BITS) as u32
+    }
+
+    fn offset(self) -> u64 {
+        self.0 & ((1 << OFFSET_BITS) - 1)
+    }
+}
+
+/// A chunk found in the files when they were opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SpilledChunk {
     pub(crate) series_ref: SeriesRef,
@@ -54,7 +81,7 @@ pub(crate) struct SpilledChunk {
     pub(crate) loc: SpillLoc,
 }
 
-/// Errors reading or writing the head chunk file.
+/// Errors reading or writing the head chunk files.
 #[derive(Debug, thiserror::Error)]
 pub enum SpillError {
     #[error("head chunk file {path}: {source}")]
@@ -70,19 +97,33 @@ pub enum SpillError {
     },
 }
 
+/// A closed or current file.
+struct SpillFile {
+    file: Arc<File>,
+    /// Newest sample time of any chunk in it (`i64::MIN` if none).
+    max_t: i64,
+}
+
 struct Writer {
+    /// The file being written: its number and handle.
+    seq: u32,
+    file: Arc<File>,
     /// Bytes not yet written to the file; they start at file offset `flushed`.
     buf: Vec<u8>,
     flushed: u64,
+    /// Newest sample time of the chunks written to this file.
+    max_t: i64,
 }
 
-/// The head chunk file of one open head.
+/// The head chunk files of one open head.
 pub(crate) struct ChunkSpill {
-    path: PathBuf,
+    dir: PathBuf,
     /// Written with `pwrite` under the writer lock, read with `pread` without it:
     /// a byte below `flushed` is never written again.
-    file: File,
     w: Mutex<Writer>,
+    /// Every file by number, the current one included. Lock order: `w`, then
+    /// `files`.
+    files: Mutex<BTreeMap<u32, SpillFile>>,
 }
 
 /// The parsed fixed part of a record.
@@ -109,70 +150,141 @@ fn parse_header(h: &[u8; RECORD_HEADER]) -> RecordHeader {
     }
 }
 
+fn file_name(seq: u32) -> String {
+    format!("{seq:06}")
+}
+
+/// Creates file `seq` in `dir` holding only the header.
+fn create_file(dir: &Path, seq: u32) -> Result<File, SpillError> {
+    let path = dir.join(file_name(seq));
+    let io = |source| SpillError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    let mut header = [0u8; FILE_HEADER];
+    header[..4].copy_from_slice(&MAGIC);
+    header[4] = VERSION;
+    file.write_all_at(&header, 0).map_err(io)?;
+    Ok(file)
+}
+
 impl ChunkSpill {
-    /// Opens the head chunk file in `dir`, creating it if needed, and returns the
-    /// chunks it holds. A file of another format version is started afresh; a
-    /// damaged record ends the file there (it is truncated, with a warning).
+    /// Opens the head chunk files in `dir`, creating it if needed, and returns the
+    /// chunks they hold, oldest file first. A file of another format version, or
+    /// without a chunk, is deleted; a damaged record ends its file there (it is
+    /// truncated, with a warning). Writing goes to a new file.
     pub(crate) fn open(dir: &Path) -> Result<(ChunkSpill, Vec<SpilledChunk>), SpillError> {
-        fs::create_dir_all(dir).map_err(|source| SpillError::Io {
+        let dir_err = |source| SpillError::Io {
             path: dir.to_path_buf(),
             source,
-        })?;
-        let path = dir.join("000001");
-        let io = |source| SpillError::Io {
-            path: path.clone(),
-            source,
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        let (chunks, valid_end) = scan(&path, &file)?;
-        let len = file.metadata().map_err(io)?.len();
-        if valid_end < FILE_HEADER as u64 {
-            // New, or of another version: start afresh.
-            file.set_len(0).map_err(io)?;
-            let mut header = [0u8; FILE_HEADER];
-            header[..4].copy_from_slice(&MAGIC);
-            header[4] = VERSION;
-            file.write_all_at(&header, 0).map_err(io)?;
-        } else if valid_end < len {
-            tracing::warn!(
-                file = %path.display(),
-                offset = valid_end,
-                dropped_bytes = len - valid_end,
-                "head chunk file damaged or torn after this offset; truncating (the WAL replays those samples)"
-            );
-            file.set_len(valid_end).map_err(io)?;
+        fs::create_dir_all(dir).map_err(dir_err)?;
+        let mut numbered = Vec::new();
+        for entry in fs::read_dir(dir).map_err(dir_err)? {
+            let entry = entry.map_err(dir_err)?;
+            let name = entry.file_name();
+            let seq = name
+                .to_str()
+                .filter(|n| n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|&n| n > 0);
+            if let Some(seq) = seq {
+                numbered.push(seq);
+            }
         }
-        let flushed = valid_end.max(FILE_HEADER as u64);
+        numbered.sort_unstable();
+
+        let mut chunks = Vec::new();
+        let mut files = BTreeMap::new();
+        for &seq in &numbered {
+            let path = dir.join(file_name(seq));
+            let io = |source| SpillError::Io {
+                path: path.clone(),
+                source,
+            };
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(io)?;
+            let first = chunks.len();
+            let valid_end = scan(&path, &file, seq, &mut chunks)?;
+            if chunks.len() == first {
+                // Empty, or of another version: nothing in it is needed.
+                drop(file);
+                fs::remove_file(&path).map_err(io)?;
+                continue;
+            }
+            let len = file.metadata().map_err(io)?.len();
+            if valid_end < len {
+                tracing::warn!(
+                    file = %path.display(),
+                    offset = valid_end,
+                    dropped_bytes = len - valid_end,
+                    "head chunk file damaged or torn after this offset; truncating (the WAL replays those samples)"
+                );
+                file.set_len(valid_end).map_err(io)?;
+            }
+            let max_t = chunks[first..]
+                .iter()
+                .map(|c| c.max_t)
+                .max()
+                .unwrap_or(i64::MIN);
+            files.insert(
+                seq,
+                SpillFile {
+                    file: Arc::new(file),
+                    max_t,
+                },
+            );
+        }
+        let seq = numbered.last().map_or(1, |n| n + 1);
+        let file = Arc::new(create_file(dir, seq)?);
+        files.insert(
+            seq,
+            SpillFile {
+                file: Arc::clone(&file),
+                max_t: i64::MIN,
+            },
+        );
         Ok((
             ChunkSpill {
-                path,
-                file,
+                dir: dir.to_path_buf(),
                 w: Mutex::new(Writer {
+                    seq,
+                    file,
                     buf: Vec::with_capacity(WRITE_BUFFER),
-                    flushed,
+                    flushed: FILE_HEADER as u64,
+                    max_t: i64::MIN,
                 }),
+                files: Mutex::new(files),
             },
             chunks,
         ))
     }
 
-    fn io(&self, source: std::io::Error) -> SpillError {
-        SpillError::Io {
-            path: self.path.clone(),
+    fn path(&self, seq: u32) -> PathBuf {
+        self.dir.join(file_name(seq))
+    }
+
+    fn io(&self, seq: u32) -> impl FnOnce(std::io::Error) -> SpillError + '_ {
+        move |source| SpillError::Io {
+            path: self.path(seq),
             source,
         }
     }
 
     fn corrupt(&self, loc: SpillLoc, reason: impl Into<String>) -> SpillError {
         SpillError::Corrupt {
-            path: self.path.clone(),
-            offset: loc.0,
+            path: self.path(loc.file()),
+            offset: loc.offset(),
             reason: reason.into(),
         }
     }
@@ -188,13 +300,18 @@ impl ChunkSpill {
         chunk: &[u8],
     ) -> Result<SpillLoc, SpillError> {
         let mut w = self.w.lock();
-        let loc = SpillLoc(w.flushed + w.buf.len() as u64);
         let len = u32::try_from(chunk.len())
             .ok()
             .filter(|&l| l <= MAX_CHUNK_LEN)
             .ok_or_else(|| {
+                let loc = SpillLoc::new(w.seq, w.flushed + w.buf.len() as u64);
                 self.corrupt(loc, format!("chunk of {} bytes is too large", chunk.len()))
             })?;
+        let record_len = (RECORD_HEADER + chunk.len() + CRC) as u64;
+        if w.flushed + w.buf.len() as u64 + record_len > MAX_FILE_SIZE {
+            self.rotate(&mut w)?;
+        }
+        let loc = SpillLoc::new(w.seq, w.flushed + w.buf.len() as u64);
         let start = w.buf.len();
         w.buf.extend_from_slice(&series_ref.0.to_be_bytes());
         w.buf.extend_from_slice(&min_t.to_be_bytes());
@@ -204,20 +321,73 @@ impl ChunkSpill {
         w.buf.extend_from_slice(chunk);
         let crc = crc32fast::hash(&w.buf[start..]);
         w.buf.extend_from_slice(&crc.to_be_bytes());
+        w.max_t = w.max_t.max(max_t);
         if w.buf.len() >= WRITE_BUFFER {
             self.write_out(&mut w)?;
         }
         Ok(loc)
     }
 
+    /// Writes out the current file and starts the next one.
+    fn rotate(&self, w: &mut Writer) -> Result<(), SpillError> {
+        self.write_out(w)?;
+        let seq = w.seq + 1;
+        let file = Arc::new(create_file(&self.dir, seq)?);
+        let mut files = self.files.lock();
+        if let Some(old) = files.get_mut(&w.seq) {
+            old.max_t = w.max_t;
+        }
+        files.insert(
+            seq,
+            SpillFile {
+                file: Arc::clone(&file),
+                max_t: i64::MIN,
+            },
+        );
+        *w = Writer {
+            seq,
+            file,
+            buf: std::mem::take(&mut w.buf),
+            flushed: FILE_HEADER as u64,
+            max_t: i64::MIN,
+        };
+        Ok(())
+    }
+
+    /// Deletes the files whose chunks all end before `t` (the head no longer
+    /// refers to them: they went into a block). The current file is closed first if
+    /// it holds any chunk, so that it can go too.
+    pub(crate) fn remove_before(&self, t: i64) -> Result<u64, SpillError> {
+        let mut w = self.w.lock();
+        if w.max_t != i64::MIN {
+            self.rotate(&mut w)?;
+        }
+        let mut files = self.files.lock();
+        let doomed: Vec<u32> = files
+            .iter()
+            .filter(|(seq, f)| **seq != w.seq && f.max_t < t)
+            .map(|(seq, _)| *seq)
+            .collect();
+        for &seq in &doomed {
+            let path = self.path(seq);
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(SpillError::Io { path, source }),
+            }
+            files.remove(&seq);
+        }
+        Ok(doomed.len() as u64)
+    }
+
     /// Reads the chunk at `loc` into `out` (cleared first) and returns its encoding.
     pub(crate) fn read(&self, loc: SpillLoc, out: &mut Vec<u8>) -> Result<Encoding, SpillError> {
         out.clear();
         let mut header = [0u8; RECORD_HEADER];
-        let in_buffer = {
+        let file = {
             let w = self.w.lock();
-            match loc.0.checked_sub(w.flushed) {
-                Some(start) => {
+            match loc.offset().checked_sub(w.flushed) {
+                Some(start) if loc.file() == w.seq => {
                     // Still in the write buffer: copy it out under the lock.
                     let record = usize::try_from(start)
                         .ok()
@@ -232,23 +402,29 @@ impl ChunkSpill {
                         .get(RECORD_HEADER..RECORD_HEADER + len + CRC)
                         .ok_or_else(|| self.corrupt(loc, "chunk runs past the end of the file"))?;
                     out.extend_from_slice(body);
-                    true
+                    None
                 }
-                None => false,
+                _ if loc.file() == w.seq => Some(Arc::clone(&w.file)),
+                _ => {
+                    drop(w);
+                    let files = self.files.lock();
+                    let f = files
+                        .get(&loc.file())
+                        .ok_or_else(|| self.corrupt(loc, "no such head chunk file"))?;
+                    Some(Arc::clone(&f.file))
+                }
             }
         };
-        if !in_buffer {
-            self.file
-                .read_exact_at(&mut header, loc.0)
-                .map_err(|e| self.io(e))?;
+        if let Some(file) = file {
+            let io = self.io(loc.file());
+            file.read_exact_at(&mut header, loc.offset()).map_err(io)?;
             let len = parse_header(&header).len;
             if len > MAX_CHUNK_LEN {
                 return Err(self.corrupt(loc, format!("impossible chunk length {len}")));
             }
             out.resize(len as usize + CRC, 0);
-            self.file
-                .read_exact_at(out, loc.0 + RECORD_HEADER as u64)
-                .map_err(|e| self.io(e))?;
+            file.read_exact_at(out, loc.offset() + RECORD_HEADER as u64)
+                .map_err(self.io(loc.file()))?;
         }
         if !crc_ok(&header, out) {
             return Err(self.corrupt(loc, "CRC32 mismatch"));
@@ -258,25 +434,30 @@ impl ChunkSpill {
             .map_err(|e| self.corrupt(loc, e.to_string()))
     }
 
-    /// Writes out buffered chunks. No fsync: the file only saves replay work, and
+    /// Writes out buffered chunks. No fsync: the files only save replay work, and
     /// a lost suffix is replayed from the WAL.
     pub(crate) fn flush(&self) -> Result<(), SpillError> {
         self.write_out(&mut self.w.lock())
     }
 
     fn write_out(&self, w: &mut Writer) -> Result<(), SpillError> {
-        self.file
+        w.file
             .write_all_at(&w.buf, w.flushed)
-            .map_err(|e| self.io(e))?;
+            .map_err(self.io(w.seq))?;
         w.flushed += w.buf.len() as u64;
         w.buf.clear();
         Ok(())
     }
 }
 
-/// Reads the records of an existing file. Returns them and the offset where valid
+/// Reads the records of file `seq` into `chunks`. Returns the offset where valid
 /// data ends (0 if the file header is missing or of another version).
-fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError> {
+fn scan(
+    path: &Path,
+    file: &File,
+    seq: u32,
+    chunks: &mut Vec<SpilledChunk>,
+) -> Result<u64, SpillError> {
     let io = |source| SpillError::Io {
         path: path.to_path_buf(),
         source,
@@ -284,9 +465,8 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
     let mut r = BufReader::with_capacity(1 << 20, file);
     let mut header = [0u8; FILE_HEADER];
     if !fill(&mut r, &mut header).map_err(io)? || header[..4] != MAGIC || header[4] != VERSION {
-        return Ok((Vec::new(), 0));
+        return Ok(0);
     }
-    let mut chunks = Vec::new();
     let mut at = FILE_HEADER as u64;
     let mut rh = [0u8; RECORD_HEADER];
     let mut body = Vec::new();
@@ -310,11 +490,11 @@ fn scan(path: &Path, file: &File) -> Result<(Vec<SpilledChunk>, u64), SpillError
             series_ref: h.series_ref,
             min_t: h.min_t,
             max_t: h.max_t,
-            loc: SpillLoc(at),
+            loc: SpillLoc::new(seq, at),
         });
         at += (RECORD_HEADER + len + CRC) as u64;
     }
-    Ok((chunks, at))
+    Ok(at)
 }
 
 /// Whether the CRC at the end of `body` (chunk data, then the CRC) covers
@@ -358,6 +538,15 @@ mod tests {
         locs
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    }
+
     #[test]
     fn reopen_finds_written_chunks_and_reads_them() {
         let dir = tempfile::tempdir().unwrap();
@@ -370,10 +559,14 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(spill.read(locs[1], &mut out).unwrap(), Encoding::Xor);
         assert_eq!(out, [1; 5]);
-        // Buffered (not yet flushed) chunks read back too.
+        // Buffered (not yet flushed) chunks read back too; they go to a new file.
         let loc = spill
             .write(SeriesRef(9), 0, 1, Encoding::Xor, &[7; 3])
             .unwrap();
+        assert_eq!(loc.file(), 2);
+        spill.read(loc, &mut out).unwrap();
+        assert_eq!(out, [7; 3]);
+        spill.flush().unwrap();
         spill.read(loc, &mut out).unwrap();
         assert_eq!(out, [7; 3]);
     }
@@ -393,34 +586,56 @@ mod tests {
             .unwrap();
         let (_, found) = ChunkSpill::open(dir.path()).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!(fs::metadata(&path).unwrap().len(), locs[2].0);
+        assert_eq!(fs::metadata(&path).unwrap().len(), locs[2].offset());
         // Damaged: a flipped byte in the second record's data.
         let f = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .unwrap();
-        f.write_all_at(&[0xff], locs[1].0 + RECORD_HEADER as u64)
+        f.write_all_at(&[0xff], locs[1].offset() + RECORD_HEADER as u64)
             .unwrap();
-        let (spill, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (_, found) = ChunkSpill::open(dir.path()).unwrap();
         assert_eq!(found.len(), 1);
-        // New chunks go after the last good record.
-        let loc = spill
-            .write(SeriesRef(5), 0, 0, Encoding::Xor, &[1])
-            .unwrap();
-        assert_eq!(loc, locs[1]);
+        assert_eq!(fs::metadata(&path).unwrap().len(), locs[1].offset());
     }
 
     #[test]
-    fn another_version_is_started_afresh() {
+    fn files_without_chunks_or_of_another_version_are_deleted() {
         let dir = tempfile::tempdir().unwrap();
         write_three(dir.path());
+        // The first reopen leaves an empty 000002 behind; the next deletes it.
+        drop(ChunkSpill::open(dir.path()).unwrap());
         let path = dir.path().join("000001");
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.write_all_at(&[VERSION + 1], 4).unwrap();
         let (_, found) = ChunkSpill::open(dir.path()).unwrap();
         assert!(found.is_empty());
-        assert_eq!(fs::metadata(&path).unwrap().len(), FILE_HEADER as u64);
+        assert_eq!(names(dir.path()), ["000003"]);
+    }
+
+    #[test]
+    fn remove_before_deletes_whole_files_that_end_earlier() {
+        let dir = tempfile::tempdir().unwrap();
+        let locs = write_three(dir.path());
+        let (spill, _) = ChunkSpill::open(dir.path()).unwrap();
+        let newer = spill
+            .write(SeriesRef(4), 100, 200, Encoding::Xor, &[4; 5])
+            .unwrap();
+        // 000001 ends at 29, 000002 (current) at 200.
+        assert_eq!(spill.remove_before(29).unwrap(), 0);
+        assert_eq!(names(dir.path()), ["000001", "000002", "000003"]);
+        assert_eq!(spill.remove_before(30).unwrap(), 1);
+        assert_eq!(names(dir.path()), ["000002", "000003"]);
+        let mut out = Vec::new();
+        assert!(matches!(
+            spill.read(locs[0], &mut out),
+            Err(SpillError::Corrupt { .. })
+        ));
+        spill.read(newer, &mut out).unwrap();
+        assert_eq!(out, [4; 5]);
+        assert_eq!(spill.remove_before(201).unwrap(), 1);
+        assert_eq!(names(dir.path()), ["000003"]);
     }
 
     #[test]
@@ -436,5 +651,6 @@ mod tests {
         let mut out = Vec::new();
         assert!(spill.read(SpillLoc(3), &mut out).is_err());
         assert!(spill.read(SpillLoc(1 << 40), &mut out).is_err());
+        assert!(spill.read(SpillLoc::new(2, 1 << 30), &mut out).is_err());
     }
 }

@@ -115,6 +115,23 @@ impl StripeSeries {
         (series, true)
     }
 
+    /// Removes `series` from both maps (if it is still the one there).
+    pub(crate) fn remove(&self, series: &Arc<MemSeries>) {
+        let hash = series.labels().hash_u64();
+        let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
+        if let Some(bucket) = stripe.get_mut(&hash) {
+            bucket.retain(|s| !Arc::ptr_eq(s, series));
+            if bucket.is_empty() {
+                stripe.remove(&hash);
+            }
+        }
+        let r = series.series_ref().0;
+        let mut by_ref = self.by_ref[Self::ref_stripe(r)].write();
+        if by_ref.get(&r).is_some_and(|s| Arc::ptr_eq(s, series)) {
+            by_ref.remove(&r);
+        }
+    }
+
     /// Calls `f` for every series (stripe by stripe; not a consistent snapshot).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
         for stripe in self.by_ref.iter() {

@@ -52,18 +52,40 @@ pub fn checkpoint(
     mint: i64,
 ) -> Result<CheckpointStats, WalError> {
     wal.check_poisoned()?;
-    let dir = wal.dir().to_path_buf();
+    let stats = write_checkpoint(
+        wal.dir(),
+        wal.options().segment_size,
+        wal.current_segment(),
+        upto,
+        keep_series,
+        mint,
+    )?;
+    wal.truncate_before(upto.saturating_add(1))?;
+    Ok(stats)
+}
+
+/// The part of [`checkpoint`] that reads only closed segments, so that the live
+/// WAL can go on taking writes meanwhile: everything but deleting the segments
+/// `<= upto` (then [`Wal::truncate_before`]). `current` is the segment being
+/// written; `upto` must be below it.
+pub(crate) fn write_checkpoint(
+    dir: &Path,
+    segment_size: usize,
+    current: u32,
+    upto: u32,
+    keep_series: &dyn Fn(SeriesRef) -> bool,
+    mint: i64,
+) -> Result<CheckpointStats, WalError> {
     let fail = |reason: String| WalError::Checkpoint {
-        dir: dir.clone(),
+        dir: dir.to_path_buf(),
         reason,
     };
-    if upto >= wal.current_segment() {
+    if upto >= current {
         return Err(fail(format!(
-            "segment {upto:08} is not closed (the current segment is {:08})",
-            wal.current_segment()
+            "segment {upto:08} is not closed (the current segment is {current:08})"
         )));
     }
-    let mut listing = DirListing::read(&dir)?;
+    let mut listing = DirListing::read(dir)?;
     listing.remove_tmp_checkpoints()?;
     let prev = listing.last_checkpoint().cloned();
     if let Some((p, _)) = &prev
@@ -79,7 +101,7 @@ pub fn checkpoint(
         .into_iter()
         .filter(|(i, _)| *i <= upto && from.is_none_or(|f| *i >= f))
         .collect();
-    check_consecutive(&dir, &segments, from)?;
+    check_consecutive(dir, &segments, from)?;
     if segments.last().map(|s| s.0) != Some(upto) {
         return Err(fail(format!("segment {upto:08} does not exist")));
     }
@@ -87,7 +109,7 @@ pub fn checkpoint(
     let tmp = dir.join(checkpoint_tmp_name(upto));
     let res = write_tmp(
         &tmp,
-        wal.options().segment_size,
+        segment_size,
         prev.as_ref().map(|(_, p)| p.as_path()),
         &segments,
         keep_series,
@@ -103,15 +125,27 @@ pub fn checkpoint(
     };
     let fin = dir.join(checkpoint_name(upto));
     fs::rename(&tmp, &fin).map_err(|e| WalError::io("rename", &tmp, e))?;
-    sync_dir(&dir)?;
+    sync_dir(dir)?;
 
-    for (idx, path) in DirListing::read(&dir)?.checkpoints {
+    for (idx, path) in DirListing::read(dir)?.checkpoints {
         if idx < upto {
             fs::remove_dir_all(&path).map_err(|e| WalError::io("remove", &path, e))?;
         }
     }
-    wal.truncate_before(upto.saturating_add(1))?;
     Ok(stats)
+}
+
+/// The segments after the last checkpoint, oldest first (what a checkpoint may
+/// fold).
+pub(crate) fn uncheckpointed_segments(dir: &Path) -> Result<Vec<u32>, WalError> {
+    let listing = DirListing::read(dir)?;
+    let after = listing.last_checkpoint().map(|(p, _)| *p);
+    Ok(listing
+        .segments
+        .iter()
+        .map(|(i, _)| *i)
+        .filter(|i| after.is_none_or(|p| *i > p))
+        .collect())
 }
 
 /// Writes the filtered records into `tmp` (a fresh WAL directory) and fsyncs it.

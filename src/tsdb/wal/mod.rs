@@ -44,6 +44,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use checkpoint::{CheckpointStats, checkpoint};
+pub(crate) use checkpoint::{uncheckpointed_segments, write_checkpoint};
 pub(crate) use reader::read_full;
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{

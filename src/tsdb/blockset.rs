@@ -1,0 +1,194 @@
+//! The persisted blocks of a data directory, as the database sees them.
+//!
+//! On open, every `<ulid>` directory is opened as a block. Directories a crash
+//! left behind are cleared first: `<ulid>.tmp` (a block being written: it never
+//! became visible) and `<ulid>.tmp-for-deletion` (a block being deleted: it was
+//! no longer visible). A block listed as a parent of another block was merged into
+//! it by a compaction that finished writing: it is deleted, so that after any crash
+//! the directory holds each sample in exactly one view (either the sources or
+//! their merge, never both). A block that does not open is reported, naming its
+//! directory and file, and left alone; the others are used.
+//!
+//! Deleting a block renames it to `<ulid>.tmp-for-deletion` (atomic) before
+//! removing its files, so a crash half-way never leaves a half-deleted block that
+//! looks like a damaged one. Queries already running keep reading a deleted block
+//! through the open files they hold.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::tsdb::block::{Access, Block, BlockError, BlockId};
+
+const TMP_SUFFIX: &str = ".tmp";
+const DELETION_SUFFIX: &str = ".tmp-for-deletion";
+
+/// A block with its size on disk.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub(crate) block: Arc<Block>,
+    pub(crate) bytes: u64,
+}
+
+/// The open blocks, oldest (by min time) first.
+pub(crate) struct BlockSet {
+    dir: PathBuf,
+    blocks: RwLock<Vec<Loaded>>,
+}
+
+/// What opening the blocks found.
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// Blocks that did not open, with why.
+    pub(crate) damaged: Vec<BlockError>,
+    /// Blocks deleted because a compacted block holds their data.
+    pub(crate) merged_away: Vec<BlockId>,
+}
+
+fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> crate::tsdb::DbError {
+    let path = path.to_path_buf();
+    move |source| crate::tsdb::DbError::Io {
+        path,
+        source: io::Error::new(source.kind(), format!("{op}: {source}")),
+    }
+}
+
+/// Bytes of every file under `dir`.
+pub(crate) fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl BlockSet {
+    /// Opens the blocks in `dir`, clearing what a crash left behind (see the
+    /// module docs).
+    pub(crate) fn open(dir: &Path) -> Result<(BlockSet, Found), crate::tsdb::DbError> {
+        let mut found = Found::default();
+        let mut loaded = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io_err(dir, "list"))? {
+            let entry = entry.map_err(io_err(dir, "list"))?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !entry.file_type().map_err(io_err(&path, "stat"))?.is_dir() {
+                continue;
+            }
+            let stem = name
+                .strip_suffix(DELETION_SUFFIX)
+                .or_else(|| name.strip_suffix(TMP_SUFFIX));
+            if let Some(stem) = stem {
+                if stem.parse::<BlockId>().is_ok() {
+                    tracing::info!(dir = %path.display(), "removing an unfinished block write or deletion");
+                    fs::remove_dir_all(&path).map_err(io_err(&path, "remove"))?;
+                }
+                continue;
+            }
+            if name.parse::<BlockId>().is_err() {
+                continue;
+            }
+            match Block::open(&path, Access::Mmap) {
+                Ok(block) => loaded.push(Loaded {
+                    block: Arc::new(block),
+                    bytes: dir_size(&path),
+                }),
+                Err(e) => {
+                    tracing::error!(error = %e, "block does not open; it is left on disk and not read");
+                    found.damaged.push(e);
+                }
+            }
+        }
+        let parents: std::collections::HashSet<BlockId> = loaded
+            .iter()
+            .flat_map(|l| l.block.meta().compaction.parents.iter().copied())
+            .collect();
+        let set = BlockSet {
+            dir: dir.to_path_buf(),
+            blocks: RwLock::new(Vec::new()),
+        };
+        let (gone, kept): (Vec<Loaded>, Vec<Loaded>) = loaded
+            .into_iter()
+            .partition(|l| parents.contains(&l.block.meta().ulid));
+        for l in gone {
+            tracing::info!(block = %l.block.meta().ulid, "deleting a block a finished compaction merged");
+            found.merged_away.push(l.block.meta().ulid);
+            set.remove_dir(l.block.meta().ulid)?;
+        }
+        let mut kept = kept;
+        sort(&mut kept);
+        *set.blocks.write() = kept;
+        Ok((set, found))
+    }
+
+    /// The open blocks, oldest first.
+    pub(crate) fn snapshot(&self) -> Vec<Arc<Block>> {
+        self.blocks
+            .read()
+            .iter()
+            .map(|l| Arc::clone(&l.block))
+            .collect()
+    }
+
+    /// The open blocks with their sizes, oldest first.
+    pub(crate) fn loaded(&self) -> Vec<Loaded> {
+        self.blocks.read().clone()
+    }
+
+    /// Opens the block `id` just written in the directory and makes it visible,
+    /// hiding the blocks `replaces` in the same step (a compaction's sources).
+    pub(crate) fn add(&self, id: BlockId, replaces: &[BlockId]) -> Result<(), BlockError> {
+        let path = self.dir.join(id.to_string());
+        let block = Block::open(&path, Access::Mmap)?;
+        let loaded = Loaded {
+            block: Arc::new(block),
+            bytes: dir_size(&path),
+        };
+        let mut blocks = self.blocks.write();
+        blocks.retain(|l| !replaces.contains(&l.block.meta().ulid));
+        blocks.push(loaded);
+        sort(&mut blocks);
+        Ok(())
+    }
+
+    /// Hides the blocks `ids` and deletes their directories.
+    pub(crate) fn delete(&self, ids: &[BlockId]) -> Result<(), crate::tsdb::DbError> {
+        self.blocks
+            .write()
+            .retain(|l| !ids.contains(&l.block.meta().ulid));
+        for &id in ids {
+            self.remove_dir(id)?;
+        }
+        Ok(())
+    }
+
+    /// Renames the block's directory out of the way, then removes it.
+    fn remove_dir(&self, id: BlockId) -> Result<(), crate::tsdb::DbError> {
+        let path = self.dir.join(id.to_string());
+        let doomed = self.dir.join(format!("{id}{DELETION_SUFFIX}"));
+        match fs::rename(&path, &doomed) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&path, "rename for deletion")(e)),
+        }
+        fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&self.dir, "fsync"))?;
+        fs::remove_dir_all(&doomed).map_err(io_err(&doomed, "remove"))
+    }
+}
+
+fn sort(blocks: &mut [Loaded]) {
+    blocks.sort_by_key(|l| (l.block.meta().min_time, l.block.meta().max_time));
+}

@@ -1,0 +1,141 @@
+//! Moving the oldest part of the head into a block, and forgetting it afterwards.
+//!
+//! [`Head::block_series`] reads what the head holds in `[mint, maxt)`, series by
+//! series, for the block writer. Once the block is durable, [`Head::truncate`]
+//! drops every chunk that ends before `maxt`, removes the series left without
+//! chunks, and deletes the head chunk files no remaining chunk lives in. From then
+//! on samples before `maxt` are refused ([`Head::appendable_min`]): the block owns
+//! that time.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::series::MemSeries;
+use super::{ChunkSource, Head, SpillError};
+use crate::model::Labels;
+use crate::tsdb::SeriesRef;
+use crate::tsdb::chunk::XorIter;
+
+/// What [`Head::truncate`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Truncated {
+    pub(crate) chunks: u64,
+    pub(crate) series: u64,
+    pub(crate) files: u64,
+}
+
+impl Head {
+    /// The oldest timestamp an append may have: nothing before the end of the
+    /// newest block (that time is on disk), and nothing more than half a chunk
+    /// range before the newest sample, as in Prometheus; so the head can always cut
+    /// its oldest range into a block without samples arriving behind the cut.
+    pub(crate) fn appendable_min(&self) -> i64 {
+        let min_valid = self.min_valid.load(Ordering::Relaxed);
+        let max_t = self.counters.max_t.load(Ordering::Relaxed);
+        if max_t == i64::MIN {
+            return min_valid;
+        }
+        min_valid.max(max_t.saturating_sub(self.limits.chunk_range / 2))
+    }
+
+    /// Samples before `t` are refused from now on (and skipped by WAL replay).
+    pub(crate) fn set_min_valid(&self, t: i64) {
+        self.min_valid.fetch_max(t, Ordering::Relaxed);
+    }
+
+    pub(crate) fn min_valid(&self) -> i64 {
+        self.min_valid.load(Ordering::Relaxed)
+    }
+
+    /// Every series with samples in `[mint, maxt)`, sorted by labels, with those
+    /// samples in time order. Calls `f` once per series, so that the caller can
+    /// encode and write each before the next is read.
+    pub(crate) fn block_series(
+        &self,
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(&Labels, &[(i64, f64)]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut all: Vec<Arc<MemSeries>> = Vec::new();
+        self.series.for_each(|s| all.push(Arc::clone(s)));
+        all.sort_unstable_by(|a, b| a.labels().cmp(b.labels()));
+        let mut buf = Vec::new();
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for s in &all {
+            let sources: Vec<ChunkSource> = {
+                let d = s.data();
+                let mut v: Vec<ChunkSource> = d
+                    .closed
+                    .iter()
+                    .filter(|c| c.min_t < maxt && c.max_t >= mint)
+                    .map(|c| ChunkSource::Spilled(c.loc))
+                    .collect();
+                if let Some(o) = d.open.as_ref().filter(|o| o.min_t < maxt) {
+                    v.push(ChunkSource::Open(Arc::from(o.app.bytes())));
+                }
+                v
+            };
+            samples.clear();
+            for src in &sources {
+                let bytes: &[u8] = match src {
+                    ChunkSource::Open(b) => b,
+                    ChunkSource::Spilled(loc) => {
+                        self.spill
+                            .read(*loc, &mut buf)
+                            .map_err(|e| format!("series {}: {e}", s.labels()))?;
+                        &buf
+                    }
+                };
+                let mut it = XorIter::new(bytes);
+                samples.extend(it.by_ref().filter(|&(t, _)| t >= mint && t < maxt));
+                if let Some(e) = it.err() {
+                    return Err(format!("series {}: head chunk: {e}", s.labels()));
+                }
+            }
+            if !samples.is_empty() {
+                f(s.labels(), &samples)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets everything before `maxt` (now in a block): chunks that end before
+    /// it, series left without chunks (unless an appender holds samples for them),
+    /// and head chunk files holding nothing newer.
+    pub(crate) fn truncate(&self, maxt: i64) -> Result<Truncated, SpillError> {
+        self.set_min_valid(maxt);
+        let mut all: Vec<Arc<MemSeries>> = Vec::new();
+        self.series.for_each(|s| all.push(Arc::clone(s)));
+        let mut out = Truncated::default();
+        let mut removed: Vec<(SeriesRef, Labels)> = Vec::new();
+        let mut min_t = i64::MAX;
+        for s in &all {
+            let mut d = s.data();
+            out.chunks += d.drop_chunks_before(maxt) as u64;
+            if d.is_empty() {
+                if s.try_remove() {
+                    drop(d);
+                    self.series.remove(s);
+                    removed.push((s.series_ref(), s.labels().clone()));
+                }
+                continue;
+            }
+            let first = d.closed.first().map(|c| c.min_t);
+            if let Some(t) = first.or(d.open.as_ref().map(|o| o.min_t)) {
+                min_t = min_t.min(t);
+            }
+        }
+        self.postings.delete(&removed);
+        out.series = removed.len() as u64;
+        drop(removed);
+        drop(all);
+        // A group no live series uses any more is only held by the map.
+        self.groups.lock().retain(|_, g| Arc::strong_count(g) > 1);
+        let c = &self.counters;
+        c.series.fetch_sub(out.series, Ordering::Relaxed);
+        c.chunks.fetch_sub(out.chunks, Ordering::Relaxed);
+        c.min_t.store(min_t, Ordering::Relaxed);
+        out.files = self.spill.remove_before(maxt)?;
+        Ok(out)
+    }
+}

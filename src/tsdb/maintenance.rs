@@ -1,0 +1,286 @@
+//! The database's background work: cutting the head into blocks, compacting
+//! blocks, and deleting blocks beyond retention. One pass at a time
+//! ([`Maintenance::run`]), from the worker thread every interval or from
+//! [`Db::maintain`](super::Db::maintain).
+//!
+//! Order of a head cut, and why each step is safe to crash after:
+//!
+//! 1. the block for the head's oldest range is written to `<ulid>.tmp`, fsynced
+//!    and renamed into place: a crash before the rename leaves a `.tmp` directory
+//!    that the next open deletes, and the WAL still holds everything;
+//! 2. the block becomes visible to queries (queries that overlap the head see the
+//!    same samples twice and merge them);
+//! 3. the cut time is written to `head_cut` (atomically): from then on the head
+//!    refuses samples before it and WAL replay skips them. A crash before this
+//!    step replays those samples into the head again; the next cut writes them
+//!    into a second block overlapping the first, which compaction merges: nothing
+//!    is lost or doubled in answers;
+//! 4. the head drops what it held before the cut;
+//! 5. the WAL is checkpointed up to two thirds of its closed segments, keeping
+//!    the series still in the head and their samples from the cut on.
+//!
+//! The cut time is kept in its own file rather than taken from the newest block,
+//! because a block imported into the directory may end later than the head's cut:
+//! taking its end would drop the head's samples in between on the next replay.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::tsdb::blockset::{BlockSet, dir_size};
+use crate::tsdb::compact::run::write_head_block;
+use crate::tsdb::compact::{beyond_size_retention, beyond_time_retention};
+use crate::tsdb::head::Head;
+use crate::tsdb::wal;
+use crate::tsdb::{DbError, Options};
+
+/// What maintenance did (one pass, or totals since open).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    /// Blocks cut from the head.
+    pub head_blocks: u64,
+    /// Chunks and series the head dropped after cutting them into blocks.
+    pub head_chunks_removed: u64,
+    pub head_series_removed: u64,
+    /// Compactions done, and the source blocks they merged.
+    pub compactions: u64,
+    pub blocks_compacted: u64,
+    /// Blocks deleted by time or size retention.
+    pub blocks_deleted: u64,
+    /// WAL checkpoints written.
+    pub wal_checkpoints: u64,
+}
+
+impl MaintenanceReport {
+    fn add(&mut self, o: &MaintenanceReport) {
+        self.head_blocks += o.head_blocks;
+        self.head_chunks_removed += o.head_chunks_removed;
+        self.head_series_removed += o.head_series_removed;
+        self.compactions += o.compactions;
+        self.blocks_compacted += o.blocks_compacted;
+        self.blocks_deleted += o.blocks_deleted;
+        self.wal_checkpoints += o.wal_checkpoints;
+    }
+}
+
+/// The parts of an open database maintenance works on.
+pub(crate) struct Maintenance {
+    dir: PathBuf,
+    opts: Options,
+    head: Arc<Head>,
+    blocks: BlockSet,
+    /// Held for a whole pass: passes never overlap.
+    running: Mutex<()>,
+    totals: Mutex<MaintenanceReport>,
+}
+
+/// The file holding the time the head was last cut at.
+const CUT_FILE: &str = "head_cut";
+
+/// The time the head was last cut at (samples before it are in blocks), if it
+/// ever was.
+pub(crate) fn read_cut_point(dir: &Path) -> Result<Option<i64>, DbError> {
+    let path = dir.join(CUT_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(DbError::Io { path, source }),
+    };
+    text.trim()
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|e| DbError::Io {
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not a millisecond timestamp ({e}): {:?}", text.trim()),
+            ),
+            path,
+        })
+}
+
+/// Records `t` as the time the head was cut at: written to a temporary file,
+/// fsynced, renamed over the old one, and the directory fsynced.
+fn write_cut_point(dir: &Path, t: i64) -> Result<(), DbError> {
+    let path = dir.join(CUT_FILE);
+    let tmp = dir.join(format!("{CUT_FILE}.tmp"));
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| DbError::Io { path: p, source }
+    };
+    let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+    writeln!(f, "{t}").map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir))
+}
+
+/// Runs [`Maintenance::run`] every `every` until the returned sender is dropped.
+pub(crate) fn spawn_worker(
+    m: Arc<Maintenance>,
+    every: Duration,
+) -> std::io::Result<(mpsc::Sender<()>, JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("tidemark-maintenance".to_owned())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                if let Err(e) = m.run() {
+                    tracing::error!(error = %e, "background maintenance failed; retrying at the next interval");
+                }
+            }
+        })?;
+    Ok((tx, handle))
+}
+
+impl Maintenance {
+    pub(crate) fn new(
+        dir: PathBuf,
+        opts: Options,
+        head: Arc<Head>,
+        blocks: BlockSet,
+    ) -> Maintenance {
+        Maintenance {
+            dir,
+            opts,
+            head,
+            blocks,
+            running: Mutex::new(()),
+            totals: Mutex::new(MaintenanceReport::default()),
+        }
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    pub(crate) fn blocks(&self) -> &BlockSet {
+        &self.blocks
+    }
+
+    pub(crate) fn totals(&self) -> MaintenanceReport {
+        self.totals.lock().clone()
+    }
+
+    /// One pass: head cuts, then compactions, then retention.
+    pub(crate) fn run(&self) -> Result<MaintenanceReport, DbError> {
+        let _running = self.running.lock();
+        let mut report = MaintenanceReport::default();
+        let result = self
+            .cut_head(&mut report)
+            .and_then(|()| self.apply_retention(&mut report));
+        self.totals.lock().add(&report);
+        result.map(|()| report)
+    }
+
+    /// Cuts the head's oldest block range into a block while the head spans more
+    /// than 1.5 ranges (Prometheus's rule), so that the newest hour or so of
+    /// samples stays appendable in the head.
+    fn cut_head(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let range = self.opts.chunk_range_ms;
+        while let Some((lo, hi)) = self.head.time_range() {
+            if hi.saturating_sub(lo) <= range / 2 * 3 {
+                break;
+            }
+            let mint = lo;
+            let maxt = lo.div_euclid(range).saturating_add(1).saturating_mul(range);
+            if let Some(meta) = write_head_block(&self.head, &self.dir, mint, maxt)? {
+                self.blocks.add(meta.ulid, &[])?;
+                report.head_blocks += 1;
+                tracing::info!(
+                    block = %meta.ulid,
+                    min_time = meta.min_time,
+                    max_time = meta.max_time,
+                    series = meta.stats.num_series,
+                    samples = meta.stats.num_samples,
+                    "head block written"
+                );
+            }
+            write_cut_point(&self.dir, maxt)?;
+            let t = self.head.truncate(maxt)?;
+            report.head_chunks_removed += t.chunks;
+            report.head_series_removed += t.series;
+            if self.checkpoint_wal(maxt)? {
+                report.wal_checkpoints += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds the older two thirds of the closed WAL segments into a checkpoint
+    /// holding only what the head still needs (Prometheus's rule: the newest
+    /// segments hold mostly live samples). Commits go on meanwhile: only closed
+    /// segments are read, and the WAL lock is taken for moments.
+    fn checkpoint_wal(&self, mint: i64) -> Result<bool, DbError> {
+        let Some((dir, segment_size, current)) = self.head.wal_position() else {
+            return Ok(false);
+        };
+        let closed: Vec<u32> = wal::uncheckpointed_segments(&dir)?
+            .into_iter()
+            .filter(|&s| s < current)
+            .collect();
+        let (Some(&first), Some(&last)) = (closed.first(), closed.last()) else {
+            return Ok(false);
+        };
+        let upto = first + (last - first) * 2 / 3;
+        if upto <= first {
+            return Ok(false);
+        }
+        let head = &self.head;
+        let keep = |r| head.has_series(r);
+        let stats = wal::write_checkpoint(&dir, segment_size, current, upto, &keep, mint)?;
+        head.truncate_wal_before(upto.saturating_add(1))
+            .map_err(DbError::from)?;
+        tracing::info!(
+            upto,
+            kept_series = stats.kept_series,
+            dropped_series = stats.dropped_series,
+            kept_samples = stats.kept_samples,
+            dropped_samples = stats.dropped_samples,
+            "WAL checkpoint written"
+        );
+        Ok(true)
+    }
+
+    /// Deletes the blocks beyond time retention and, with a size limit, the oldest
+    /// blocks beyond it (WAL and head chunk files count towards it).
+    fn apply_retention(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let loaded = self.blocks.loaded();
+        if loaded.is_empty() {
+            return Ok(());
+        }
+        let metas: Vec<_> = loaded.iter().map(|l| l.block.meta().clone()).collect();
+        let mut doomed = beyond_time_retention(&metas, self.opts.retention_ms);
+        if self.opts.retention_bytes > 0 {
+            let sized: Vec<_> = loaded
+                .iter()
+                .map(|l| (l.block.meta().clone(), l.bytes))
+                .collect();
+            let head_bytes =
+                dir_size(&self.dir.join("wal")) + dir_size(&self.dir.join("chunks_head"));
+            for id in beyond_size_retention(&sized, head_bytes, self.opts.retention_bytes) {
+                if !doomed.contains(&id) {
+                    doomed.push(id);
+                }
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(blocks = ?doomed.iter().map(ToString::to_string).collect::<Vec<_>>(), "deleting blocks beyond retention");
+        self.blocks.delete(&doomed)?;
+        report.blocks_deleted += doomed.len() as u64;
+        Ok(())
+    }
+}
