@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::tsdb::block::{Access, Block, BlockError, BlockId};
+use crate::tsdb::block::{Access, Block, BlockError, BlockId, BlockMeta};
 
 const TMP_SUFFIX: &str = ".tmp";
 const DELETION_SUFFIX: &str = ".tmp-for-deletion";
@@ -37,6 +37,9 @@ pub(crate) struct Loaded {
 pub(crate) struct BlockSet {
     dir: PathBuf,
     blocks: RwLock<Vec<Loaded>>,
+    /// Blocks a compaction failed to read since open (their `meta.json` says so
+    /// too, when it could be rewritten): the planner leaves them alone.
+    failed: parking_lot::Mutex<std::collections::HashSet<BlockId>>,
 }
 
 /// What opening the blocks found.
@@ -117,6 +120,7 @@ impl BlockSet {
         let set = BlockSet {
             dir: dir.to_path_buf(),
             blocks: RwLock::new(Vec::new()),
+            failed: parking_lot::Mutex::new(Default::default()),
         };
         let (gone, kept): (Vec<Loaded>, Vec<Loaded>) = loaded
             .into_iter()
@@ -144,6 +148,42 @@ impl BlockSet {
     /// The open blocks with their sizes, oldest first.
     pub(crate) fn loaded(&self) -> Vec<Loaded> {
         self.blocks.read().clone()
+    }
+
+    /// The metas of the open blocks, oldest first, with `compaction.failed` set for
+    /// the blocks [`mark_failed`](Self::mark_failed) named.
+    pub(crate) fn metas(&self) -> Vec<BlockMeta> {
+        let failed = self.failed.lock();
+        self.blocks
+            .read()
+            .iter()
+            .map(|l| {
+                let mut m = l.block.meta().clone();
+                m.compaction.failed |= failed.contains(&m.ulid);
+                m
+            })
+            .collect()
+    }
+
+    /// Records that compacting block `id` failed on its own data, so that it is
+    /// not tried again (Prometheus does the same): in memory, and in its
+    /// `meta.json` so that a restart remembers.
+    pub(crate) fn mark_failed(&self, id: BlockId) {
+        self.failed.lock().insert(id);
+        let Some(l) = self
+            .blocks
+            .read()
+            .iter()
+            .find(|l| l.block.meta().ulid == id)
+            .cloned()
+        else {
+            return;
+        };
+        let mut meta = l.block.meta().clone();
+        meta.compaction.failed = true;
+        if let Err(e) = meta.write(l.block.dir()) {
+            tracing::warn!(block = %id, error = %e, "could not record the failed compaction in meta.json");
+        }
     }
 
     /// Opens the block `id` just written in the directory and makes it visible,

@@ -93,9 +93,22 @@ pub enum DbError {
     #[error(transparent)]
     HeadChunks(#[from] SpillError),
     #[error(transparent)]
-    Block(#[from] BlockError),
+    Block(Box<BlockError>),
     #[error(transparent)]
-    Compact(#[from] CompactError),
+    Compact(Box<CompactError>),
+}
+
+// Boxed: they are large, and every `Result` of the database carries them.
+impl From<BlockError> for DbError {
+    fn from(e: BlockError) -> Self {
+        DbError::Block(Box::new(e))
+    }
+}
+
+impl From<CompactError> for DbError {
+    fn from(e: CompactError) -> Self {
+        DbError::Compact(Box::new(e))
+    }
 }
 
 /// Figures about the head, for `/metrics` and reports.

@@ -33,9 +33,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::tsdb::block::{Block, BlockId};
 use crate::tsdb::blockset::{BlockSet, dir_size};
-use crate::tsdb::compact::run::write_head_block;
-use crate::tsdb::compact::{beyond_size_retention, beyond_time_retention};
+use crate::tsdb::compact::run::{merge_blocks, write_head_block};
+use crate::tsdb::compact::{
+    CompactError, beyond_size_retention, beyond_time_retention, block_ranges, plan,
+};
 use crate::tsdb::head::Head;
 use crate::tsdb::wal;
 use crate::tsdb::{DbError, Options};
@@ -179,6 +182,7 @@ impl Maintenance {
         let mut report = MaintenanceReport::default();
         let result = self
             .cut_head(&mut report)
+            .and_then(|()| self.compact(&mut report))
             .and_then(|()| self.apply_retention(&mut report));
         self.totals.lock().add(&report);
         result.map(|()| report)
@@ -253,6 +257,49 @@ impl Maintenance {
         Ok(true)
     }
 
+    /// Merges blocks as [`plan`] says until it has nothing left to do. The merged
+    /// block lists its sources as parents: once it is in place, a crash at any
+    /// point leaves one view of the data (the open that follows deletes the
+    /// parents). A source that cannot be read is marked failed and left alone.
+    fn compact(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let retention = (self.opts.retention_ms > 0).then_some(self.opts.retention_ms);
+        let ranges = block_ranges(retention);
+        loop {
+            let ids = plan(&self.blocks.metas(), &ranges);
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let sources: Vec<_> = self
+                .blocks
+                .snapshot()
+                .into_iter()
+                .filter(|b| ids.contains(&b.meta().ulid))
+                .collect();
+            let meta = match merge_blocks(&self.dir, &sources) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    if let Some(id) = failed_source(&e, &sources) {
+                        tracing::error!(block = %id, error = %e, "compaction failed on a source block; it will not be compacted again");
+                        self.blocks.mark_failed(id);
+                    }
+                    return Err(e.into());
+                }
+            };
+            self.blocks.add(meta.ulid, &ids)?;
+            self.blocks.delete(&ids)?;
+            report.compactions += 1;
+            report.blocks_compacted += ids.len() as u64;
+            tracing::info!(
+                block = %meta.ulid,
+                level = meta.compaction.level,
+                min_time = meta.min_time,
+                max_time = meta.max_time,
+                sources = ids.len(),
+                "blocks compacted"
+            );
+        }
+    }
+
     /// Deletes the blocks beyond time retention and, with a size limit, the oldest
     /// blocks beyond it (WAL and head chunk files count towards it).
     fn apply_retention(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
@@ -282,5 +329,18 @@ impl Maintenance {
         self.blocks.delete(&doomed)?;
         report.blocks_deleted += doomed.len() as u64;
         Ok(())
+    }
+}
+
+/// The source block a compaction error is about, if it is about one (and not
+/// about writing the new block).
+fn failed_source(e: &CompactError, sources: &[Arc<Block>]) -> Option<BlockId> {
+    match e {
+        CompactError::Source { block, .. } => Some(*block),
+        CompactError::Block(b) => sources
+            .iter()
+            .find(|s| s.dir() == b.dir())
+            .map(|s| s.meta().ulid),
+        CompactError::Head { .. } => None,
     }
 }

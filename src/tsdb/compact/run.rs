@@ -1,11 +1,14 @@
-//! Carrying plans out: the head's oldest range written as a block.
+//! Carrying plans out: the head's oldest range written as a block, and blocks
+//! merged into one.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::model::Labels;
-use crate::tsdb::block::{BlockError, BlockMeta, StoredChunk, write_block};
-use crate::tsdb::chunk;
+use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta, Compaction};
+use crate::tsdb::chunk::{self, ChunkIter, Encoding};
 use crate::tsdb::head::Head;
+use crate::tsdb::index::ChunkMeta;
 
 /// Samples per chunk in blocks written from known samples (a head cut, an
 /// import, a merge of overlapping blocks).
@@ -22,21 +25,24 @@ pub enum CompactError {
         maxt: i64,
         reason: String,
     },
+    #[error("compacting: block {block}: {reason}")]
+    Source { block: BlockId, reason: String },
 }
 
-/// Splits one series' samples (time order) into block chunks, each in the
+/// Writes one series' samples (time order) to `b` as block chunks, each in the
 /// encoding that suits its values best.
-pub(crate) fn encode_chunks(samples: &[(i64, f64)], out: &mut Vec<StoredChunk>) {
+fn add_samples(
+    b: &mut BlockBuilder,
+    labels: Labels,
+    samples: &[(i64, f64)],
+    buf: &mut Vec<u8>,
+) -> Result<(), BlockError> {
+    let series = b.start_series(labels)?;
     for run in samples.chunks(BLOCK_CHUNK_SAMPLES) {
-        let mut data = Vec::new();
-        let encoding = chunk::encode(run, &mut data);
-        out.push(StoredChunk {
-            min_time: run[0].0,
-            max_time: run[run.len() - 1].0,
-            encoding: encoding.into(),
-            data,
-        });
+        let encoding = chunk::encode(run, buf);
+        b.add_chunk(series, run[0].0, run[run.len() - 1].0, encoding.into(), buf)?;
     }
+    Ok(())
 }
 
 /// Writes what the head holds in `[mint, maxt)` as a level-1 block under
@@ -47,16 +53,120 @@ pub(crate) fn write_head_block(
     mint: i64,
     maxt: i64,
 ) -> Result<Option<BlockMeta>, CompactError> {
-    let mut series: Vec<(Labels, Vec<StoredChunk>)> = Vec::new();
+    let mut b = BlockBuilder::new(parent, mint, maxt)?;
+    let mut buf = Vec::new();
+    let mut failed = None;
     head.block_series(mint, maxt, |labels, samples| {
-        let mut chunks = Vec::new();
-        encode_chunks(samples, &mut chunks);
-        series.push((labels.clone(), chunks));
-        Ok(())
+        add_samples(&mut b, labels.clone(), samples, &mut buf).map_err(|e| {
+            let why = e.to_string();
+            failed = Some(e);
+            why
+        })
     })
-    .map_err(|reason| CompactError::Head { mint, maxt, reason })?;
-    if series.is_empty() {
+    .map_err(|reason| match failed.take() {
+        Some(e) => CompactError::Block(e),
+        None => CompactError::Head { mint, maxt, reason },
+    })?;
+    if b.stats().num_series == 0 {
+        // Dropping the builder removes its temporary directory.
         return Ok(None);
     }
-    Ok(Some(write_block(parent, series, mint, maxt)?))
+    Ok(Some(b.finish()?))
+}
+
+/// Merges `sources` into one new block under `parent` whose meta names them as
+/// its parents (so that, once it is in place, they can go: see
+/// `BlockSet::open`). Series present in several sources are merged; where their
+/// chunks overlap in time the samples are merged by timestamp (of equal
+/// timestamps, the block written first, lowest ULID, wins, as in queries) and
+/// encoded again; otherwise chunks are copied as they are.
+pub(crate) fn merge_blocks(
+    parent: &Path,
+    sources: &[Arc<Block>],
+) -> Result<BlockMeta, CompactError> {
+    let mut by_ulid: Vec<&Arc<Block>> = sources.iter().collect();
+    by_ulid.sort_by_key(|b| b.meta().ulid);
+    let min_time = sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
+    let max_time = sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
+    let mut compaction = Compaction {
+        level: sources
+            .iter()
+            .map(|b| b.meta().compaction.level)
+            .max()
+            .unwrap_or(0)
+            + 1,
+        sources: sources
+            .iter()
+            .flat_map(|b| b.meta().compaction.sources.iter().copied())
+            .collect(),
+        parents: by_ulid.iter().map(|b| b.meta().ulid).collect(),
+        failed: false,
+    };
+    compaction.sources.sort_unstable();
+    compaction.sources.dedup();
+
+    // Every series of every source, tagged with its source (by ULID order).
+    let mut all: Vec<(Labels, usize, Vec<ChunkMeta>)> = Vec::new();
+    for (rank, b) in by_ulid.iter().enumerate() {
+        let found = b.select(&[]).map_err(CompactError::Block)?;
+        all.extend(found.into_iter().map(|(l, c)| (l, rank, c)));
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+
+    let mut out = BlockBuilder::new(parent, min_time, max_time)?;
+    out.compaction(compaction);
+    let mut buf = Vec::new();
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i + 1;
+        while j < all.len() && all[j].0 == all[i].0 {
+            j += 1;
+        }
+        let mut chunks: Vec<(usize, &ChunkMeta)> = all[i..j]
+            .iter()
+            .flat_map(|(_, rank, c)| c.iter().map(move |m| (*rank, m)))
+            .collect();
+        chunks.sort_by_key(|(rank, m)| (m.min_time, *rank));
+        let overlapping = chunks
+            .windows(2)
+            .any(|w| w[1].1.min_time <= w[0].1.max_time);
+        let labels = all[i].0.clone();
+        if overlapping {
+            let mut samples: Vec<(i64, usize, f64)> = Vec::new();
+            for &(rank, m) in &chunks {
+                let b = by_ulid[rank];
+                let (enc, bytes) = b.chunk(m.chunk_ref)?;
+                let enc = Encoding::try_from(enc).map_err(|e| source_err(b, m, e))?;
+                let mut it = ChunkIter::new(enc, bytes);
+                samples.extend(it.by_ref().map(|(t, v)| (t, rank, v)));
+                if let Some(e) = it.err() {
+                    return Err(source_err(b, m, e));
+                }
+            }
+            samples.sort_by_key(|s| (s.0, s.1));
+            samples.dedup_by_key(|s| s.0);
+            let merged: Vec<(i64, f64)> = samples.into_iter().map(|(t, _, v)| (t, v)).collect();
+            if !merged.is_empty() {
+                add_samples(&mut out, labels, &merged, &mut buf)?;
+            }
+        } else {
+            let series = out.start_series(labels)?;
+            for &(rank, m) in &chunks {
+                let (enc, bytes) = by_ulid[rank].chunk(m.chunk_ref)?;
+                out.add_chunk(series, m.min_time, m.max_time, enc, &bytes)?;
+            }
+        }
+        i = j;
+    }
+    Ok(out.finish()?)
+}
+
+fn source_err(b: &Block, m: &ChunkMeta, e: impl std::fmt::Display) -> CompactError {
+    CompactError::Source {
+        block: b.meta().ulid,
+        reason: format!(
+            "chunks: chunk {} of [{}, {}]: {e}",
+            m.chunk_ref, m.min_time, m.max_time
+        ),
+    }
 }
