@@ -85,7 +85,8 @@ impl Collector for BuildInfoCollector {
     }
 }
 
-/// Head figures from `Db::stats()`; nothing while storage is not open.
+/// Head, block and maintenance figures from `Db::stats()`; nothing while storage
+/// is not open.
 struct TsdbCollector {
     storage: StorageSlot,
 }
@@ -137,6 +138,43 @@ impl Collector for TsdbCollector {
             "tidemark_tsdb_head_memory_bytes_per_series",
             "Estimated head memory bytes per series (0 when the head is empty).",
             per_series,
+        )?;
+        gauge(
+            e,
+            "tidemark_tsdb_blocks_loaded",
+            "Number of persisted blocks open.",
+            stats.blocks,
+        )?;
+        gauge(
+            e,
+            "tidemark_tsdb_blocks_bytes",
+            "Bytes on disk of the persisted blocks.",
+            stats.blocks_bytes,
+        )?;
+        let m = &stats.maintenance;
+        counter(
+            e,
+            "tidemark_tsdb_head_blocks_written",
+            "Total number of blocks cut from the head.",
+            m.head_blocks,
+        )?;
+        counter(
+            e,
+            "tidemark_tsdb_compactions",
+            "Total number of compactions that merged blocks.",
+            m.compactions,
+        )?;
+        counter(
+            e,
+            "tidemark_tsdb_blocks_deleted_by_retention",
+            "Total number of blocks deleted by time or size retention.",
+            m.blocks_deleted,
+        )?;
+        counter(
+            e,
+            "tidemark_tsdb_wal_checkpoints",
+            "Total number of WAL checkpoints written.",
+            m.wal_checkpoints,
         )
     }
 }
