@@ -1,9 +1,12 @@
 //! Blocks: immutable directories holding the samples of a time range
 //! (`meta.json`, `index`, `chunks/`). This module has the block's identity and
 //! metadata ([`BlockMeta`], docs/format/meta.md), its chunk segment files
-//! ([`ChunkWriter`], [`ChunkReader`], docs/format/chunks.md), and the read access
-//! to finished files ([`ByteSource`]: [`MmapFile`], [`PreadFile`]).
+//! ([`ChunkWriter`], [`ChunkReader`], docs/format/chunks.md), the read access
+//! to finished files ([`ByteSource`]: [`MmapFile`], [`PreadFile`]), writing a
+//! block ([`BlockBuilder`] streams series in any order; [`write_block`] takes
+//! them sorted in one call) and reading one ([`Block`]).
 
+mod builder;
 mod chunks;
 mod id;
 mod meta;
@@ -12,6 +15,7 @@ mod reader;
 mod source;
 mod writer;
 
+pub use builder::{BlockBuilder, BuilderSeries, ChunkData};
 pub use chunks::{
     Access, ChunkCorruption, ChunkFileError, ChunkFileStats, ChunkReader, ChunkRejection,
     ChunkWriter, ChunkWriterOptions, MAX_SEGMENT_SIZE, chunk_ref, chunk_segment_name,

@@ -1,17 +1,14 @@
-//! Writing a whole block directory: `chunks/`, `index` and `meta.json`, made under
-//! `<ulid>.tmp` and renamed into place once complete (docs/format/meta.md,
-//! *Writing*).
+//! Writing a whole block directory from sorted series in one call
+//! ([`write_block`], over [`BlockBuilder`]), and the errors of writing and reading
+//! blocks.
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{BlockId, BlockMeta, BlockStats, ChunkFileError, ChunkWriter, META_FILE, MetaError};
+use super::{BlockBuilder, BlockId, BlockMeta, ChunkData, ChunkFileError, META_FILE, MetaError};
 use crate::model::Labels;
-use crate::tsdb::chunk::{Encoding, XorIter};
-use crate::tsdb::index::{ChunkMeta, IndexError, IndexWriter};
+use crate::tsdb::index::IndexError;
 
 /// The name of the index file inside a block directory.
 pub const INDEX_FILE: &str = "index";
@@ -21,9 +18,9 @@ pub const CHUNKS_DIR: &str = "chunks";
 /// One encoded chunk of a series, as handed to [`write_block`].
 ///
 /// `min_time` and `max_time` are the timestamps of its first and last sample
-/// (inclusive). The encoding must be [`Encoding::Xor`]: the block's sample count
-/// is taken from the 2-byte sample count at the start of every XOR chunk (the
-/// chunk is not decoded further).
+/// (inclusive). `encoding` is an [`Encoding`](crate::tsdb::chunk::Encoding) byte;
+/// the block's sample count is read from the chunk's header
+/// ([`num_samples`](crate::tsdb::chunk::num_samples)).
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredChunk {
     pub min_time: i64,
@@ -146,9 +143,11 @@ impl BlockError {
 /// Writes a level-1 block holding `series` under `parent` and returns its meta.
 ///
 /// `series` must be in strictly increasing label-set order (no duplicates), each
-/// with a non-empty label set and its chunks in time order; every chunk is an XOR
-/// chunk (see [`StoredChunk`]) with `min_time <= chunk.min_time <= chunk.max_time
-/// < max_time`. A block without series is refused (`nothing to write`).
+/// with a non-empty label set and its chunks in time order; every chunk has an
+/// encoding known to [`Encoding`](crate::tsdb::chunk::Encoding) and
+/// `min_time <= chunk.min_time <= chunk.max_time < max_time`. A block without
+/// series is refused (`nothing to write`). For series in any order, or chunks
+/// written as they come, use [`BlockBuilder`], which this calls.
 ///
 /// The block is written in `<parent>/<ulid>.tmp/`: `chunks/`, `index`,
 /// `meta.json`, each fsynced, then the directory; it is renamed to
@@ -177,167 +176,30 @@ pub(super) fn write_block_as<I>(
 where
     I: IntoIterator<Item = (Labels, Vec<StoredChunk>)>,
 {
-    let series: Vec<(Labels, Vec<StoredChunk>)> = series.into_iter().collect();
-    let tmp = parent.join(format!("{id}.tmp"));
-    let dir = parent.join(id.to_string());
-    let stats = check_input(&tmp, &series, min_time, max_time)?;
-    let meta = BlockMeta::new(id, min_time, max_time, stats);
-
-    fs::create_dir(&tmp).map_err(BlockError::io(&tmp, "create directory", "."))?;
-    if let Err(e) = write_files(&tmp, &series, &meta) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
-    if let Err(e) = fs::rename(&tmp, &dir) {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(BlockError::io(&tmp, "rename to its final name", ".")(e));
-    }
-    if let Err(e) = sync_dir(parent) {
-        // The rename may not be durable: take the block away rather than report
-        // a failure and leave it behind.
-        let _ = fs::remove_dir_all(&dir);
-        return Err(BlockError::io(&dir, "fsync the parent directory of", ".")(
-            e,
-        ));
-    }
-    Ok(meta)
-}
-
-/// Checks the series before anything is written; returns the block's stats.
-fn check_input(
-    tmp: &Path,
-    series: &[(Labels, Vec<StoredChunk>)],
-    min_time: i64,
-    max_time: i64,
-) -> Result<BlockStats, BlockError> {
-    let invalid = |file: &str, reason: String| BlockError::Invalid {
-        dir: tmp.to_owned(),
-        file: file.to_owned(),
-        reason,
-    };
-    if series.is_empty() {
-        return Err(invalid(".", "nothing to write: no series".to_owned()));
-    }
-    if min_time >= max_time {
-        return Err(invalid(
-            META_FILE,
-            format!("minTime {min_time} is not before maxTime {max_time}"),
-        ));
-    }
-    let mut stats = BlockStats::default();
-    let mut prev: Option<&Labels> = None;
+    let mut builder = BlockBuilder::with_id(parent, min_time, max_time, id)?;
+    let mut prev: Option<Labels> = None;
     for (labels, chunks) in series {
-        if labels.is_empty() {
-            return Err(invalid(
-                INDEX_FILE,
-                "series with an empty label set".to_owned(),
-            ));
-        }
-        if let Some(p) = prev {
-            if labels == p {
-                return Err(invalid(INDEX_FILE, format!("duplicate series {labels}")));
-            }
-            if labels < p {
-                return Err(invalid(
-                    INDEX_FILE,
-                    format!("series {labels} after {p}: series must be sorted by labels"),
-                ));
-            }
-        }
-        prev = Some(labels);
-        let mut last_max: Option<i64> = None;
-        for c in chunks {
-            if c.min_time > c.max_time || c.min_time < min_time || c.max_time >= max_time {
-                return Err(invalid(
-                    CHUNKS_DIR,
-                    format!(
-                        "series {labels}: chunk [{}, {}] is not inside the block's [{min_time}, {max_time})",
-                        c.min_time, c.max_time
-                    ),
-                ));
-            }
-            if last_max.is_some_and(|m| c.min_time <= m) {
-                return Err(invalid(
-                    CHUNKS_DIR,
-                    format!(
-                        "series {labels}: chunk starting at {} overlaps the previous one",
-                        c.min_time
-                    ),
-                ));
-            }
-            last_max = Some(c.max_time);
-            if Encoding::try_from(c.encoding) != Ok(Encoding::Xor) {
-                return Err(invalid(
-                    CHUNKS_DIR,
-                    format!(
-                        "series {labels}: chunk encoding {} is not XOR (1)",
-                        c.encoding
-                    ),
-                ));
-            }
-            let it = XorIter::new(c.data.as_slice());
-            if let Some(e) = it.err() {
-                return Err(invalid(CHUNKS_DIR, format!("series {labels}: {e}")));
-            }
-            stats.num_samples += u64::from(it.num_samples());
-        }
-        stats.num_series += 1;
-        stats.num_chunks += chunks.len() as u64;
-    }
-    Ok(stats)
-}
-
-/// Writes the block's files into `tmp` and fsyncs them and `tmp`.
-fn write_files(
-    tmp: &Path,
-    series: &[(Labels, Vec<StoredChunk>)],
-    meta: &BlockMeta,
-) -> Result<(), BlockError> {
-    // Chunks first: the index needs their references.
-    let mut cw =
-        ChunkWriter::create(&tmp.join(CHUNKS_DIR)).map_err(|e| BlockError::chunks(tmp, e))?;
-    let mut metas: Vec<Vec<ChunkMeta>> = Vec::with_capacity(series.len());
-    for (_, chunks) in series {
-        let mut refs = Vec::with_capacity(chunks.len());
-        for c in chunks {
-            let chunk_ref = cw
-                .write(c.encoding, &c.data)
-                .map_err(|e| BlockError::chunks(tmp, e))?;
-            refs.push(ChunkMeta {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                chunk_ref,
+        // The builder takes any order; this function promises callers that an
+        // order mistake of theirs is reported, not silently repaired.
+        if let Some(p) = &prev
+            && labels < *p
+        {
+            return Err(BlockError::Invalid {
+                dir: builder.tmp_dir().to_owned(),
+                file: INDEX_FILE.to_owned(),
+                reason: format!("series {labels} after {p}: series must be sorted by labels"),
             });
         }
-        metas.push(refs);
+        builder.add_series(
+            labels.clone(),
+            chunks.iter().map(|c| ChunkData {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                encoding: c.encoding,
+                data: &c.data,
+            }),
+        )?;
+        prev = Some(labels);
     }
-    cw.finish().map_err(|e| BlockError::chunks(tmp, e))?;
-
-    let index_err = |source| BlockError::Index {
-        dir: tmp.to_owned(),
-        source,
-    };
-    let symbols: BTreeSet<&str> = series
-        .iter()
-        .flat_map(|(l, _)| l.iter().flat_map(|l| [l.name, l.value]))
-        .collect();
-    let mut iw = IndexWriter::create(&tmp.join(INDEX_FILE)).map_err(index_err)?;
-    for s in symbols {
-        iw.add_symbol(s).map_err(index_err)?;
-    }
-    for ((labels, _), chunks) in series.iter().zip(&metas) {
-        iw.add_series(labels, chunks).map_err(index_err)?;
-    }
-    iw.finish().map_err(index_err)?;
-
-    // Writes meta.json through meta.json.tmp and fsyncs `tmp`, which makes the
-    // entries of `index` and `chunks` durable too.
-    meta.write(tmp).map_err(|source| BlockError::Meta {
-        dir: tmp.to_owned(),
-        source,
-    })
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    builder.finish()
 }
