@@ -12,6 +12,8 @@
 mod bench_write;
 #[path = "tidemark/check_metrics.rs"]
 mod check_metrics;
+#[path = "tidemark/import.rs"]
+mod import;
 #[path = "tidemark/logging.rs"]
 mod logging;
 #[path = "tidemark/server.rs"]
@@ -48,6 +50,16 @@ enum Command {
     /// Checks, like promtool's.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Backfill: write blocks from a file of samples.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Write blocks from an OpenMetrics file of timestamped samples, as
+    /// `promtool tsdb create-blocks-from openmetrics` does.
+    Openmetrics(import::OpenMetricsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +82,7 @@ fn main() -> ExitCode {
         None => server::run(cli.server),
         Some(Command::Server(args)) => server::run(args),
         Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
+        Some(Command::Import(ImportCommand::Openmetrics(args))) => import::run_openmetrics(&args),
         // Its exit status says what it found, so it maps its own.
         Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
     };

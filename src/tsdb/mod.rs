@@ -5,6 +5,7 @@ pub mod chunk;
 pub mod compact;
 mod db;
 mod head;
+pub mod import;
 pub mod index;
 mod querier;
 mod sorted;
