@@ -405,3 +405,26 @@ fn cli_reports_bad_lines_and_strict_fails() {
     );
     assert_eq!(fs::read_dir(&data).unwrap().count(), 0);
 }
+
+#[test]
+fn lines_after_eof_are_bad_in_any_piece() {
+    let text = "a 1 1767225600\n# EOF\na 2 1767225615\na 3 1767225630\n";
+    for piece_bytes in [1 << 20, 16, 1] {
+        let tmp = tempfile::tempdir().unwrap();
+        let options = ImportOptions {
+            piece_bytes,
+            ..ImportOptions::default()
+        };
+        let (r, seen) = import(text, tmp.path(), options);
+        let report = r.unwrap();
+        assert_eq!(report.samples, 1, "{piece_bytes}");
+        assert_eq!(report.lines, 4);
+        let lines: Vec<usize> = seen.bad.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![3, 4], "{piece_bytes}: {:?}", seen.bad);
+        assert!(
+            seen.bad[0].problem.contains("after \"# EOF\""),
+            "{}",
+            seen.bad[0]
+        );
+    }
+}

@@ -5,7 +5,13 @@
 //! reader) in large pieces, parses it with the crate's OpenMetrics parser
 //! ([`crate::exposition`]), and writes one block per aligned time window through a
 //! [`BlockBuilder`] per window, opened when the window's first chunk is ready.
-//! Memory does not grow with the file: it holds one piece of input, and per series
+//! Two threads parse alternate pieces (each starting with the last `# TYPE` line
+//! before it, so a piece reads as it would in one pass); the calling thread reads
+//! the input and stores what they parsed in input order, so the result does not
+//! depend on timing.
+//!
+//! Memory does not grow with the file: it holds a few pieces of input
+//! ([`ImportOptions::piece_bytes`], 8 MiB, up to five at a time), and per series
 //! its label set, per window it has data in one partial chunk (at most
 //! [`BLOCK_CHUNK_SAMPLES`] samples), and the builders' chunk references. A
 //! series' chunk is encoded ([`chunk::encode`]) and written out as soon as it is
@@ -45,6 +51,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use crate::exposition::{Entry, Format, Mode, ParseError, ParseState, Parser, Sample};
 use crate::model::{Labels, METRIC_NAME};
@@ -197,8 +204,12 @@ pub fn import_openmetrics(
 }
 
 /// [`import_openmetrics`] from any reader; `input` names it in errors.
+///
+/// Two threads parse alternate pieces of the input while the calling thread
+/// reads the next pieces and stores the parsed samples in file order, so
+/// results do not depend on the threads' timing.
 pub fn import_openmetrics_from<R: Read>(
-    mut reader: R,
+    reader: R,
     input: &str,
     data_dir: &Path,
     options: &ImportOptions,
@@ -208,73 +219,312 @@ pub fn import_openmetrics_from<R: Read>(
         dir: data_dir.to_owned(),
         source,
     })?;
-    let mut run = Run {
+    let mut store = Store {
         input,
         strict: options.strict,
         sink: Sink::new(data_dir, block_duration(options.max_block_duration)),
         report: ImportReport::default(),
         observer,
         prev: PrevSeries::default(),
+        next_line: 1,
+        eof_seen: false,
     };
-    let mut buf = vec![0u8; options.piece_bytes.max(1)];
-    let mut filled = 0;
-    let mut state = ParseState::new(Format::OpenMetrics, Mode::Lenient);
-    loop {
-        let mut eof = false;
-        while filled < buf.len() {
-            match reader.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    eof = true;
+    let mut pieces = Pieces {
+        reader,
+        input,
+        piece_bytes: options.piece_bytes.max(1),
+        tail: Vec::new(),
+        type_line: Vec::new(),
+        offset: 0,
+        done: false,
+    };
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let mut jobs = Vec::with_capacity(PARSERS);
+        let mut results = Vec::with_capacity(PARSERS);
+        for _ in 0..PARSERS {
+            // Room for every piece a parser can have in flight, so neither side
+            // ever blocks on a full channel while the other waits for it.
+            let (job_tx, job_rx) = mpsc::sync_channel::<Piece>(IN_FLIGHT_PER_PARSER);
+            let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT_PER_PARSER);
+            scope.spawn(move || {
+                for piece in job_rx {
+                    if batch_tx.send(parse_piece(piece)).is_err() {
+                        break;
+                    }
+                }
+            });
+            jobs.push(job_tx);
+            results.push(batch_rx);
+        }
+        let mut free: Vec<Vec<u8>> = Vec::new();
+        let (mut sent, mut stored) = (0usize, 0usize);
+        loop {
+            while !pieces.done && sent - stored < PARSERS * IN_FLIGHT_PER_PARSER {
+                let buf = free.pop().unwrap_or_default();
+                let piece = pieces.next(buf)?;
+                if jobs[sent % PARSERS].send(piece).is_err() {
                     break;
                 }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(ImportError::Read {
-                        input: input.to_owned(),
-                        offset: run.report.bytes + filled as u64,
-                        source,
-                    });
-                }
+                sent += 1;
             }
+            if stored == sent {
+                break;
+            }
+            let Ok(batch) = results[stored % PARSERS].recv() else {
+                break;
+            };
+            stored += 1;
+            free.push(store.batch(batch)?);
         }
-        let first_line = state.lines() + 1;
-        if eof {
-            let mut parser = Parser::last_piece(&buf[..filled], state);
-            run.piece(&mut parser, &buf[..filled], first_line)?;
-            run.report.lines = parser.into_state().lines();
-            run.report.bytes += filled as u64;
-            run.observer.progress(run.report.bytes);
-            break;
-        }
-        // Parse up to the last complete line; the rest waits for more input.
-        let cut = memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |i| i + 1);
-        let mut parser = Parser::piece(&buf[..cut], state);
-        run.piece(&mut parser, &buf[..cut], first_line)?;
-        let consumed = parser.consumed();
-        state = parser.into_state();
-        if consumed == 0 {
-            // One line longer than the buffer: make room for it.
-            buf.resize(buf.len() * 2, 0);
-        }
-        // The previous series' key borrows nothing from the buffer (it is owned),
-        // so moving the rest of the piece down is safe for it.
-        buf.copy_within(consumed..filled, 0);
-        filled -= consumed;
-        run.report.bytes += consumed as u64;
-        run.observer.progress(run.report.bytes);
-    }
-    let Run {
+        // Dropping the senders ends the parsers' loops.
+        drop(jobs);
+        Ok(())
+    })?;
+    store.end()?;
+    let Store {
         sink,
         mut report,
         observer,
         ..
-    } = run;
+    } = store;
     let (blocks, samples, duplicates) = sink.finish(observer)?;
     report.blocks = blocks;
     report.samples = samples;
     report.duplicates = duplicates;
     Ok(report)
+}
+
+/// Parser threads.
+const PARSERS: usize = 2;
+/// Pieces each parser may have queued or parsed but not yet stored.
+const IN_FLIGHT_PER_PARSER: usize = 2;
+
+/// A piece of input for a parser: the last `# TYPE` line before it (so that
+/// `le` and `quantile` values read as they would in one pass), then whole lines.
+struct Piece {
+    buf: Vec<u8>,
+    /// Bytes of `buf` that are the repeated `# TYPE` line (0 if none yet).
+    prefix: usize,
+}
+
+/// Cuts the input into pieces of whole lines.
+struct Pieces<'a, R> {
+    reader: R,
+    input: &'a str,
+    piece_bytes: usize,
+    /// Bytes read after the last newline of the previous piece.
+    tail: Vec<u8>,
+    /// The last `# TYPE` line so far, with its newline.
+    type_line: Vec<u8>,
+    /// Bytes of input read so far.
+    offset: u64,
+    done: bool,
+}
+
+impl<R: Read> Pieces<'_, R> {
+    /// The next piece, in `buf` (a recycled buffer). At the end of the input the
+    /// piece holds the rest, which may not end with a newline.
+    fn next(&mut self, mut buf: Vec<u8>) -> Result<Piece, ImportError> {
+        buf.clear();
+        buf.extend_from_slice(&self.type_line);
+        let prefix = buf.len();
+        buf.append(&mut self.tail);
+        let mut want = prefix + self.piece_bytes;
+        loop {
+            if buf.len() < want {
+                let filled = buf.len();
+                buf.resize(want, 0);
+                let n = loop {
+                    match self.reader.read(&mut buf[filled..]) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(source) => {
+                            return Err(ImportError::Read {
+                                input: self.input.to_owned(),
+                                offset: self.offset,
+                                source,
+                            });
+                        }
+                    }
+                };
+                buf.truncate(filled + n);
+                self.offset += n as u64;
+                if n == 0 {
+                    self.done = true;
+                    return Ok(Piece { buf, prefix });
+                }
+                if buf.len() < want {
+                    continue;
+                }
+            }
+            match memchr::memrchr(b'\n', &buf[prefix..]) {
+                Some(i) => {
+                    let cut = prefix + i + 1;
+                    self.tail.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
+                    if let Some(line) = last_type_line(&buf[prefix..]) {
+                        self.type_line.clear();
+                        self.type_line.extend_from_slice(line);
+                    }
+                    return Ok(Piece { buf, prefix });
+                }
+                // One line longer than a piece: read on until it ends.
+                None => want += self.piece_bytes,
+            }
+        }
+    }
+}
+
+/// The last line of `lines` (whole lines) that starts with `# TYPE `.
+fn last_type_line(lines: &[u8]) -> Option<&[u8]> {
+    let mut end = lines.len();
+    while let Some(hash) = memchr::memrchr(b'#', &lines[..end]) {
+        end = hash;
+        if (hash == 0 || lines[hash - 1] == b'\n') && lines[hash..].starts_with(b"# TYPE ") {
+            let stop = memchr::memchr(b'\n', &lines[hash..]).map_or(lines.len(), |i| hash + i + 1);
+            return Some(&lines[hash..stop]);
+        }
+    }
+    None
+}
+
+/// What a parser made of a piece, in input order. Line numbers count from the
+/// piece's first line (1), the prefix not included.
+struct Batch {
+    piece: Piece,
+    keys: Vec<Key>,
+    items: Vec<Item>,
+    /// Lines of the piece.
+    lines: usize,
+    /// Whether the piece holds `# EOF`.
+    eof: bool,
+}
+
+/// A label set as written on a run of consecutive sample lines.
+struct Key {
+    name: std::ops::Range<usize>,
+    labels: std::ops::Range<usize>,
+    /// A `# TYPE` line came before it in the piece: the same bytes may read
+    /// differently than before it.
+    after_type: bool,
+    /// `name` and `labels` locate its text in the piece.
+    comparable: bool,
+    parsed: Option<Labels>,
+}
+
+enum Item {
+    /// A sample of `keys[key]`; `end` is the offset in the piece just past its line.
+    Sample {
+        key: u32,
+        end: u32,
+        t: i64,
+        v: f64,
+    },
+    Bad(BadLine),
+}
+
+/// Parses one piece (on a parser thread).
+fn parse_piece(piece: Piece) -> Batch {
+    let mut keys: Vec<Key> = Vec::new();
+    let mut items = Vec::new();
+    let prefix_lines = usize::from(piece.prefix > 0);
+    let src = piece.buf.as_slice();
+    let mut parser = Parser::piece(src, ParseState::new(Format::OpenMetrics, Mode::Lenient));
+    let mut lines = LineCounter {
+        pos: piece.prefix,
+        line: 1,
+    };
+    let mut after_type = false;
+    // Whether the current key's label set is valid (`Err`: why not).
+    let mut current: Option<Result<u32, String>> = None;
+    // Where a borrowed text is in the piece; `None` for one that is not (an
+    // empty label set is a static empty string).
+    let range_of = |s: &str| {
+        let at = (s.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+        (at + s.len() <= src.len()).then_some(at..at + s.len())
+    };
+    while let Some(entry) = parser.next() {
+        let s = match entry {
+            Ok(Entry::Sample(s)) => s,
+            Ok(Entry::Type { .. }) => {
+                after_type = true;
+                current = None;
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                if e.line > prefix_lines {
+                    let mut bad = BadLine::from(&e);
+                    bad.line -= prefix_lines;
+                    items.push(Item::Bad(bad));
+                }
+                continue;
+            }
+        };
+        let end = parser.consumed();
+        let bad = |lines: &mut LineCounter, problem: String| {
+            Item::Bad(BadLine {
+                line: lines.line_before(src, end),
+                column: None,
+                problem,
+            })
+        };
+        let Some(t) = s.timestamp else {
+            let problem = "sample without a timestamp: every imported sample needs one";
+            items.push(bad(&mut lines, problem.to_owned()));
+            continue;
+        };
+        let (name, raw) = (s.name.raw(), s.labels.raw());
+        let same = current.is_some()
+            && keys.last().is_some_and(|k| {
+                k.comparable
+                    && src[k.name.clone()] == *name.as_bytes()
+                    && src[k.labels.clone()] == *raw.as_bytes()
+            });
+        if !same {
+            let parsed = labels_of(&s);
+            // Fewer than 2^32 keys: each takes a line of the piece.
+            current = Some(
+                parsed
+                    .as_ref()
+                    .map(|_| keys.len() as u32)
+                    .map_err(Clone::clone),
+            );
+            let (name_range, labels_range) = (range_of(name), range_of(raw));
+            keys.push(Key {
+                // Text not found in the piece (only ever empty) cannot be
+                // compared with other lines': such a key is never reused.
+                comparable: name_range.is_some() && labels_range.is_some(),
+                name: name_range.unwrap_or_default(),
+                labels: labels_range.unwrap_or_default(),
+                after_type: std::mem::take(&mut after_type),
+                parsed: parsed.ok(),
+            });
+        }
+        match &current {
+            Some(Ok(key)) => items.push(Item::Sample {
+                key: *key,
+                // Pieces are far smaller than 4 GiB.
+                end: end as u32,
+                t,
+                v: s.value,
+            }),
+            Some(Err(problem)) => items.push(bad(&mut lines, problem.clone())),
+            None => {}
+        }
+    }
+    let state = parser.into_state();
+    let lines = state.lines().saturating_sub(prefix_lines);
+    // In lenient mode the end-of-input check is only whether `# EOF` was seen.
+    let mut state = state;
+    let eof = state.finish().is_ok();
+    Batch {
+        piece,
+        keys,
+        items,
+        lines,
+        eof,
+    }
 }
 
 /// The label-set bytes of the previous sample line and its series: consecutive
@@ -287,93 +537,122 @@ struct PrevSeries {
     series: Option<u32>,
 }
 
-/// Why a sample was not stored.
-enum SampleError {
-    /// Its line is bad (the reason).
-    Bad(String),
-    /// Writing a block failed: the import stops.
-    Block(BlockError),
-}
-
-impl From<BlockError> for SampleError {
-    fn from(e: BlockError) -> SampleError {
-        SampleError::Block(e)
-    }
-}
-
-/// One import in progress: the parse loop's state.
-struct Run<'a> {
+/// The storing side of an import: batches in input order go into the sink.
+struct Store<'a> {
     input: &'a str,
     strict: bool,
     sink: Sink,
     report: ImportReport,
     observer: &'a mut dyn ImportObserver,
     prev: PrevSeries,
+    /// The number of the first line of the next batch.
+    next_line: usize,
+    /// `# EOF` was seen: any later line is bad.
+    eof_seen: bool,
 }
 
-impl Run<'_> {
-    /// Imports the entries of one piece; `first_line` is the number of its first
-    /// line.
-    fn piece(
-        &mut self,
-        parser: &mut Parser<'_>,
-        piece: &[u8],
-        first_line: usize,
-    ) -> Result<(), ImportError> {
-        let mut lines = LineCounter {
-            pos: 0,
-            line: first_line,
-        };
-        while let Some(entry) = parser.next() {
-            match entry {
-                Ok(Entry::Sample(s)) => match self.sample(&s) {
-                    Ok(()) => {}
-                    Err(SampleError::Bad(problem)) => {
-                        let line = lines.line_before(piece, parser.consumed());
-                        self.bad(BadLine {
-                            line,
-                            column: None,
-                            problem,
-                        })?;
-                    }
-                    Err(SampleError::Block(e)) => return Err(e.into()),
-                },
-                // A TYPE line changes how `le` and `quantile` values read.
-                Ok(Entry::Type { .. }) => self.prev.series = None,
-                Ok(_) => {}
-                Err(e) => self.bad(BadLine::from(&e))?,
+impl Store<'_> {
+    /// Stores a batch; gives back its buffer for reuse.
+    fn batch(&mut self, mut batch: Batch) -> Result<Vec<u8>, ImportError> {
+        let base = self.next_line - 1;
+        let src = &batch.piece.buf;
+        if self.eof_seen {
+            // Every line after `# EOF` is bad, as the parser reports them.
+            let mut line = base;
+            for text in src[batch.piece.prefix..].split(|&b| b == b'\n') {
+                line += 1;
+                if line > base + batch.lines {
+                    break;
+                }
+                let text = String::from_utf8_lossy(text);
+                self.bad(BadLine {
+                    line,
+                    column: Some(1),
+                    problem: format!("found {text:?}, expected nothing after \"# EOF\""),
+                })?;
             }
+        } else {
+            let mut lines = LineCounter {
+                pos: batch.piece.prefix,
+                line: 1,
+            };
+            let mut current: Option<(u32, u32)> = None;
+            for item in std::mem::take(&mut batch.items) {
+                match item {
+                    Item::Bad(mut bad) => {
+                        bad.line += base;
+                        self.bad(bad)?;
+                    }
+                    Item::Sample { key, end, t, v } => {
+                        let series = match current {
+                            Some((k, id)) if k == key => id,
+                            _ => {
+                                let id = self.resolve(src, &mut batch.keys, key);
+                                current = Some((key, id));
+                                id
+                            }
+                        };
+                        match self.sink.append(series, t, v) {
+                            Ok(()) => {}
+                            Err(SampleError::Bad(problem)) => {
+                                let line = base + lines.line_before(src, end as usize);
+                                self.bad(BadLine {
+                                    line,
+                                    column: None,
+                                    problem,
+                                })?;
+                            }
+                            Err(SampleError::Block(e)) => return Err(e.into()),
+                        }
+                    }
+                }
+            }
+            self.eof_seen = batch.eof;
         }
-        Ok(())
+        self.next_line += batch.lines;
+        self.report.lines = self.next_line - 1;
+        self.report.bytes += (src.len() - batch.piece.prefix) as u64;
+        self.observer.progress(self.report.bytes);
+        Ok(batch.piece.buf)
     }
 
-    /// Stores one sample.
-    fn sample(&mut self, s: &Sample<'_>) -> Result<(), SampleError> {
-        let Some(t) = s.timestamp else {
-            return Err(SampleError::Bad(
-                "sample without a timestamp: every imported sample needs one".to_owned(),
-            ));
-        };
-        let name = s.name.raw().as_bytes();
-        let raw_labels = s.labels.raw().as_bytes();
-        let series = match self.prev.series {
-            Some(id) if self.prev.name == name && self.prev.labels == raw_labels => id,
-            prev => {
-                if let Some(id) = prev {
-                    self.sink.leave(id);
-                }
-                self.prev.series = None;
-                let labels = labels_of(s).map_err(SampleError::Bad)?;
-                let id = self.sink.lookup(labels);
-                self.prev.name.clear();
-                self.prev.name.extend_from_slice(name);
-                self.prev.labels.clear();
-                self.prev.labels.extend_from_slice(raw_labels);
-                self.prev.series = Some(id);
-                id
-            }
-        };
-        self.sink.append(series, t, s.value)
+    /// The series of `keys[key]`: the previous line's when the bytes are the same.
+    fn resolve(&mut self, src: &[u8], keys: &mut [Key], key: u32) -> u32 {
+        let k = &mut keys[key as usize];
+        let (name, raw) = (&src[k.name.clone()], &src[k.labels.clone()]);
+        if let Some(id) = self.prev.series
+            && !k.after_type
+            && k.comparable
+            && self.prev.name == name
+            && self.prev.labels == raw
+        {
+            return id;
+        }
+        if let Some(id) = self.prev.series {
+            self.sink.leave(id);
+        }
+        // Keys of a batch are resolved once each (a run of lines).
+        let labels = k.parsed.take().unwrap_or_default();
+        let id = self.sink.lookup(labels);
+        self.prev.name.clear();
+        self.prev.name.extend_from_slice(name);
+        self.prev.labels.clear();
+        self.prev.labels.extend_from_slice(raw);
+        self.prev.series = Some(id);
+        id
+    }
+
+    /// The end-of-input check: the input must have ended with `# EOF`.
+    fn end(&mut self) -> Result<(), ImportError> {
+        if self.eof_seen {
+            return Ok(());
+        }
+        let line = self.next_line;
+        self.bad(BadLine {
+            line,
+            column: Some(1),
+            problem: "found end of input, expected \"# EOF\"".to_owned(),
+        })
     }
 
     fn bad(&mut self, bad: BadLine) -> Result<(), ImportError> {
@@ -423,6 +702,20 @@ fn labels_of(s: &Sample<'_>) -> Result<Labels, String> {
         return Err("sample without a metric name or labels".to_owned());
     }
     Ok(labels)
+}
+
+/// Why a sample was not stored.
+enum SampleError {
+    /// Its line is bad (the reason).
+    Bad(String),
+    /// Writing a block failed: the import stops.
+    Block(BlockError),
+}
+
+impl From<BlockError> for SampleError {
+    fn from(e: BlockError) -> SampleError {
+        SampleError::Block(e)
+    }
 }
 
 /// A series being imported.
