@@ -18,6 +18,8 @@ mod import;
 mod logging;
 #[path = "tidemark/server.rs"]
 mod server;
+#[path = "tidemark/tsdb_analyze.rs"]
+mod tsdb_analyze;
 
 use std::process::ExitCode;
 
@@ -53,6 +55,16 @@ enum Command {
     /// Backfill: write blocks from a file of samples.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Tools for the blocks of a data directory, like `promtool tsdb`.
+    #[command(subcommand)]
+    Tsdb(TsdbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TsdbCommand {
+    /// Show what a block holds: counts, bytes per sample by chunk encoding, and
+    /// the label sets with the highest cardinality.
+    Analyze(tsdb_analyze::AnalyzeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +95,7 @@ fn main() -> ExitCode {
         Some(Command::Server(args)) => server::run(args),
         Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
         Some(Command::Import(ImportCommand::Openmetrics(args))) => import::run_openmetrics(&args),
+        Some(Command::Tsdb(TsdbCommand::Analyze(args))) => tsdb_analyze::run(&args),
         // Its exit status says what it found, so it maps its own.
         Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
     };
