@@ -61,7 +61,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
             }
         }
     }
-    blocks.sort_by(|a, b| (a.1.min_time, a.1.ulid).cmp(&(b.1.min_time, b.1.ulid)));
+    blocks.sort_by_key(|b| (b.1.min_time, b.1.ulid));
     let chosen: Vec<&(PathBuf, BlockMeta)> = match (&args.block, args.all) {
         (Some(id), _) => match blocks
             .iter()
