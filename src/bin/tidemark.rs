@@ -12,10 +12,14 @@
 mod bench_write;
 #[path = "tidemark/check_metrics.rs"]
 mod check_metrics;
+#[path = "tidemark/import.rs"]
+mod import;
 #[path = "tidemark/logging.rs"]
 mod logging;
 #[path = "tidemark/server.rs"]
 mod server;
+#[path = "tidemark/tsdb_analyze.rs"]
+mod tsdb_analyze;
 
 use std::process::ExitCode;
 
@@ -48,6 +52,26 @@ enum Command {
     /// Checks, like promtool's.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Backfill: write blocks from a file of samples.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Tools for the blocks of a data directory, like `promtool tsdb`.
+    #[command(subcommand)]
+    Tsdb(TsdbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TsdbCommand {
+    /// Show what a block holds: counts, bytes per sample by chunk encoding, and
+    /// the label sets with the highest cardinality.
+    Analyze(tsdb_analyze::AnalyzeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Write blocks from an OpenMetrics file of timestamped samples, as
+    /// `promtool tsdb create-blocks-from openmetrics` does.
+    Openmetrics(import::OpenMetricsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +94,8 @@ fn main() -> ExitCode {
         None => server::run(cli.server),
         Some(Command::Server(args)) => server::run(args),
         Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
+        Some(Command::Import(ImportCommand::Openmetrics(args))) => import::run_openmetrics(&args),
+        Some(Command::Tsdb(TsdbCommand::Analyze(args))) => tsdb_analyze::run(&args),
         // Its exit status says what it found, so it maps its own.
         Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
     };

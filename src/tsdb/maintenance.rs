@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -125,7 +125,9 @@ fn write_cut_point(dir: &Path, t: i64) -> Result<(), DbError> {
         .map_err(io(dir))
 }
 
-/// Runs [`Maintenance::run`] every `every` until the returned sender is dropped.
+/// Runs [`Maintenance::run`] at once (a head left long enough to be cut, or
+/// blocks left uncompacted by a stop, are seen to right after opening, as
+/// Prometheus does) and then every `every`, until the returned sender is dropped.
 pub(crate) fn spawn_worker(
     m: Arc<Maintenance>,
     every: Duration,
@@ -134,9 +136,12 @@ pub(crate) fn spawn_worker(
     let handle = std::thread::Builder::new()
         .name("tidemark-maintenance".to_owned())
         .spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+            loop {
                 if let Err(e) = m.run() {
                     tracing::error!(error = %e, "background maintenance failed; retrying at the next interval");
+                }
+                if !matches!(rx.recv_timeout(every), Err(mpsc::RecvTimeoutError::Timeout)) {
+                    return;
                 }
             }
         })?;
@@ -199,6 +204,7 @@ impl Maintenance {
             }
             let mint = lo;
             let maxt = lo.div_euclid(range).saturating_add(1).saturating_mul(range);
+            let started = Instant::now();
             if let Some(meta) = write_head_block(&self.head, &self.dir, mint, maxt)? {
                 self.blocks.add(meta.ulid, &[])?;
                 report.head_blocks += 1;
@@ -208,13 +214,22 @@ impl Maintenance {
                     max_time = meta.max_time,
                     series = meta.stats.num_series,
                     samples = meta.stats.num_samples,
+                    seconds = started.elapsed().as_secs_f64(),
                     "head block written"
                 );
             }
             write_cut_point(&self.dir, maxt)?;
+            let started = Instant::now();
             let t = self.head.truncate(maxt)?;
             report.head_chunks_removed += t.chunks;
             report.head_series_removed += t.series;
+            tracing::info!(
+                chunks = t.chunks,
+                series = t.series,
+                files = t.files,
+                seconds = started.elapsed().as_secs_f64(),
+                "head truncated"
+            );
             if self.checkpoint_wal(maxt)? {
                 report.wal_checkpoints += 1;
             }
@@ -243,6 +258,7 @@ impl Maintenance {
         }
         let head = &self.head;
         let keep = |r| head.has_series(r);
+        let started = Instant::now();
         let stats = wal::write_checkpoint(&dir, segment_size, current, upto, &keep, mint)?;
         head.truncate_wal_before(upto.saturating_add(1))
             .map_err(DbError::from)?;
@@ -252,6 +268,7 @@ impl Maintenance {
             dropped_series = stats.dropped_series,
             kept_samples = stats.kept_samples,
             dropped_samples = stats.dropped_samples,
+            seconds = started.elapsed().as_secs_f64(),
             "WAL checkpoint written"
         );
         Ok(true)
@@ -275,6 +292,7 @@ impl Maintenance {
                 .into_iter()
                 .filter(|b| ids.contains(&b.meta().ulid))
                 .collect();
+            let started = Instant::now();
             let meta = match merge_blocks(&self.dir, &sources) {
                 Ok(meta) => meta,
                 Err(e) => {
@@ -295,6 +313,7 @@ impl Maintenance {
                 min_time = meta.min_time,
                 max_time = meta.max_time,
                 sources = ids.len(),
+                seconds = started.elapsed().as_secs_f64(),
                 "blocks compacted"
             );
         }

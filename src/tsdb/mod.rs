@@ -6,6 +6,7 @@ pub mod chunk;
 pub mod compact;
 mod db;
 mod head;
+pub mod import;
 pub mod index;
 mod maintenance;
 mod querier;
