@@ -216,8 +216,9 @@ fn overlapping_imported_block_merges_with_head_and_blocks() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = Db::open(dir.path(), options()).unwrap();
-        fill(&db, 0, 4 * H);
-        db.maintain().unwrap();
+        fill(&db, 0, 6 * H);
+        // Blocks [0,2h) and [2h,4h); the head keeps [4h,6h).
+        assert_eq!(db.maintain().unwrap().head_blocks, 2);
         db.close().unwrap();
     }
     // Over [H, 3H): every other timestamp already stored (the import's value
@@ -236,7 +237,7 @@ fn overlapping_imported_block_merges_with_head_and_blocks() {
     let got = &got[0].1;
     // Sorted, no timestamp twice, every original and every new timestamp there.
     assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
-    let original: Vec<i64> = (0..4 * H / STEP).map(|k| k * STEP).collect();
+    let original: Vec<i64> = (0..6 * H / STEP).map(|k| k * STEP).collect();
     for t in &original {
         let s = got
             .iter()
@@ -371,4 +372,42 @@ fn retention_deletes_whole_blocks_by_time_and_by_size() {
     assert!(block_dirs(dir.path()).is_empty());
     let got = dump(&db, &[Matcher::equal("i", "0")], i64::MIN, i64::MAX);
     assert_eq!(got[0].1.first().unwrap().0, 8 * H);
+}
+
+#[test]
+fn a_block_written_into_the_directory_while_open_is_picked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    fill(&db, 0, H);
+    let extra = l(&[("__name__", "backfilled")]);
+    import_block(
+        dir.path(),
+        &extra,
+        &[(-H, 1.0), (-H + STEP, 2.0)],
+        -2 * H,
+        0,
+    );
+    assert!(
+        dump(
+            &db,
+            &[Matcher::equal("__name__", "backfilled")],
+            i64::MIN,
+            i64::MAX
+        )
+        .is_empty()
+    );
+    assert_eq!(db.maintain().unwrap().blocks_found, 1);
+    assert_eq!(
+        dump(
+            &db,
+            &[Matcher::equal("__name__", "backfilled")],
+            i64::MIN,
+            i64::MAX
+        ),
+        [(
+            "backfilled".to_owned(),
+            vec![(-H, 1f64.to_bits()), (-H + STEP, 2f64.to_bits())]
+        )]
+    );
+    assert_eq!(db.maintain().unwrap().blocks_found, 0);
 }

@@ -37,6 +37,9 @@ pub(crate) struct Loaded {
 pub(crate) struct BlockSet {
     dir: PathBuf,
     blocks: RwLock<Vec<Loaded>>,
+    /// Block directories that did not open: not tried again by
+    /// [`load_new`](Self::load_new).
+    damaged: parking_lot::Mutex<std::collections::HashSet<BlockId>>,
     /// Blocks a compaction failed to read since open (their `meta.json` says so
     /// too, when it could be rewritten): the planner leaves them alone.
     failed: parking_lot::Mutex<std::collections::HashSet<BlockId>>,
@@ -80,6 +83,7 @@ impl BlockSet {
     pub(crate) fn open(dir: &Path) -> Result<(BlockSet, Found), crate::tsdb::DbError> {
         let mut found = Found::default();
         let mut loaded = Vec::new();
+        let mut damaged_ids = Vec::new();
         for entry in fs::read_dir(dir).map_err(io_err(dir, "list"))? {
             let entry = entry.map_err(io_err(dir, "list"))?;
             let path = entry.path();
@@ -109,6 +113,9 @@ impl BlockSet {
                 }),
                 Err(e) => {
                     tracing::error!(error = %e, "block does not open; it is left on disk and not read");
+                    if let Ok(id) = name.parse::<BlockId>() {
+                        damaged_ids.push(id);
+                    }
                     found.damaged.push(e);
                 }
             }
@@ -121,6 +128,7 @@ impl BlockSet {
             dir: dir.to_path_buf(),
             blocks: RwLock::new(Vec::new()),
             failed: parking_lot::Mutex::new(Default::default()),
+            damaged: parking_lot::Mutex::new(Default::default()),
         };
         let (gone, kept): (Vec<Loaded>, Vec<Loaded>) = loaded
             .into_iter()
@@ -133,6 +141,7 @@ impl BlockSet {
         let mut kept = kept;
         sort(&mut kept);
         *set.blocks.write() = kept;
+        set.damaged.lock().extend(damaged_ids);
         Ok((set, found))
     }
 
@@ -148,6 +157,46 @@ impl BlockSet {
     /// The open blocks with their sizes, oldest first.
     pub(crate) fn loaded(&self) -> Vec<Loaded> {
         self.blocks.read().clone()
+    }
+
+    /// Opens the blocks that appeared in the directory since it was read (an import
+    /// written there while the database runs, as Prometheus picks up blocks moved
+    /// into its directory). Returns their ids.
+    pub(crate) fn load_new(&self) -> Result<Vec<BlockId>, crate::tsdb::DbError> {
+        let known: std::collections::HashSet<BlockId> = self
+            .blocks
+            .read()
+            .iter()
+            .map(|l| l.block.meta().ulid)
+            .collect();
+        let mut added = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir, "list"))? {
+            let entry = entry.map_err(io_err(&self.dir, "list"))?;
+            let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<BlockId>().ok())
+            else {
+                continue;
+            };
+            if known.contains(&id) || self.damaged.lock().contains(&id) {
+                continue;
+            }
+            if !entry.path().is_dir() {
+                continue;
+            }
+            match self.add(id, &[]) {
+                Ok(()) => {
+                    tracing::info!(block = %id, "new block found in the data directory");
+                    added.push(id);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "block does not open; it is left on disk and not read");
+                    self.damaged.lock().insert(id);
+                }
+            }
+        }
+        Ok(added)
     }
 
     /// The metas of the open blocks, oldest first, with `compaction.failed` set for

@@ -46,6 +46,8 @@ use crate::tsdb::{DbError, Options};
 /// What maintenance did (one pass, or totals since open).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MaintenanceReport {
+    /// Blocks found in the data directory that were not there at open (imports).
+    pub blocks_found: u64,
     /// Blocks cut from the head.
     pub head_blocks: u64,
     /// Chunks and series the head dropped after cutting them into blocks.
@@ -62,6 +64,7 @@ pub struct MaintenanceReport {
 
 impl MaintenanceReport {
     fn add(&mut self, o: &MaintenanceReport) {
+        self.blocks_found += o.blocks_found;
         self.head_blocks += o.head_blocks;
         self.head_chunks_removed += o.head_chunks_removed;
         self.head_series_removed += o.head_series_removed;
@@ -181,12 +184,16 @@ impl Maintenance {
         self.totals.lock().clone()
     }
 
-    /// One pass: head cuts, then compactions, then retention.
+    /// One pass: blocks that appeared in the directory are opened, then head
+    /// cuts, compactions, retention.
     pub(crate) fn run(&self) -> Result<MaintenanceReport, DbError> {
         let _running = self.running.lock();
         let mut report = MaintenanceReport::default();
         let result = self
-            .cut_head(&mut report)
+            .blocks
+            .load_new()
+            .map(|added| report.blocks_found = added.len() as u64)
+            .and_then(|()| self.cut_head(&mut report))
             .and_then(|()| self.compact(&mut report))
             .and_then(|()| self.apply_retention(&mut report));
         self.totals.lock().add(&report);
