@@ -35,10 +35,17 @@
 
 mod any;
 mod bstream;
+mod delta;
+#[cfg(test)]
+mod om_sizes;
 mod xor;
 
 pub use any::{ChunkIter, encode, num_samples};
 pub use xor::{XorAppender, XorIter};
+
+/// How many samples a chunk written in one go (by [`encode`]: block writing,
+/// import, compaction) should hold.
+pub const BLOCK_CHUNK_SAMPLES: usize = 240;
 
 /// How a chunk's bytes are encoded. Stored as one byte beside every chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +53,10 @@ pub use xor::{XorAppender, XorIter};
 pub enum Encoding {
     /// Prometheus's XOR float encoding (Prometheus also numbers it 1).
     Xor = 1,
+    /// Timestamps and values as integers (values as exact decimals or IEEE bit
+    /// patterns), predicted from earlier samples, the errors Rice coded. Written
+    /// only by [`encode`], for chunks whose samples are all known.
+    Delta = 2,
 }
 
 impl From<Encoding> for u8 {
@@ -60,6 +71,7 @@ impl TryFrom<u8> for Encoding {
     fn try_from(b: u8) -> Result<Self, ChunkError> {
         match b {
             1 => Ok(Encoding::Xor),
+            2 => Ok(Encoding::Delta),
             other => Err(ChunkError::UnknownEncoding(other)),
         }
     }
@@ -92,6 +104,14 @@ pub enum ChunkError {
         leading: u8,
         sigbits: u8,
     },
+    /// A field of a chunk header (after the sample count) that is cut short or out
+    /// of range.
+    #[error("bad chunk header: {field} at byte {offset}: {problem}")]
+    BadField {
+        field: &'static str,
+        offset: usize,
+        problem: &'static str,
+    },
     #[error("chunk has {len} bytes but its {samples} samples end at byte {end}")]
     TrailingBytes {
         samples: u16,
@@ -108,6 +128,8 @@ mod tests {
     fn encoding_byte_roundtrips_and_rejects_unknown() {
         assert_eq!(u8::from(Encoding::Xor), 1);
         assert_eq!(Encoding::try_from(1), Ok(Encoding::Xor));
+        assert_eq!(u8::from(Encoding::Delta), 2);
+        assert_eq!(Encoding::try_from(2), Ok(Encoding::Delta));
         assert_eq!(Encoding::try_from(0), Err(ChunkError::UnknownEncoding(0)));
         assert_eq!(
             Encoding::try_from(0xff),
