@@ -361,6 +361,29 @@ fn estimate_k(hist: &[u32; 65]) -> (u8, u64) {
     best
 }
 
+/// How many of the code values of `qs` under `s` have each bit length (0 ..= 64).
+fn bit_lengths(qs: &[i64], s: &Stream) -> [u32; 65] {
+    // Four histograms, so that runs of one length (the common case) do not wait
+    // on the previous increment of the same counter.
+    let mut hists = [[0u32; 65]; 4];
+    let mut quads = qs.chunks_exact(4);
+    for quad in quads.by_ref() {
+        for (hist, &q) in hists.iter_mut().zip(quad) {
+            hist[64 - s.map(q).leading_zeros() as usize] += 1;
+        }
+    }
+    for &q in quads.remainder() {
+        hists[0][64 - s.map(q).leading_zeros() as usize] += 1;
+    }
+    let mut hist = hists[0];
+    for other in &hists[1..] {
+        for (a, b) in hist.iter_mut().zip(other) {
+            *a += b;
+        }
+    }
+    hist
+}
+
 /// The cheapest way found to code `xs` (not empty) with one of `orders`, and
 /// its size in bits (header included). `scratch` holds residuals.
 ///
@@ -412,11 +435,7 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>) -> (Stream, u64) {
                 gcd: g,
                 base,
             };
-            let mut hist = [0u32; 65];
-            for &q in scratch.iter() {
-                hist[64 - s.map(q).leading_zeros() as usize] += 1;
-            }
-            let (k, quarter_bits) = estimate_k(&hist);
+            let (k, quarter_bits) = estimate_k(&bit_lengths(scratch, &s));
             s.k = k;
             let bits = quarter_bits / 4 + 8 * s.header_len() as u64;
             if bits < best.1 {
@@ -446,6 +465,11 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>) -> (Stream, u64) {
 fn divide_gcd(rs: &mut [i64]) -> i64 {
     let mut g = 0u64;
     for &r in rs.iter() {
+        // Most residuals are multiples of the gcd so far (page-sized byte
+        // gauges): one division instead of a binary gcd's loop.
+        if g > 1 && r.unsigned_abs() % g == 0 {
+            continue;
+        }
         g = gcd(g, r.unsigned_abs());
         if g == 1 {
             return 1;
@@ -468,37 +492,43 @@ fn divide_gcd(rs: &mut [i64]) -> i64 {
 fn decimal(values: &[f64], out: &mut Vec<i64>) -> Option<u8> {
     let exact = |v: f64, s: u8| {
         let p = POW10[usize::from(s)];
-        let m = (v * p).round();
+        let x = v * p;
         // Both bounds exclude the values `as i64` would saturate to.
-        if !(-9.2e18..9.2e18).contains(&m) {
+        if !(-9.2e18..9.2e18).contains(&x) {
             return None;
         }
-        let m = m as i64;
+        // Rounded to the nearest integer without a call to libm's `round`;
+        // which way a tie goes does not matter, the check below decides.
+        let m = x as i64;
+        let m = match x - m as f64 {
+            f if f >= 0.5 => m + 1,
+            f if f <= -0.5 => m - 1,
+            _ => m,
+        };
         ((m as f64 / p).to_bits() == v.to_bits()).then_some(m)
     };
     let mut scale = 0u8;
-    'scales: loop {
-        out.clear();
+    loop {
+        // The smallest scale each value needs, and at least the ones before.
         for &v in values {
-            match exact(v, scale) {
-                Some(m) => out.push(m),
-                None => {
-                    // A value exact at a smaller scale is usually exact at a larger
-                    // one too, but not always (the larger integer may not convert
-                    // exactly): start over at the larger scale.
-                    loop {
-                        scale += 1;
-                        if scale > MAX_SCALE {
-                            return None;
-                        }
-                        if exact(v, scale).is_some() {
-                            continue 'scales;
-                        }
-                    }
+            while exact(v, scale).is_none() {
+                scale += 1;
+                if scale > MAX_SCALE {
+                    return None;
                 }
             }
         }
-        return Some(scale);
+        // A value exact at a smaller scale is usually exact at a larger one too,
+        // but not always (the larger integer may not convert exactly).
+        out.clear();
+        out.extend(values.iter().map_while(|&v| exact(v, scale)));
+        if out.len() == values.len() {
+            return Some(scale);
+        }
+        scale += 1;
+        if scale > MAX_SCALE {
+            return None;
+        }
     }
 }
 
