@@ -83,6 +83,11 @@ fn hand_derived_bytes() {
         super::super::Encoding::Delta
     );
     assert_eq!(out, expected);
+    let mut xor = super::super::XorAppender::new();
+    for (t, v) in samples {
+        xor.append(t, v);
+    }
+    assert_eq!(xor.bytes().len(), 22);
 }
 
 /// Decoding fields the first vector does not use: delta-of-delta timestamps with
