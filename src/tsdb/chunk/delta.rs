@@ -532,8 +532,10 @@ fn decimal(values: &[f64], out: &mut Vec<i64>) -> Option<u8> {
     }
 }
 
-/// Writes `samples` (at most 65,535) as a delta chunk into `out` (cleared first).
+/// Writes `samples` as a delta chunk into `out` (cleared first). A chunk holds at
+/// most 65,535 samples; later ones are left out, as the XOR appender leaves them.
 pub(crate) fn encode(samples: &[(i64, f64)], out: &mut Vec<u8>) {
+    let samples = &samples[..samples.len().min(usize::from(u16::MAX))];
     out.clear();
     out.extend_from_slice(&(samples.len() as u16).to_be_bytes());
     if samples.is_empty() {

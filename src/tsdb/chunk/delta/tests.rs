@@ -138,6 +138,12 @@ fn hand_derived_bytes_raw_values_and_escape() {
 }
 
 #[test]
+fn samples_past_65535_are_left_out() {
+    let samples: Vec<(i64, f64)> = (0..70_000).map(|i| (i, 1.0)).collect();
+    assert_eq!(decode(&enc(&samples)), (bits_of(&samples[..65_535]), None));
+}
+
+#[test]
 fn special_values_round_trip() {
     let samples = [
         (-5, 1.0),
