@@ -5,15 +5,24 @@
 //! chunks written in one go from known samples, so the writer of a block can
 //! choose, per chunk, the encoding that stores those samples in the fewest bytes.
 
+use super::delta::{self, DeltaIter};
 use super::{ChunkError, Encoding, XorAppender, XorIter};
 
 /// Encodes `samples` (timestamps strictly increasing, at most 65,535 of them) into
 /// `out` (cleared first), in the encoding that takes the fewest bytes, and returns
 /// that encoding.
+///
+/// Both encodings are written and the smaller kept: on scraped data the delta
+/// encoding nearly always wins, but XOR stays smaller for a handful of samples
+/// (the delta headers cost a few bytes more).
 pub fn encode(samples: &[(i64, f64)], out: &mut Vec<u8>) -> Encoding {
-    let mut app = XorAppender::with_buffer(std::mem::take(out));
+    delta::encode(samples, out);
+    let mut app = XorAppender::with_buffer(Vec::with_capacity(out.len()));
     for &(t, v) in samples {
         app.append(t, v);
+        if app.bytes().len() >= out.len() {
+            return Encoding::Delta;
+        }
     }
     *out = app.into_bytes();
     Encoding::Xor
@@ -22,14 +31,19 @@ pub fn encode(samples: &[(i64, f64)], out: &mut Vec<u8>) -> Encoding {
 /// The number of samples a chunk of encoding `encoding` holds, read from its
 /// header without decoding the samples.
 pub fn num_samples(encoding: Encoding, bytes: &[u8]) -> Result<u16, ChunkError> {
-    match encoding {
+    let (n, err) = match encoding {
         Encoding::Xor => {
             let it = XorIter::new(bytes);
-            match it.err() {
-                Some(e) => Err(e.clone()),
-                None => Ok(it.num_samples()),
-            }
+            (it.num_samples(), it.err().cloned())
         }
+        Encoding::Delta => {
+            let it = DeltaIter::new(bytes);
+            (it.num_samples(), it.err().cloned())
+        }
+    };
+    match err {
+        Some(e) => Err(e),
+        None => Ok(n),
     }
 }
 
@@ -44,6 +58,7 @@ pub struct ChunkIter<B: AsRef<[u8]>> {
 #[derive(Debug, Clone)]
 enum Inner<B: AsRef<[u8]>> {
     Xor(XorIter<B>),
+    Delta(DeltaIter<B>),
 }
 
 impl<B: AsRef<[u8]>> ChunkIter<B> {
@@ -52,6 +67,7 @@ impl<B: AsRef<[u8]>> ChunkIter<B> {
     pub fn new(encoding: Encoding, bytes: B) -> Self {
         let inner = match encoding {
             Encoding::Xor => Inner::Xor(XorIter::new(bytes)),
+            Encoding::Delta => Inner::Delta(DeltaIter::new(bytes)),
         };
         ChunkIter { inner }
     }
@@ -60,6 +76,7 @@ impl<B: AsRef<[u8]>> ChunkIter<B> {
     pub fn num_samples(&self) -> u16 {
         match &self.inner {
             Inner::Xor(it) => it.num_samples(),
+            Inner::Delta(it) => it.num_samples(),
         }
     }
 
@@ -68,6 +85,7 @@ impl<B: AsRef<[u8]>> ChunkIter<B> {
     pub fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
         match &mut self.inner {
             Inner::Xor(it) => it.seek(t),
+            Inner::Delta(it) => it.seek(t),
         }
     }
 
@@ -75,6 +93,7 @@ impl<B: AsRef<[u8]>> ChunkIter<B> {
     pub fn err(&self) -> Option<&ChunkError> {
         match &self.inner {
             Inner::Xor(it) => it.err(),
+            Inner::Delta(it) => it.err(),
         }
     }
 }
@@ -86,6 +105,7 @@ impl<B: AsRef<[u8]>> Iterator for ChunkIter<B> {
     fn next(&mut self) -> Option<(i64, f64)> {
         match &mut self.inner {
             Inner::Xor(it) => it.next(),
+            Inner::Delta(it) => it.next(),
         }
     }
 }

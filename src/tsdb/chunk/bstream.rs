@@ -187,12 +187,12 @@ impl BitReader {
         Some((high << 32) | low)
     }
 
-    /// Reads a unary prefix of at most `max` (1..=8) bits: counts `1` bits up to and
+    /// Reads a unary prefix of at most `max` (1..=32) bits: counts `1` bits up to and
     /// including the first `0`, or stops after `max` ones (no terminating `0` then).
     /// Returns the number of ones: `0` for `0`, `1` for `10`, ..., `max` for `1…1`.
     #[inline]
     pub(crate) fn read_prefix(&mut self, data: &[u8], max: u32) -> Option<u32> {
-        debug_assert!((1..=8).contains(&max));
+        debug_assert!((1..=32).contains(&max));
         if self.avail < max {
             self.refill(data);
         }
