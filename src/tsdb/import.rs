@@ -13,7 +13,7 @@
 //! Memory does not grow with the file: it holds a few pieces of input
 //! ([`ImportOptions::piece_bytes`], 8 MiB, up to five at a time), and per series
 //! its label set, per window it has data in one partial chunk (at most
-//! [`BLOCK_CHUNK_SAMPLES`] samples), and the builders' chunk references. A
+//! [`chunk::BLOCK_CHUNK_SAMPLES`] samples), and the builders' chunk references. A
 //! series' chunk is encoded ([`chunk::encode`]) and written out as soon as it is
 //! full; chunks never span a window.
 //!
@@ -58,8 +58,6 @@ use crate::model::{Labels, METRIC_NAME};
 use crate::tsdb::block::{BlockBuilder, BlockError, BlockMeta, BuilderSeries};
 use crate::tsdb::chunk;
 
-/// Samples per chunk the import cuts at (Prometheus's 120).
-pub const BLOCK_CHUNK_SAMPLES: usize = 120;
 /// The shortest window, and the default: 2h in milliseconds.
 pub const DEFAULT_BLOCK_DURATION: i64 = 2 * 3_600_000;
 /// Bytes read and parsed at a time by default ([`ImportOptions::piece_bytes`]).
@@ -844,7 +842,7 @@ impl Sink {
         w.partial.push((t, v));
         w.last = Some((t, bits));
         self.samples += 1;
-        if w.partial.len() >= BLOCK_CHUNK_SAMPLES {
+        if w.partial.len() >= chunk::BLOCK_CHUNK_SAMPLES {
             self.flush(id, idx)?;
         }
         Ok(())

@@ -205,6 +205,7 @@ impl Maintenance {
     /// samples stays appendable in the head.
     fn cut_head(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
         let range = self.opts.chunk_range_ms;
+        let mut cut_at = None;
         while let Some((lo, hi)) = self.head.time_range() {
             if hi.saturating_sub(lo) <= range / 2 * 3 {
                 break;
@@ -237,9 +238,14 @@ impl Maintenance {
                 seconds = started.elapsed().as_secs_f64(),
                 "head truncated"
             );
-            if self.checkpoint_wal(maxt)? {
-                report.wal_checkpoints += 1;
-            }
+            cut_at = Some(maxt);
+        }
+        // Once after all cuts, with the last cut time: a checkpoint per cut would
+        // read the same segments again and keep samples the next cut drops.
+        if let Some(maxt) = cut_at
+            && self.checkpoint_wal(maxt)?
+        {
+            report.wal_checkpoints += 1;
         }
         Ok(())
     }

@@ -294,10 +294,11 @@ impl Series {
             Loc::Head(ChunkSource::Open(b)) => Ok((Encoding::Xor, Cow::Borrowed(&b[..]))),
             Loc::Head(ChunkSource::Spilled(loc)) => {
                 let mut buf = Vec::new();
-                self.head
+                let enc = self
+                    .head
                     .read_chunk(*loc, &mut buf)
                     .map_err(|e| e.to_string())?;
-                Ok((Encoding::Xor, Cow::Owned(buf)))
+                Ok((enc, Cow::Owned(buf)))
             }
             Loc::Block { block, chunk_ref } => {
                 let b = &self.blocks[*block];

@@ -194,7 +194,7 @@ fn analyze(out: &mut impl Write, dir: &Path, limit: usize) -> anyhow::Result<()>
     encs.sort_by_key(|(e, _)| **e);
     for (enc, s) in encs {
         let name = match Encoding::try_from(*enc) {
-            Ok(Encoding::Xor) => "xor".to_owned(),
+            Ok(e) => e.name().to_owned(),
             Err(_) => format!("unknown ({enc})"),
         };
         rows.push([

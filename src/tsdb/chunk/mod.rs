@@ -85,6 +85,16 @@ pub enum Encoding {
     Delta = 2,
 }
 
+impl Encoding {
+    /// The encoding's name in reports (`tidemark tsdb analyze`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Xor => "xor",
+            Encoding::Delta => "delta",
+        }
+    }
+}
+
 impl From<Encoding> for u8 {
     fn from(e: Encoding) -> u8 {
         e as u8

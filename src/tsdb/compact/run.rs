@@ -10,10 +10,6 @@ use crate::tsdb::chunk::{self, ChunkIter, Encoding};
 use crate::tsdb::head::Head;
 use crate::tsdb::index::ChunkMeta;
 
-/// Samples per chunk in blocks written from known samples (a head cut, an
-/// import, a merge of overlapping blocks).
-const BLOCK_CHUNK_SAMPLES: usize = 120;
-
 /// Errors carrying out a head cut or a compaction.
 #[derive(Debug, thiserror::Error)]
 pub enum CompactError {
@@ -38,7 +34,7 @@ fn add_samples(
     buf: &mut Vec<u8>,
 ) -> Result<(), BlockError> {
     let series = b.start_series(labels)?;
-    for run in samples.chunks(BLOCK_CHUNK_SAMPLES) {
+    for run in samples.chunks(chunk::BLOCK_CHUNK_SAMPLES) {
         let encoding = chunk::encode(run, buf);
         b.add_chunk(series, run[0].0, run[run.len() - 1].0, encoding.into(), buf)?;
     }

@@ -299,8 +299,13 @@ impl Head {
         self.postings.label_values(name)
     }
 
-    pub(crate) fn read_chunk(&self, loc: SpillLoc, out: &mut Vec<u8>) -> Result<(), SpillError> {
-        self.spill.read(loc, out).map(|_| ())
+    /// Reads a spilled chunk into `out`; returns its encoding.
+    pub(crate) fn read_chunk(
+        &self,
+        loc: SpillLoc,
+        out: &mut Vec<u8>,
+    ) -> Result<crate::tsdb::chunk::Encoding, SpillError> {
+        self.spill.read(loc, out)
     }
 
     /// Writes out buffered spill data.

@@ -14,7 +14,7 @@ use super::series::MemSeries;
 use super::{ChunkSource, Head, SpillError};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
-use crate::tsdb::chunk::XorIter;
+use crate::tsdb::chunk::{ChunkIter, Encoding};
 
 /// What [`Head::truncate`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -77,16 +77,17 @@ impl Head {
             };
             samples.clear();
             for src in &sources {
-                let bytes: &[u8] = match src {
-                    ChunkSource::Open(b) => b,
+                let (enc, bytes): (Encoding, &[u8]) = match src {
+                    ChunkSource::Open(b) => (Encoding::Xor, b),
                     ChunkSource::Spilled(loc) => {
-                        self.spill
+                        let enc = self
+                            .spill
                             .read(*loc, &mut buf)
                             .map_err(|e| format!("series {}: {e}", s.labels()))?;
-                        &buf
+                        (enc, &buf)
                     }
                 };
-                let mut it = XorIter::new(bytes);
+                let mut it = ChunkIter::new(enc, bytes);
                 samples.extend(it.by_ref().filter(|&(t, _)| t >= mint && t < maxt));
                 if let Some(e) = it.err() {
                     return Err(format!("series {}: head chunk: {e}", s.labels()));
