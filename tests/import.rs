@@ -11,7 +11,7 @@ use std::process::Command;
 
 use tidemark::model::Labels;
 use tidemark::tsdb::block::{Access, Block, BlockMeta};
-use tidemark::tsdb::chunk::{ChunkIter, Encoding};
+use tidemark::tsdb::chunk::{self, ChunkIter, Encoding};
 use tidemark::tsdb::import::{
     BadLine, ImportError, ImportObserver, ImportOptions, ImportReport, import_openmetrics,
 };
@@ -175,7 +175,11 @@ fn read_back(data: &Path) -> Model {
                 let mut it = ChunkIter::new(Encoding::try_from(enc).unwrap(), &*bytes);
                 let s: Vec<(i64, f64)> = it.by_ref().collect();
                 assert!(it.err().is_none());
-                assert!(s.len() <= 120, "{labels}: chunk of {}", s.len());
+                assert!(
+                    s.len() <= chunk::BLOCK_CHUNK_SAMPLES,
+                    "{labels}: chunk of {}",
+                    s.len()
+                );
                 assert_eq!((s[0].0, s[s.len() - 1].0), (c.min_time, c.max_time));
                 assert!(c.min_time >= meta.min_time && c.max_time < meta.max_time);
                 samples += s.len() as u64;

@@ -706,7 +706,7 @@ fn open_db(segment: &[u8], head_chunks: Option<&[u8]>) {
         fs::write(dir.join("000001"), chunks).expect("write head chunk file");
     }
 
-    let db = match Db::open(tmp.path(), Options::default()) {
+    let db = match Db::open(tmp.path(), db_options()) {
         Ok(db) => db,
         Err(DbError::Wal(WalError::Record { .. })) => return,
         Err(e) => panic!("Db::open over a single arbitrary WAL segment: unexpected error {e}"),
@@ -732,7 +732,7 @@ fn open_db(segment: &[u8], head_chunks: Option<&[u8]>) {
     );
     db.close().expect("close after open");
 
-    let db = Db::open(tmp.path(), Options::default()).expect("reopen after a clean close");
+    let db = Db::open(tmp.path(), db_options()).expect("reopen after a clean close");
     let again = db.open_report().clone();
     assert_eq!(
         again.wal.truncated, None,
@@ -758,7 +758,35 @@ fn open_db(segment: &[u8], head_chunks: Option<&[u8]>) {
             "reopen serves other data than the first open"
         );
     }
+    // Cutting the head into blocks (and compacting them) never changes what a
+    // query answers, before or after another reopen.
+    let maintained = db.maintain();
+    if strict {
+        maintained.expect("maintenance over data the head wrote itself");
+        assert!(
+            snapshot(&db, strict) == second,
+            "maintenance changed the data"
+        );
+    }
     db.close().expect("close after reopen");
+    if strict {
+        let db = Db::open(tmp.path(), db_options()).expect("reopen after maintenance");
+        assert!(
+            snapshot(&db, strict) == second,
+            "reopen after maintenance serves other data"
+        );
+        db.close().expect("close after the third open");
+    }
+}
+
+/// No background worker (the checks run maintenance themselves, at a known
+/// moment) and no retention (it would delete data on purpose).
+fn db_options() -> Options {
+    Options {
+        maintenance_interval: None,
+        retention_ms: 0,
+        ..Options::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------

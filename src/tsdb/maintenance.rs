@@ -206,14 +206,21 @@ impl Maintenance {
     fn cut_head(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
         let range = self.opts.chunk_range_ms;
         let mut cut_at = None;
+        // Where the next cut starts at the earliest: the head's first sample after
+        // the last cut. Every round moves on, even if a chunk read back from a
+        // damaged head chunk file straddles a cut.
+        let mut floor = i64::MIN;
         while let Some((lo, hi)) = self.head.time_range() {
+            let lo = lo.max(self.head.min_valid()).max(floor);
             if hi.saturating_sub(lo) <= range / 2 * 3 {
                 break;
             }
             let mint = lo;
             let maxt = lo.div_euclid(range).saturating_add(1).saturating_mul(range);
             let started = Instant::now();
-            if let Some(meta) = write_head_block(&self.head, &self.dir, mint, maxt)? {
+            let (written, next) = write_head_block(&self.head, &self.dir, mint, maxt)?;
+            floor = next.unwrap_or(i64::MAX);
+            if let Some(meta) = written {
                 self.blocks.add(meta.ulid, &[])?;
                 report.head_blocks += 1;
                 tracing::info!(

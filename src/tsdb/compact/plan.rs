@@ -87,7 +87,7 @@ fn by_range(sorted: &[&BlockMeta], ranges: &[i64]) -> Vec<BlockId> {
                 continue;
             }
             let (min, max) = (group[0].min_time, group[group.len() - 1].max_time);
-            if max - min == range || max <= high {
+            if max.saturating_sub(min) == range || max <= high {
                 return group.iter().map(|m| m.ulid).collect();
             }
         }
@@ -102,7 +102,7 @@ fn split_by_range<'m>(sorted: &[&'m BlockMeta], range: i64) -> Vec<Vec<&'m Block
     let mut groups = Vec::new();
     let mut i = 0;
     while i < sorted.len() {
-        let start = sorted[i].min_time.div_euclid(range) * range;
+        let start = sorted[i].min_time.div_euclid(range).saturating_mul(range);
         let end = start.saturating_add(range);
         if sorted[i].max_time > end {
             i += 1;
@@ -132,7 +132,7 @@ pub fn beyond_time_retention(metas: &[BlockMeta], retention_ms: i64) -> Vec<Bloc
     let newest_end = newest.max_time;
     match newest_first
         .iter()
-        .position(|m| newest_end - m.max_time > retention_ms)
+        .position(|m| newest_end.saturating_sub(m.max_time) > retention_ms)
     {
         Some(i) => newest_first[i..].iter().map(|m| m.ulid).collect(),
         None => Vec::new(),
@@ -238,6 +238,18 @@ mod tests {
         let mut all = six.clone();
         all.push(newest);
         assert_eq!(plan(&all, &r), ids(&six.iter().collect::<Vec<_>>()));
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let r = block_ranges(None);
+        let a = block(1, i64::MIN, i64::MIN + 2 * H);
+        let b = block(2, i64::MIN + 2 * H, i64::MIN + 4 * H);
+        let c = block(3, i64::MAX - 2 * H, i64::MAX);
+        let d = block(4, 0, 2 * H);
+        let metas = [a, b, c, d];
+        assert_eq!(plan(&metas, &r).len(), 2);
+        assert_eq!(beyond_time_retention(&metas, 15 * 24 * H).len(), 3);
     }
 
     #[test]

@@ -42,32 +42,34 @@ fn add_samples(
 }
 
 /// Writes what the head holds in `[mint, maxt)` as a level-1 block under
-/// `parent`. `None` if the head holds nothing there.
+/// `parent` (`None` if the head holds nothing there), and says where the head's
+/// next sample after the range is (see [`Head::block_series`]).
 pub(crate) fn write_head_block(
     head: &Head,
     parent: &Path,
     mint: i64,
     maxt: i64,
-) -> Result<Option<BlockMeta>, CompactError> {
+) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
     let mut b = BlockBuilder::new(parent, mint, maxt)?;
     let mut buf = Vec::new();
     let mut failed = None;
-    head.block_series(mint, maxt, |labels, samples| {
-        add_samples(&mut b, labels.clone(), samples, &mut buf).map_err(|e| {
-            let why = e.to_string();
-            failed = Some(e);
-            why
+    let next = head
+        .block_series(mint, maxt, |labels, samples| {
+            add_samples(&mut b, labels.clone(), samples, &mut buf).map_err(|e| {
+                let why = e.to_string();
+                failed = Some(e);
+                why
+            })
         })
-    })
-    .map_err(|reason| match failed.take() {
-        Some(e) => CompactError::Block(e),
-        None => CompactError::Head { mint, maxt, reason },
-    })?;
+        .map_err(|reason| match failed.take() {
+            Some(e) => CompactError::Block(e),
+            None => CompactError::Head { mint, maxt, reason },
+        })?;
     if b.stats().num_series == 0 {
         // Dropping the builder removes its temporary directory.
-        return Ok(None);
+        return Ok((None, next));
     }
-    Ok(Some(b.finish()?))
+    Ok((Some(b.finish()?), next))
 }
 
 /// Merges `sources` into one new block under `parent` whose meta names them as

@@ -50,12 +50,23 @@ impl Head {
     /// Every series with samples in `[mint, maxt)`, sorted by labels, with those
     /// samples in time order. Calls `f` once per series, so that the caller can
     /// encode and write each before the next is read.
+    ///
+    /// Returns the earliest time at or after `maxt` the head holds a sample at (as
+    /// far as chunk headers tell), where the next cut can start: normally the
+    /// head's oldest remaining chunk, but a chunk read back from a damaged head
+    /// chunk file may straddle `maxt`, and the next cut must still move on.
     pub(crate) fn block_series(
         &self,
         mint: i64,
         maxt: i64,
         mut f: impl FnMut(&Labels, &[(i64, f64)]) -> Result<(), String>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<i64>, String> {
+        let mut next: Option<i64> = None;
+        let mut note_next = |t: i64| {
+            if t >= maxt {
+                next = Some(next.map_or(t, |n: i64| n.min(t)));
+            }
+        };
         let mut all: Vec<Arc<MemSeries>> = Vec::new();
         self.series.for_each(|s| all.push(Arc::clone(s)));
         all.sort_unstable_by(|a, b| a.labels().cmp(b.labels()));
@@ -64,14 +75,20 @@ impl Head {
         for s in &all {
             let sources: Vec<ChunkSource> = {
                 let d = s.data();
-                let mut v: Vec<ChunkSource> = d
-                    .closed
-                    .iter()
-                    .filter(|c| c.min_t < maxt && c.max_t >= mint)
-                    .map(|c| ChunkSource::Spilled(c.loc))
-                    .collect();
-                if let Some(o) = d.open.as_ref().filter(|o| o.min_t < maxt) {
-                    v.push(ChunkSource::Open(Arc::from(o.app.bytes())));
+                let mut v: Vec<ChunkSource> = Vec::new();
+                for c in &d.closed {
+                    if c.min_t < maxt && c.max_t >= mint {
+                        v.push(ChunkSource::Spilled(c.loc));
+                    } else {
+                        note_next(c.min_t);
+                    }
+                }
+                if let Some(o) = &d.open {
+                    if o.min_t < maxt {
+                        v.push(ChunkSource::Open(Arc::from(o.app.bytes())));
+                    } else {
+                        note_next(o.min_t);
+                    }
                 }
                 v
             };
@@ -88,7 +105,13 @@ impl Head {
                     }
                 };
                 let mut it = ChunkIter::new(enc, bytes);
-                samples.extend(it.by_ref().filter(|&(t, _)| t >= mint && t < maxt));
+                for (t, v) in it.by_ref() {
+                    if t >= maxt {
+                        note_next(t);
+                    } else if t >= mint {
+                        samples.push((t, v));
+                    }
+                }
                 if let Some(e) = it.err() {
                     return Err(format!("series {}: head chunk: {e}", s.labels()));
                 }
@@ -97,7 +120,7 @@ impl Head {
                 f(s.labels(), &samples)?;
             }
         }
-        Ok(())
+        Ok(next)
     }
 
     /// Forgets everything before `maxt` (now in a block): chunks that end before
