@@ -184,6 +184,19 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length-prefixed UTF-8 string.
+    /// Moves past a length-prefixed string without looking at its bytes.
+    pub(super) fn skip_str(&mut self, what: &str) -> Result<(), IndexError> {
+        let at = self.offset();
+        let len = self.uvarint(what)?;
+        if len > self.remaining() as u64 {
+            return Err(self.corrupt_at(
+                at,
+                format!("{what} of {len} bytes, {} left", self.remaining()),
+            ));
+        }
+        self.take(len as usize, what).map(|_| ())
+    }
+
     pub(super) fn str(&mut self, what: &str) -> Result<&'a str, IndexError> {
         let at = self.offset();
         let len = self.uvarint(what)?;

@@ -352,10 +352,10 @@ impl<S: ByteSource> IndexReader<S> {
     }
 
     /// The strings of symbols `refs` (each checked to be below the symbol count).
-    /// Reads each block once for a run of refs in the same block.
+    /// Each is found by skipping over the symbols before it in its block of
+    /// `SYMBOL_BLOCK`; only the wanted string is checked as UTF-8 and copied.
     fn resolve(&self, refs: &[u32]) -> Result<Vec<String>, IndexError> {
         let mut out = Vec::with_capacity(refs.len());
-        let mut block: Option<(usize, Vec<String>)> = None;
         for &r in refs {
             if r >= self.symbols.count {
                 return Err(corrupt(
@@ -365,26 +365,12 @@ impl<S: ByteSource> IndexReader<S> {
                 ));
             }
             let b = (r / SYMBOL_BLOCK) as usize;
-            let strings = match &mut block {
-                Some((cur, strings)) if *cur == b => strings,
-                _ => {
-                    let (data, offset) = self.symbol_block(b)?;
-                    let mut c = Cursor::new(&data, offset, Section::Symbols);
-                    let mut strings = Vec::with_capacity(SYMBOL_BLOCK as usize);
-                    while !c.is_empty() {
-                        strings.push(c.str("symbol")?.to_owned());
-                    }
-                    &mut block.insert((b, strings)).1
-                }
-            };
-            let s = strings.get((r % SYMBOL_BLOCK) as usize).ok_or_else(|| {
-                corrupt(
-                    Section::Symbols,
-                    self.symbols.blocks[b],
-                    "short symbol block",
-                )
-            })?;
-            out.push(s.clone());
+            let (data, offset) = self.symbol_block(b)?;
+            let mut c = Cursor::new(&data, offset, Section::Symbols);
+            for _ in 0..r % SYMBOL_BLOCK {
+                c.skip_str("symbol")?;
+            }
+            out.push(c.str("symbol")?.to_owned());
         }
         Ok(out)
     }
