@@ -385,12 +385,14 @@ fn bit_lengths(qs: &[i64], s: &Stream) -> [u32; 65] {
 }
 
 /// The cheapest way found to code `xs` (not empty) with one of `orders`, and
-/// its size in bits (header included). `scratch` holds residuals.
+/// its size in bits (header included). `scratch` is working space; `coded`
+/// receives the chosen order's residuals, divided by the stream's gcd, as the
+/// bit stream codes them (so that the writer does not compute them again).
 ///
 /// Each prediction order and residual mapping is judged by the estimate of
 /// [`estimate_k`] (one pass over the residuals each); only the winner's size is
 /// computed exactly, for its estimated Rice parameter and the two beside it.
-fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>) -> (Stream, u64) {
+fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>, coded: &mut Vec<i64>) -> (Stream, u64) {
     let mut best = (
         Stream {
             order: ORDER_DELTA,
@@ -425,6 +427,7 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>) -> (Stream, u64) {
             _ if min2 == min1 || min2 == i64::MAX => 2,
             _ => 3,
         };
+        let mut improved = false;
         for &(zigzag, base) in &candidates[..count] {
             let mut s = Stream {
                 order,
@@ -440,24 +443,32 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>) -> (Stream, u64) {
             let bits = quarter_bits / 4 + 8 * s.header_len() as u64;
             if bits < best.1 {
                 best = (s, bits);
+                improved = true;
             }
         }
-    }
-    // The exact size, and the best Rice parameter near the estimated one.
-    let (mut s, _) = best;
-    residuals(xs, s.order, scratch);
-    divide_gcd(scratch);
-    let guess = s.k;
-    let mut exact = (guess, u64::MAX);
-    for k in guess.saturating_sub(1)..=(guess + 1).min(63) {
-        s.k = k;
-        let body: u64 = scratch.iter().map(|&q| code_bits(s.map(q), k)).sum();
-        if body < exact.1 {
-            exact = (k, body);
+        if improved {
+            std::mem::swap(scratch, coded);
         }
     }
-    s.k = exact.0;
-    (s, exact.1 + 8 * s.header_len() as u64)
+    // The exact size for the estimated Rice parameter and the two beside it, in
+    // one pass.
+    let (mut s, _) = best;
+    let lo = s.k.saturating_sub(1);
+    let ks = [lo, (lo + 1).min(63), (lo + 2).min(63)];
+    let mut sums = [0u64; 3];
+    for &q in coded.iter() {
+        let u = s.map(q);
+        for (sum, &k) in sums.iter_mut().zip(&ks) {
+            *sum += code_bits(u, k);
+        }
+    }
+    let (i, body) = sums
+        .iter()
+        .enumerate()
+        .min_by_key(|&(_, b)| *b)
+        .map_or((0, 0), |(i, b)| (i, *b));
+    s.k = ks[i];
+    (s, body + 8 * s.header_len() as u64)
 }
 
 /// Divides the residuals in `rs` by their greatest common divisor and returns it
@@ -543,54 +554,55 @@ pub(crate) fn encode(samples: &[(i64, f64)], out: &mut Vec<u8>) {
     }
     let mut scratch = Vec::with_capacity(samples.len());
     let ts: Vec<i64> = samples.iter().map(|s| s.0).collect();
-    let (t, _) = plan(&ts, &[ORDER_LINE, ORDER_DOD], &mut scratch);
+    let mut t_res = Vec::with_capacity(samples.len());
+    let (t, _) = plan(&ts, &[ORDER_LINE, ORDER_DOD], &mut scratch, &mut t_res);
 
     let values: Vec<f64> = samples.iter().map(|s| s.1).collect();
     let raw = || -> Vec<i64> { values.iter().map(|v| v.to_bits() as i64).collect() };
     let mut ints = Vec::with_capacity(samples.len());
-    let (scale, v, vs) = match decimal(&values, &mut ints) {
+    let mut v_res = Vec::with_capacity(samples.len());
+    let (scale, v) = match decimal(&values, &mut ints) {
         // Few decimals: the integers' deltas count units of at most 10^-6, far
         // coarser than the bit patterns' units in the last place for any value
         // below 10^9, so planning the bit patterns too is wasted time.
         Some(scale) if scale <= FEW_DECIMALS => {
-            let (plan, _) = plan(&ints, &[ORDER_DELTA, ORDER_DOD], &mut scratch);
-            (scale, plan, ints)
+            let (plan, _) = plan(&ints, &[ORDER_DELTA, ORDER_DOD], &mut scratch, &mut v_res);
+            (scale, plan)
         }
         Some(scale) => {
-            let (dec_plan, dec_bits) = plan(&ints, &[ORDER_DELTA, ORDER_DOD], &mut scratch);
-            let raw = raw();
-            let (raw_plan, raw_bits) = plan(&raw, &[ORDER_DELTA, ORDER_DOD], &mut scratch);
+            let (dec_plan, dec_bits) =
+                plan(&ints, &[ORDER_DELTA, ORDER_DOD], &mut scratch, &mut v_res);
+            let mut raw_res = Vec::with_capacity(samples.len());
+            let (raw_plan, raw_bits) = plan(
+                &raw(),
+                &[ORDER_DELTA, ORDER_DOD],
+                &mut scratch,
+                &mut raw_res,
+            );
             if dec_bits <= raw_bits {
-                (scale, dec_plan, ints)
+                (scale, dec_plan)
             } else {
-                (RAW_BITS, raw_plan, raw)
+                v_res = raw_res;
+                (RAW_BITS, raw_plan)
             }
         }
-        None => {
-            let raw = raw();
-            (
-                RAW_BITS,
-                plan(&raw, &[ORDER_DELTA, ORDER_DOD], &mut scratch).0,
-                raw,
-            )
-        }
+        None => (
+            RAW_BITS,
+            plan(&raw(), &[ORDER_DELTA, ORDER_DOD], &mut scratch, &mut v_res).0,
+        ),
     };
 
     t.write_header(out);
     out.push(scale);
     v.write_header(out);
-    // The plans' gcds divide these residuals, as they did when planning.
-    let mut t_res = Vec::with_capacity(samples.len());
-    residuals(&ts, t.order, &mut t_res);
-    divide_gcd(&mut t_res);
-    residuals(&vs, v.order, &mut scratch);
-    divide_gcd(&mut scratch);
+    // The plans left the chosen residuals, divided by their gcds, in `t_res` and
+    // `v_res`.
     let mut w = BitWriter::new(std::mem::take(out));
     for i in 1..samples.len() {
         if let Some(&r) = i.checked_sub(t.first_coded()).and_then(|j| t_res.get(j)) {
             write_code(&mut w, t.map(r), t.k);
         }
-        if let Some(&r) = i.checked_sub(v.first_coded()).and_then(|j| scratch.get(j)) {
+        if let Some(&r) = i.checked_sub(v.first_coded()).and_then(|j| v_res.get(j)) {
             write_code(&mut w, v.map(r), v.k);
         }
     }
