@@ -412,8 +412,9 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>, coded: &mut Vec<i64>)
         // offsets by the smallest and the second smallest quotient. The second
         // costs one escape but spares every other residual the distance to a
         // single low outlier (a counter reset).
-        let (mut min1, mut min2) = (i64::MAX, i64::MAX);
+        let (mut min1, mut min2, mut max) = (i64::MAX, i64::MAX, i64::MIN);
         for &q in scratch.iter() {
+            max = max.max(q);
             if q < min1 {
                 min2 = min1;
                 min1 = q;
@@ -421,14 +422,18 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>, coded: &mut Vec<i64>)
                 min2 = q;
             }
         }
-        let candidates = [(true, 0), (false, min1), (false, min2)];
-        let count = match scratch.len() {
-            0 => 1,
-            _ if min2 == min1 || min2 == i64::MAX => 2,
-            _ => 3,
+        let all = [(true, 0), (false, min1), (false, min2)];
+        let candidates: &[(bool, i64)] = match scratch.len() {
+            0 => &all[..1],
+            // No negative residual: an offset by the smallest never codes a
+            // residual longer than zigzag does.
+            _ if min1 >= 0 && (min2 == min1 || min2 == i64::MAX) => &all[1..2],
+            _ if min1 >= 0 => &all[1..],
+            _ if min2 == min1 || min2 == i64::MAX => &all[..2],
+            _ => &all[..],
         };
         let mut improved = false;
-        for &(zigzag, base) in &candidates[..count] {
+        for &(zigzag, base) in candidates {
             let mut s = Stream {
                 order,
                 zigzag,
@@ -448,6 +453,10 @@ fn plan(xs: &[i64], orders: &[u8], scratch: &mut Vec<i64>, coded: &mut Vec<i64>)
         }
         if improved {
             std::mem::swap(scratch, coded);
+        }
+        // Every residual the same: one bit a sample, which no other order beats.
+        if improved && min1 == max {
+            break;
         }
     }
     // The exact size for the estimated Rice parameter and the two beside it, in

@@ -2,7 +2,7 @@
 //! merged into one.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use crate::model::Labels;
 use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta, Compaction};
@@ -41,9 +41,16 @@ fn add_samples(
     Ok(())
 }
 
+/// Series handed from the head reader to the block writer at most in flight.
+const CUT_QUEUE: usize = 256;
+
 /// Writes what the head holds in `[mint, maxt)` as a level-1 block under
 /// `parent` (`None` if the head holds nothing there), and says where the head's
 /// next sample after the range is (see [`Head::block_series`]).
+///
+/// Two threads: this one reads the head's chunks and decodes them, a second one
+/// encodes the block's chunks (the larger part of the work) and writes them, so
+/// that a cut takes about half the time on two cores.
 pub(crate) fn write_head_block(
     head: &Head,
     parent: &Path,
@@ -51,20 +58,35 @@ pub(crate) fn write_head_block(
     maxt: i64,
 ) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
     let mut b = BlockBuilder::new(parent, mint, maxt)?;
-    let mut buf = Vec::new();
-    let mut failed = None;
-    let next = head
-        .block_series(mint, maxt, |labels, samples| {
-            add_samples(&mut b, labels.clone(), samples, &mut buf).map_err(|e| {
-                let why = e.to_string();
-                failed = Some(e);
-                why
-            })
-        })
-        .map_err(|reason| match failed.take() {
-            Some(e) => CompactError::Block(e),
-            None => CompactError::Head { mint, maxt, reason },
-        })?;
+    let (tx, rx) = mpsc::sync_channel::<(Labels, Vec<(i64, f64)>)>(CUT_QUEUE);
+    let (read, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<BlockBuilder, BlockError> {
+            let mut buf = Vec::new();
+            for (labels, samples) in rx {
+                add_samples(&mut b, labels, &samples, &mut buf)?;
+            }
+            Ok(b)
+        });
+        let read = head.block_series(mint, maxt, |labels, samples| {
+            tx.send((labels.clone(), samples.to_vec()))
+                .map_err(|_| "the block writer stopped".to_owned())
+        });
+        drop(tx);
+        (read, writer.join())
+    });
+    // The writer's error first: when it stops, the reader only sees that it did.
+    let b = match written {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => {
+            return Err(CompactError::Head {
+                mint,
+                maxt,
+                reason: "the block writer thread panicked".to_owned(),
+            });
+        }
+    };
+    let next = read.map_err(|reason| CompactError::Head { mint, maxt, reason })?;
     if b.stats().num_series == 0 {
         // Dropping the builder removes its temporary directory.
         return Ok((None, next));
