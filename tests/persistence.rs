@@ -411,3 +411,81 @@ fn a_block_written_into_the_directory_while_open_is_picked_up() {
     );
     assert_eq!(db.maintain().unwrap().blocks_found, 0);
 }
+
+/// Every kind of matcher selects the same series from a block as from the head.
+#[test]
+fn matchers_select_alike_in_head_and_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), options()).unwrap();
+    let mut app = db.appender();
+    let sets: Vec<Labels> = (0..40)
+        .map(|i| {
+            let mut pairs = vec![
+                (
+                    "__name__".to_owned(),
+                    if i % 3 == 0 { "up" } else { "cpu" }.to_owned(),
+                ),
+                ("job".to_owned(), format!("job{}", i % 4)),
+            ];
+            if i % 5 != 0 {
+                pairs.push((
+                    "env".to_owned(),
+                    if i % 2 == 0 { "prod" } else { "dev" }.to_owned(),
+                ));
+            }
+            Labels::new(pairs).unwrap()
+        })
+        .collect();
+    for t in [0, H, 2 * H] {
+        for s in &sets {
+            app.append(s, t, 1.0).unwrap();
+        }
+        app.commit().unwrap();
+    }
+    let cases: Vec<Vec<Matcher>> = vec![
+        vec![],
+        vec![Matcher::equal("__name__", "up")],
+        vec![Matcher::equal("env", "")],
+        vec![Matcher::not_equal("env", "prod")],
+        vec![Matcher::not_equal("env", "")],
+        vec![Matcher::regex("job", "job[12]").unwrap()],
+        vec![Matcher::regex("env", "prod|").unwrap()],
+        vec![Matcher::not_regex("job", "job0|job3").unwrap()],
+        vec![Matcher::not_regex("env", ".+").unwrap()],
+        vec![Matcher::regex("absent", ".*").unwrap()],
+        vec![Matcher::equal("absent", "x")],
+        vec![
+            Matcher::equal("__name__", "cpu"),
+            Matcher::regex("job", "job.").unwrap(),
+            Matcher::not_equal("env", "dev"),
+        ],
+    ];
+    // Over [0, 1h] while the head holds it.
+    let in_head: Vec<Vec<String>> = cases
+        .iter()
+        .map(|m| dump(&db, m, 0, H).into_iter().map(|(l, _)| l).collect())
+        .collect();
+    // The cut needs the head to span more than 3h: append once more and cut.
+    app.append(&sets[0], 4 * H, 1.0).unwrap();
+    app.commit().unwrap();
+    assert_eq!(db.maintain().unwrap().head_blocks, 1);
+    // Now only the block holds [0, 1h].
+    assert_eq!(db.stats().head_min_time, Some(2 * H));
+    for (m, want) in cases.iter().zip(&in_head) {
+        let got: Vec<String> = dump(&db, m, 0, H).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(&got, want, "{m:?}");
+        assert_eq!(
+            db.querier(0, H).label_values("job", m).unwrap(),
+            {
+                let mut v: Vec<String> = want
+                    .iter()
+                    .filter_map(|l| l.split("job=\"").nth(1).map(|r| r[..4].to_owned()))
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            },
+            "{m:?}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use super::writer::{CHUNKS_DIR, INDEX_FILE};
 use super::{Access, BlockError, BlockMeta, ByteSource, ChunkReader, MmapFile, PreadFile};
 use crate::model::{Labels, MatchType, Matcher};
 use crate::tsdb::index::{ChunkMeta, IndexError, IndexReader, SeriesId};
-use crate::tsdb::sorted::intersect;
+use crate::tsdb::sorted::{difference, intersect, union};
 
 /// The index file, mapped or read with `pread`.
 #[derive(Debug)]
@@ -99,40 +99,55 @@ impl Block {
     }
 
     /// The series matching every matcher, in label-set order, with their chunks.
-    /// `=` matchers with a non-empty value are answered by the postings lists
-    /// (intersected); the series found are then checked against all matchers (an
-    /// absent label counts as `""`). No matcher selects every series.
+    /// Answered by the postings lists, as the head answers it: an `=` matcher with
+    /// a value is one list; any other matcher that does not match `""` is the
+    /// union of the lists of the label's values it matches; a matcher that matches
+    /// `""` (an absent label counts as `""`) removes the series whose value it
+    /// rejects. No matcher selects every series.
     pub fn select(
         &self,
         matchers: &[Matcher],
     ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>, BlockError> {
         let err = index_err(&self.dir);
+        let postings = |name: &str, values: &mut dyn Iterator<Item = &String>| {
+            values
+                .map(|v| self.index.postings(name, v))
+                .collect::<Result<Vec<_>, _>>()
+                .map(union)
+        };
         let mut ids: Option<Vec<SeriesId>> = None;
+        let mut subtract: Vec<Vec<SeriesId>> = Vec::new();
         for m in matchers {
-            if m.kind() != MatchType::Equal || m.value().is_empty() {
-                continue;
-            }
-            let list = self.index.postings(m.name(), m.value()).map_err(&err)?;
-            ids = Some(match ids {
+            let list = if m.kind() == MatchType::Equal && !m.value().is_empty() {
+                self.index.postings(m.name(), m.value()).map_err(&err)?
+            } else {
+                let values = self.index.label_values(m.name()).map_err(&err)?;
+                if m.matches("") {
+                    let rejected = postings(m.name(), &mut values.iter().filter(|v| !m.matches(v)))
+                        .map_err(&err)?;
+                    if !rejected.is_empty() {
+                        subtract.push(rejected);
+                    }
+                    continue;
+                }
+                postings(m.name(), &mut values.iter().filter(|v| m.matches(v))).map_err(&err)?
+            };
+            let list = match ids {
                 None => list,
                 Some(prev) => intersect(&prev, &list),
-            });
-            if ids.as_ref().is_some_and(Vec::is_empty) {
+            };
+            if list.is_empty() {
                 return Ok(Vec::new());
             }
+            ids = Some(list);
         }
-        let ids = ids.unwrap_or_else(|| self.index.all_postings());
-        let mut out = Vec::new();
-        for id in ids {
-            let (labels, chunks) = self.index.series(id).map_err(&err)?;
-            if matchers
-                .iter()
-                .all(|m| m.matches(labels.get(m.name()).unwrap_or("")))
-            {
-                out.push((labels, chunks));
-            }
+        let mut ids = ids.unwrap_or_else(|| self.index.all_postings());
+        for s in &subtract {
+            ids = difference(&ids, s);
         }
-        Ok(out)
+        ids.into_iter()
+            .map(|id| self.index.series(id).map_err(&err))
+            .collect()
     }
 
     /// The encoding byte and bytes of the chunk at `chunk_ref`, CRC-checked.

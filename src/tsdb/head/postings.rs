@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
-use crate::tsdb::sorted::intersect;
+use crate::tsdb::sorted::{difference, intersect, union};
 
 /// Label name → label value → sorted refs of the series having that pair.
 #[derive(Default)]
@@ -158,34 +158,6 @@ impl MemPostings {
         }
         n
     }
-}
-
-fn union<'a>(lists: impl Iterator<Item = &'a Vec<SeriesRef>>) -> Vec<SeriesRef> {
-    let mut out: Vec<SeriesRef> = Vec::new();
-    let mut n = 0;
-    for l in lists {
-        out.extend_from_slice(l);
-        n += 1;
-    }
-    if n > 1 {
-        out.sort_unstable();
-        out.dedup();
-    }
-    out
-}
-
-fn difference(a: &[SeriesRef], b: &[SeriesRef]) -> Vec<SeriesRef> {
-    let mut j = 0;
-    let mut out = Vec::with_capacity(a.len());
-    for &x in a {
-        while j < b.len() && b[j] < x {
-            j += 1;
-        }
-        if j >= b.len() || b[j] != x {
-            out.push(x);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
