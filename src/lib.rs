@@ -7,13 +7,15 @@
 //!   [`model::Matcher`] selects series by label (`=`, `!=`, `=~`, `!~`, regexes
 //!   anchored as in Prometheus).
 //! - [`tsdb::Db`]: a data directory opened for reading and writing. It holds the
-//!   *head* (recent samples, in memory as XOR-compressed chunks) and the
-//!   *write-ahead log* that makes them survive a crash.
+//!   *head* (recent samples, in memory as XOR-compressed chunks), the
+//!   *write-ahead log* that makes them survive a crash, and the *blocks* the head
+//!   is cut into every two hours (compacted and deleted by retention in the
+//!   background).
 //! - [`tsdb::Appender`]: the write path. Samples are checked (out-of-order and
 //!   duplicate timestamps are refused), buffered, and on
 //!   [`commit`](tsdb::Appender::commit) written to the WAL and then made visible.
-//! - [`tsdb::Querier`]: the read path over a time range: series selected by
-//!   matchers, each with a lazy sample iterator.
+//! - [`tsdb::Querier`]: the read path over a time range, head and blocks as one:
+//!   series selected by matchers, each with a lazy sample iterator.
 //! - [`tsdb::chunk`] and [`tsdb::wal`]: the on-disk formats (specified in
 //!   `docs/format/`), usable on their own.
 //!

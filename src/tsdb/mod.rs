@@ -1,5 +1,16 @@
-//! The time-series database: chunks, write-ahead log, head, and the `Db` that ties
-//! them together.
+//! The time-series database: chunks, write-ahead log, head, persisted blocks, and
+//! the `Db` that ties them together.
+//!
+//! - [`Db`] opens a data directory: its blocks, its WAL (replayed into the head),
+//!   and a background worker that cuts the head into 2h blocks, compacts blocks
+//!   ([`compact::plan`]) and applies retention; [`Db::maintain`] runs the same
+//!   pass on demand.
+//! - [`Appender`] writes into the head (and its WAL); [`Querier`] reads the head
+//!   and the blocks as one, merging overlapping blocks.
+//! - [`block`] (meta, index, chunk segment files, [`block::BlockBuilder`],
+//!   [`block::Block`]), [`index`], [`chunk`] and [`wal`] are the on-disk formats of
+//!   `docs/format/`, usable on their own; [`import`] backfills OpenMetrics files
+//!   into blocks.
 pub mod block;
 mod blockset;
 pub mod chunk;

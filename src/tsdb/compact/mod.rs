@@ -1,6 +1,6 @@
 //! Compaction and retention, planned by pure functions of block metadata
 //! ([`plan`]) and carried out by the database's background worker with the block
-//! writer ([`run`]).
+//! writer (`run`: head blocks and merges).
 
 mod plan;
 pub(crate) mod run;
