@@ -10,12 +10,16 @@
 //! the input and stores what they parsed in input order, so the result does not
 //! depend on timing.
 //!
-//! Memory does not grow with the file: it holds a few pieces of input
-//! ([`ImportOptions::piece_bytes`], 8 MiB, up to five at a time), and per series
-//! its label set, per window it has data in one partial chunk (at most
-//! [`chunk::BLOCK_CHUNK_SAMPLES`] samples), and the builders' chunk references. A
-//! series' chunk is encoded ([`chunk::encode`]) and written out as soon as it is
-//! full; chunks never span a window.
+//! Memory does not grow with the file's length at a given time span: it holds a
+//! few pieces of input ([`ImportOptions::piece_bytes`], 8 MiB, up to five at a
+//! time), per series its label set and one partial chunk (at most
+//! [`chunk::BLOCK_CHUNK_SAMPLES`] samples: a series' partial chunks of earlier
+//! windows are written out when its samples move to a later window), and the
+//! builders' chunk references. A chunk is encoded ([`chunk::encode`]) and written
+//! out as soon as it is full; chunks never span a window. What does grow with the
+//! time span is small per window: an open builder per window (its 1 MiB write
+//! buffer and 24 bytes per chunk) and 64 bytes per series and window it has data
+//! in, since a series may come back to any window later in the file.
 //!
 //! What is stored, following promtool:
 //!
@@ -807,9 +811,21 @@ impl Sink {
                             last: None,
                         },
                     );
+                    if i + 1 == series.windows.len() {
+                        // The series moved on in time: write out its partial
+                        // chunks of earlier windows now, so that a long file holds
+                        // at most one partial chunk per series, not one per window.
+                        // (A later sample for such a window starts a new chunk.)
+                        for earlier in 0..i {
+                            self.flush(id, earlier).map_err(SampleError::Block)?;
+                        }
+                    }
                     i
                 }
             },
+        };
+        let Some(series) = self.series.get_mut(id as usize) else {
+            return Err(SampleError::Bad(format!("no series {id}")));
         };
         let w = &mut series.windows[idx];
         let bits = v.to_bits();
