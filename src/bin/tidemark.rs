@@ -10,6 +10,8 @@
 // Submodules live in src/bin/tidemark/ (a binary root finds modules beside it).
 #[path = "tidemark/bench_write.rs"]
 mod bench_write;
+#[path = "tidemark/check_config.rs"]
+mod check_config;
 #[path = "tidemark/check_metrics.rs"]
 mod check_metrics;
 #[path = "tidemark/import.rs"]
@@ -76,6 +78,9 @@ enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 enum CheckCommand {
+    /// Load configuration files as the server would and report what is wrong
+    /// (file, line, key). Exit status: 0 all valid, 1 otherwise.
+    Config(check_config::CheckConfigArgs),
     /// Read an exposition on stdin; report parse errors and lint problems.
     /// Exit status: 0 clean, 1 lint problems only, 2 a parse error.
     Metrics(check_metrics::CheckMetricsArgs),
@@ -98,6 +103,7 @@ fn main() -> ExitCode {
         Some(Command::Tsdb(TsdbCommand::Analyze(args))) => tsdb_analyze::run(&args),
         // Its exit status says what it found, so it maps its own.
         Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
+        Some(Command::Check(CheckCommand::Config(args))) => return check_config::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

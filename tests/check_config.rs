@@ -1,0 +1,99 @@
+//! `tidemark check config` end to end: exit status and output, and the same
+//! verdict as `promtool check config` on each file (where promtool is installed;
+//! always in CI).
+
+use std::path::Path;
+use std::process::Command;
+
+fn check(program: &str, files: &[&Path]) -> (i32, String, String) {
+    let mut cmd = Command::new(program);
+    cmd.args(["check", "config"]);
+    cmd.args(files);
+    let out = cmd.output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tidemark() -> &'static str {
+    env!("CARGO_BIN_EXE_tidemark")
+}
+
+const VALID: &str = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['localhost:9100']\n";
+
+/// Each bad file, and the line:column and key its error must name.
+const INVALID: &[(&str, &str)] = &[
+    ("global:\n  scrape_intervl: 5s\n", ":2:3:"),
+    (
+        "scrape_configs:\n  - job_name: a\n    scrape_timeout: 5m\n    scrape_interval: 1m\n",
+        "scrape_timeout",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n  - job_name: a\n",
+        "job_name",
+    ),
+    ("global:\n  scrape_interval: m5\n", "scrape_interval"),
+];
+
+#[test]
+fn valid_and_invalid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.yml");
+    std::fs::write(&good, VALID).unwrap();
+    let (code, out, err) = check(tidemark(), &[&good]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!(
+        " SUCCESS: {} is valid prometheus config file syntax",
+        good.display()
+    )));
+    for (i, (text, names)) in INVALID.iter().enumerate() {
+        let bad = dir.path().join(format!("bad{i}.yml"));
+        std::fs::write(&bad, text).unwrap();
+        let (code, out, err) = check(tidemark(), &[&good, &bad]);
+        assert_eq!(code, 1, "{text}");
+        assert!(out.contains(&format!("Checking {}", bad.display())));
+        assert!(err.contains("FAILED"), "{err}");
+        assert!(err.contains(names), "{names} in {err}");
+    }
+    let (code, _, err) = check(tidemark(), &[&dir.path().join("missing.yml")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("missing.yml"), "{err}");
+}
+
+fn promtool() -> Option<&'static str> {
+    if Command::new("promtool").arg("--version").output().is_ok() {
+        return Some("promtool");
+    }
+    let required = std::env::var_os("TIDEMARK_REQUIRE_EXTERNAL").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "promtool not found and TIDEMARK_REQUIRE_EXTERNAL=1"
+    );
+    eprintln!("notice: promtool not found; skipping the comparison");
+    None
+}
+
+#[test]
+fn same_verdicts_as_promtool() {
+    let Some(promtool) = promtool() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.yaml");
+    let mut files = vec![example];
+    for (i, text) in std::iter::once(VALID)
+        .chain(INVALID.iter().map(|(t, _)| *t))
+        .enumerate()
+    {
+        let f = dir.path().join(format!("c{i}.yml"));
+        std::fs::write(&f, text).unwrap();
+        files.push(f);
+    }
+    for f in &files {
+        let ours = check(tidemark(), &[f]).0;
+        let theirs = check(promtool, &[f]).0;
+        assert_eq!(ours, theirs, "{}", std::fs::read_to_string(f).unwrap());
+    }
+}
