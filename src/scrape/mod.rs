@@ -1,9 +1,15 @@
-//! Scraping. For now: the configuration file that says what to scrape, read into
-//! validated [`Config`] values. Target resolution, the scrape manager and the scrape
-//! loop come later.
+//! Scraping. So far: the configuration file that says what to scrape, read into
+//! validated [`Config`] values, and [`ScrapeCache`], which stores one scrape's
+//! body as Prometheus's scrape loop does (target labels merged, staleness, the
+//! sample limit, the report series). Target resolution, the scrape manager and
+//! the HTTP loop come next.
 
+mod append;
 mod config;
 
+pub use append::{
+    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, merge_target_labels,
+};
 pub use config::{
     Config, ConfigError, DEFAULT_EVALUATION_INTERVAL, DEFAULT_METRICS_PATH,
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,

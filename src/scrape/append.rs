@@ -1,0 +1,543 @@
+//! One scrape's body turned into samples in the database, as Prometheus's scrape
+//! loop does it: target labels merged into each series, timestamps honoured or
+//! not, the sample limit, stale markers for series that disappeared, and the
+//! report series (`up`, `scrape_duration_seconds`, …).
+//!
+//! A [`ScrapeCache`] lives as long as its target. It remembers, by the series'
+//! bytes as the target wrote them, the series' final labels and reference, so a
+//! series seen before costs no label parsing or merging; and which series the
+//! previous scrape had, so that those missing from this one get a stale marker
+//! (`NaN` with Prometheus's staleness bits) at this scrape's time. A failed scrape
+//! (the target unreachable, a parse error, the sample limit) marks every series of
+//! the previous scrape stale, as Prometheus does. Series with explicit timestamps
+//! (kept with `honor_timestamps`) are not tracked for staleness.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::exposition::{Entry, Format, Mode, Parser};
+use crate::model::{Labels, stale_nan};
+use crate::tsdb::{AppendError, Appender, SeriesRef};
+
+/// How a target's samples are stored (from its scrape config).
+#[derive(Debug, Clone)]
+pub struct AppendOptions {
+    /// Keep the exposed label when it clashes with a target label (else the
+    /// exposed one is renamed `exported_<name>`).
+    pub honor_labels: bool,
+    /// Store exposed timestamps (else every sample gets the scrape's time).
+    pub honor_timestamps: bool,
+    /// Most samples a scrape may store after metric relabeling; 0 for no limit.
+    pub sample_limit: usize,
+}
+
+/// A scrape's response body, its format, and the scrape's time (ms).
+#[derive(Debug, Clone, Copy)]
+pub struct ScrapeBody<'a> {
+    pub bytes: &'a [u8],
+    pub format: Format,
+    pub t: i64,
+}
+
+/// Why a scrape's samples were not stored. The scrape counts as failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScrapeAppendError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("sample limit exceeded: {limit} allowed")]
+    SampleLimit { limit: usize },
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// What one successful scrape stored (for the report series and `/api/v1/targets`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScrapeCounts {
+    /// Samples in the body (`scrape_samples_scraped`).
+    pub scraped: u64,
+    /// Samples left after metric relabeling (`scrape_samples_post_metric_relabeling`).
+    pub post_relabel: u64,
+    /// Series not seen in the previous scrapes of this target (`scrape_series_added`).
+    pub series_added: u64,
+    /// Samples the storage refused (out of order, duplicate timestamp, out of
+    /// bounds); the scrape still succeeds, as in Prometheus.
+    pub refused: u64,
+}
+
+/// A series as the cache knows it.
+struct Cached {
+    /// `None`: metric relabeling drops it.
+    series: Option<(Labels, SeriesRef)>,
+    /// The last scrape attempt that had it (for forgetting old entries).
+    seen: u64,
+    /// In the last successful scrape, with no explicit timestamp: it goes stale
+    /// when the next scrape misses it or fails.
+    live: bool,
+    /// Stored by the scrape in progress without an explicit timestamp.
+    current: bool,
+}
+
+/// The per-target memory of the scrapes so far.
+#[derive(Default)]
+pub struct ScrapeCache {
+    /// By the series' bytes as exposed (name and label span).
+    by_raw: HashMap<Box<[u8]>, Cached>,
+    /// Numbers the successful scrapes.
+    iteration: u64,
+    /// Report series by name.
+    report: HashMap<&'static str, SeriesRef>,
+    key: Vec<u8>,
+}
+
+/// Target labels merged into an exposed label set, as Prometheus's
+/// `mutateSampleLabels` does. Target labels starting with `__` are not in
+/// `target`.
+pub fn merge_target_labels(exposed: &Labels, target: &Labels, honor_labels: bool) -> Labels {
+    let mut b: BTreeMap<String, String> = exposed
+        .iter()
+        .map(|l| (l.name.to_owned(), l.value.to_owned()))
+        .collect();
+    if honor_labels {
+        for l in target {
+            b.entry(l.name.to_owned())
+                .or_insert_with(|| l.value.to_owned());
+        }
+    } else {
+        let mut conflicts: Vec<(String, String)> = Vec::new();
+        for l in target {
+            if let Some(v) = exposed.get(l.name) {
+                conflicts.push((l.name.to_owned(), v.to_owned()));
+            }
+            b.insert(l.name.to_owned(), l.value.to_owned());
+        }
+        // Shortest names first, each renamed to the first `exported_…` name free.
+        conflicts.sort_by_key(|(n, _)| n.len());
+        for (name, value) in conflicts {
+            let mut new = name;
+            loop {
+                new = format!("exported_{new}");
+                if b.get(&new).is_none_or(|v| v.is_empty()) {
+                    b.insert(new, value);
+                    break;
+                }
+            }
+        }
+    }
+    // Valid: names come from valid label sets and are unique in the map.
+    Labels::new(b).unwrap_or_default()
+}
+
+impl ScrapeCache {
+    pub fn new() -> ScrapeCache {
+        ScrapeCache::default()
+    }
+
+    /// Parses `body` and appends its samples at the scrape's time, with
+    /// `target`'s labels merged in and `relabel` (metric relabeling: `None`
+    /// drops the series) applied, then stale markers for the series of the
+    /// previous scrape that are missing. On error nothing of the body is
+    /// committed: call [`append_failure`](Self::append_failure) after rolling
+    /// the appender back.
+    pub fn append_scrape(
+        &mut self,
+        app: &mut Appender,
+        body: ScrapeBody<'_>,
+        target: &Labels,
+        opts: &AppendOptions,
+        relabel: &dyn Fn(Labels) -> Option<Labels>,
+    ) -> Result<ScrapeCounts, ScrapeAppendError> {
+        let iteration = self.iteration + 1;
+        let t = body.t;
+        let mut counts = ScrapeCounts::default();
+        for entry in Parser::new(body.bytes, body.format, Mode::Lenient) {
+            let entry = entry.map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
+            let Entry::Sample(s) = entry else {
+                continue;
+            };
+            counts.scraped += 1;
+            self.key.clear();
+            self.key.extend_from_slice(s.name.raw().as_bytes());
+            self.key.push(b'{');
+            self.key.extend_from_slice(s.labels.raw().as_bytes());
+            let explicit = s.timestamp.filter(|_| opts.honor_timestamps);
+            let ts = explicit.unwrap_or(t);
+            let cached = match self.by_raw.get_mut(self.key.as_slice()) {
+                Some(c) => c,
+                None => {
+                    let exposed =
+                        exposed_labels(&s).map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
+                    let merged = merge_target_labels(&exposed, target, opts.honor_labels);
+                    let series = relabel(merged)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| (l, SeriesRef(0)));
+                    if series.is_some() {
+                        counts.series_added += 1;
+                    }
+                    self.by_raw
+                        .entry(self.key.clone().into_boxed_slice())
+                        .or_insert(Cached {
+                            series,
+                            seen: 0,
+                            live: false,
+                            current: false,
+                        })
+                }
+            };
+            cached.seen = iteration;
+            let Some((labels, series_ref)) = &mut cached.series else {
+                continue;
+            };
+            counts.post_relabel += 1;
+            if opts.sample_limit > 0 && counts.post_relabel > opts.sample_limit as u64 {
+                return Err(ScrapeAppendError::SampleLimit {
+                    limit: opts.sample_limit,
+                });
+            }
+            cached.current = explicit.is_none();
+            match store(app, labels, series_ref, ts, s.value) {
+                Ok(()) => {}
+                Err(Refused) => counts.refused += 1,
+            }
+        }
+        self.iteration = iteration;
+        self.end_scrape(app, t, true);
+        Ok(counts)
+    }
+
+    /// After a failed scrape (its appender rolled back): stale markers for every
+    /// series of the previous successful scrape.
+    pub fn append_failure(&mut self, app: &mut Appender, t: i64) {
+        self.iteration += 1;
+        self.end_scrape(app, t, false);
+    }
+
+    /// Ends a scrape: stale markers for the live series this one did not store
+    /// (all of them when it failed); what it stored becomes the live set. Entries
+    /// missing from two scrapes are forgotten.
+    fn end_scrape(&mut self, app: &mut Appender, t: i64, succeeded: bool) {
+        let now = self.iteration;
+        for c in self.by_raw.values_mut() {
+            let current = succeeded && c.current;
+            if c.live
+                && !current
+                && let Some((labels, series_ref)) = &mut c.series
+            {
+                // A refused stale marker (an explicit newer sample) is dropped, as
+                // in Prometheus.
+                let _ = store(app, labels, series_ref, t, stale_nan());
+            }
+            c.live = current;
+            c.current = false;
+        }
+        self.by_raw.retain(|_, c| c.seen + 1 >= now);
+    }
+
+    /// Appends the report series of a scrape at `t`: `up`,
+    /// `scrape_duration_seconds`, and with `counts` (a successful scrape) the
+    /// sample and series counts (zeros after a failure, as Prometheus writes).
+    pub fn append_report(
+        &mut self,
+        app: &mut Appender,
+        target: &Labels,
+        t: i64,
+        duration_seconds: f64,
+        counts: Option<ScrapeCounts>,
+    ) -> Result<(), AppendError> {
+        let c = counts.unwrap_or_default();
+        let samples: [(&'static str, f64); 5] = [
+            ("up", if counts.is_some() { 1.0 } else { 0.0 }),
+            ("scrape_duration_seconds", duration_seconds),
+            ("scrape_samples_scraped", c.scraped as f64),
+            (
+                "scrape_samples_post_metric_relabeling",
+                c.post_relabel as f64,
+            ),
+            ("scrape_series_added", c.series_added as f64),
+        ];
+        for (name, v) in samples {
+            let r = match self.report.get(name) {
+                Some(&r) => app.append_ref(r, t, v),
+                None => Err(AppendError::UnknownRef(SeriesRef(0))),
+            };
+            let r = match r {
+                Ok(r) => r,
+                Err(AppendError::UnknownRef(_)) => {
+                    app.append(&report_labels(name, target), t, v)?
+                }
+                Err(e) => return Err(e),
+            };
+            self.report.insert(name, r);
+        }
+        Ok(())
+    }
+}
+
+/// The report series' labels: the target's, and the name.
+fn report_labels(name: &str, target: &Labels) -> Labels {
+    let pairs = std::iter::once(("__name__", name)).chain(
+        target
+            .iter()
+            .filter(|l| l.name != "__name__")
+            .map(|l| (l.name, l.value)),
+    );
+    Labels::new(pairs).unwrap_or_default()
+}
+
+/// A sample the storage refused (counted, not an error of the scrape).
+struct Refused;
+
+/// Appends by reference, falling back to the labels when the reference is
+/// unknown (first use, or the series left the head).
+fn store(
+    app: &mut Appender,
+    labels: &Labels,
+    series_ref: &mut SeriesRef,
+    t: i64,
+    v: f64,
+) -> Result<(), Refused> {
+    let r = if series_ref.0 == 0 {
+        app.append(labels, t, v)
+    } else {
+        match app.append_ref(*series_ref, t, v) {
+            Err(AppendError::UnknownRef(_)) => app.append(labels, t, v),
+            other => other,
+        }
+    };
+    match r {
+        Ok(r) => {
+            *series_ref = r;
+            Ok(())
+        }
+        Err(_) => Err(Refused),
+    }
+}
+
+/// The label set an exposition sample names, `__name__` included.
+fn exposed_labels(s: &crate::exposition::Sample<'_>) -> Result<Labels, crate::model::LabelsError> {
+    let name = s.name.get();
+    let pairs = std::iter::once(("__name__".to_owned(), name.into_owned())).chain(
+        s.labels
+            .iter()
+            .map(|l| (l.name.get().into_owned(), l.value.get().into_owned())),
+    );
+    Labels::new(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Matcher, is_stale_nan};
+    use crate::tsdb::{Db, Options};
+
+    fn opts() -> AppendOptions {
+        AppendOptions {
+            honor_labels: false,
+            honor_timestamps: true,
+            sample_limit: 0,
+        }
+    }
+
+    fn target() -> Labels {
+        Labels::new([("job", "node"), ("instance", "h:9100")]).unwrap()
+    }
+
+    fn keep(l: Labels) -> Option<Labels> {
+        Some(l)
+    }
+
+    /// Every stored sample as (labels, t, value or "stale").
+    fn dump(db: &Db) -> Vec<(String, i64, String)> {
+        let mut out = Vec::new();
+        for s in db.querier(i64::MIN, i64::MAX).select(&[]).unwrap() {
+            for x in s.iter() {
+                let v = if is_stale_nan(x.v) {
+                    "stale".to_owned()
+                } else {
+                    x.v.to_string()
+                };
+                out.push((s.labels().to_string(), x.t, v));
+            }
+        }
+        out
+    }
+
+    fn scrape(
+        db: &Db,
+        cache: &mut ScrapeCache,
+        body: &str,
+        t: i64,
+        o: &AppendOptions,
+    ) -> Result<ScrapeCounts, ScrapeAppendError> {
+        let mut app = db.appender();
+        let body = ScrapeBody {
+            bytes: body.as_bytes(),
+            format: Format::Text,
+            t,
+        };
+        let r = cache.append_scrape(&mut app, body, &target(), o, &keep);
+        match &r {
+            Ok(_) => app.commit().unwrap(),
+            Err(_) => {
+                app.rollback();
+                cache.append_failure(&mut app, t);
+                app.commit().unwrap();
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn vanished_series_get_a_stale_marker_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        let c = scrape(&db, &mut cache, "a 1\nb 2\n", 1000, &opts()).unwrap();
+        assert_eq!((c.scraped, c.post_relabel, c.series_added), (2, 2, 2));
+        let c = scrape(&db, &mut cache, "a 3\n", 2000, &opts()).unwrap();
+        assert_eq!(c.series_added, 0);
+        scrape(&db, &mut cache, "a 4\n", 3000, &opts()).unwrap();
+        let b: Vec<_> = dump(&db)
+            .into_iter()
+            .filter(|x| x.0.starts_with("b{"))
+            .map(|x| (x.1, x.2))
+            .collect();
+        assert_eq!(b, [(1000, "2".to_owned()), (2000, "stale".to_owned())]);
+        // Back again: a new series for the cache, stored after its marker.
+        let c = scrape(&db, &mut cache, "a 5\nb 6\n", 4000, &opts()).unwrap();
+        assert_eq!(c.series_added, 1);
+    }
+
+    #[test]
+    fn target_labels_win_unless_honor_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let exposed =
+            Labels::new([("__name__", "m"), ("job", "mine"), ("exported_job", "x")]).unwrap();
+        let merged = merge_target_labels(&exposed, &target(), false);
+        assert_eq!(
+            merged.to_string(),
+            r#"m{exported_exported_job="mine", exported_job="x", instance="h:9100", job="node"}"#
+        );
+        let honored = merge_target_labels(&exposed, &target(), true);
+        assert_eq!(
+            honored.to_string(),
+            r#"m{exported_job="x", instance="h:9100", job="mine"}"#
+        );
+        let mut cache = ScrapeCache::new();
+        scrape(&db, &mut cache, "m{job=\"mine\"} 1\n", 1000, &opts()).unwrap();
+        assert_eq!(
+            dump(&db)[0].0,
+            r#"m{exported_job="mine", instance="h:9100", job="node"}"#
+        );
+    }
+
+    #[test]
+    fn explicit_timestamps_are_kept_or_not_and_never_go_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        scrape(&db, &mut cache, "a 1 500\n", 1000, &opts()).unwrap();
+        scrape(&db, &mut cache, "", 2000, &opts()).unwrap();
+        assert_eq!(
+            dump(&db),
+            [(
+                "a{instance=\"h:9100\", job=\"node\"}".to_owned(),
+                500,
+                "1".to_owned()
+            )]
+        );
+        let o = AppendOptions {
+            honor_timestamps: false,
+            ..opts()
+        };
+        scrape(&db, &mut cache, "c 1 500\n", 3000, &o).unwrap();
+        assert!(
+            dump(&db)
+                .iter()
+                .any(|x| x.0.starts_with("c{") && x.1 == 3000)
+        );
+    }
+
+    #[test]
+    fn sample_limit_and_parse_errors_fail_the_scrape_and_mark_everything_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        let limited = AppendOptions {
+            sample_limit: 2,
+            ..opts()
+        };
+        scrape(&db, &mut cache, "a 1\nb 1\n", 1000, &limited).unwrap();
+        let err = scrape(&db, &mut cache, "a 2\nb 2\nc 2\n", 2000, &limited).unwrap_err();
+        assert_eq!(err, ScrapeAppendError::SampleLimit { limit: 2 });
+        let err = scrape(&db, &mut cache, "a 3\nb{ 3\n", 3000, &limited).unwrap_err();
+        assert!(matches!(err, ScrapeAppendError::Parse(_)), "{err}");
+        let got = dump(&db);
+        // Nothing of the failed scrapes is stored; a and b went stale at 2000 once.
+        assert_eq!(
+            got.iter()
+                .map(|x| (x.0.chars().next().unwrap(), x.1, x.2.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ('a', 1000, "1"),
+                ('a', 2000, "stale"),
+                ('b', 1000, "1"),
+                ('b', 2000, "stale")
+            ]
+        );
+    }
+
+    #[test]
+    fn metric_relabeling_drops_and_the_report_series_carry_target_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        let drop_b = |l: Labels| (l.metric_name() != Some("b")).then_some(l);
+        let mut app = db.appender();
+        let c = cache
+            .append_scrape(
+                &mut app,
+                ScrapeBody {
+                    bytes: b"a 1\nb 2\n",
+                    format: Format::Text,
+                    t: 1000,
+                },
+                &target(),
+                &opts(),
+                &drop_b,
+            )
+            .unwrap();
+        assert_eq!((c.scraped, c.post_relabel), (2, 1));
+        cache
+            .append_report(&mut app, &target(), 1000, 0.25, Some(c))
+            .unwrap();
+        cache
+            .append_report(&mut app, &target(), 2000, 0.5, None)
+            .unwrap();
+        app.commit().unwrap();
+        let q = db.querier(i64::MIN, i64::MAX);
+        let up: Vec<_> = q
+            .select(&[Matcher::equal("__name__", "up")])
+            .unwrap()
+            .flat_map(|s| {
+                assert_eq!(
+                    s.labels().to_string(),
+                    r#"up{instance="h:9100", job="node"}"#
+                );
+                s.iter().map(|x| (x.t, x.v)).collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(up, [(1000, 1.0), (2000, 0.0)]);
+        let names = q.label_values("__name__", &[]).unwrap();
+        assert_eq!(
+            names,
+            [
+                "a",
+                "scrape_duration_seconds",
+                "scrape_samples_post_metric_relabeling",
+                "scrape_samples_scraped",
+                "scrape_series_added",
+                "up"
+            ]
+        );
+    }
+}
