@@ -1,11 +1,14 @@
 //! Scraping. So far: the configuration file that says what to scrape, read into
-//! validated [`Config`] values, and [`ScrapeCache`], which stores one scrape's
+//! validated [`Config`] values; [`populate`], which turns a discovered address
+//! into a [`Target`] (URL, interval, labels) as Prometheus's `PopulateLabels`
+//! does; and [`ScrapeCache`], which stores one scrape's
 //! body as Prometheus's scrape loop does (target labels merged, staleness, the
 //! sample limit, the report series). Target resolution, the scrape manager and
 //! the HTTP loop come next.
 
 mod append;
 mod config;
+mod target;
 
 pub use append::{
     AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, merge_target_labels,
@@ -15,3 +18,4 @@ pub use config::{
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,
     StaticConfig,
 };
+pub use target::{Target, TargetError, populate};
