@@ -101,6 +101,10 @@ pub const DEFAULT_REGEX: &str = "(.*)";
 pub const DEFAULT_REPLACEMENT: &str = "$1";
 
 /// A compiled, fully anchored relabel regex that remembers its pattern as written.
+///
+/// The syntax is Rust's `regex`, which is RE2's (Go's) but for one difference
+/// shared with label matchers: `\d`, `\w`, `\s` and `\b` are Unicode-aware here and
+/// ASCII-only in Go, so `\d` also matches, say, Arabic-Indic digits.
 #[derive(Clone)]
 pub struct RelabelRegex {
     pattern: String,
@@ -191,8 +195,6 @@ pub enum RelabelConfigError {
     ModulusRequired,
     #[error("relabel configuration for {0} action requires 'target_label' value")]
     TargetLabelRequired(Action),
-    #[error("{label:?} is invalid 'target_label' for {action} action")]
-    InvalidTargetLabel { label: String, action: Action },
     #[error("'replacement' can not be set for {0} action")]
     ReplacementNotAllowed(Action),
     #[error("{replacement:?} is invalid 'replacement' for {action} action")]
@@ -213,8 +215,7 @@ impl RelabelConfigError {
             RelabelConfigError::InvalidSourceLabel(_) => "source_labels",
             RelabelConfigError::InvalidRegex { .. } => "regex",
             RelabelConfigError::ModulusRequired => "modulus",
-            RelabelConfigError::TargetLabelRequired(_)
-            | RelabelConfigError::InvalidTargetLabel { .. } => "target_label",
+            RelabelConfigError::TargetLabelRequired(_) => "target_label",
             RelabelConfigError::ReplacementNotAllowed(_)
             | RelabelConfigError::InvalidReplacement { .. } => "replacement",
         }
