@@ -3,13 +3,16 @@
 //! Loading is two steps, with two sets of types. The YAML is read into the raw serde
 //! types of `raw` (strict: unknown and duplicate keys are errors, as in Prometheus);
 //! then [`Config`] resolves them: durations parsed, defaults taken from `global`,
-//! `scrape_timeout <= scrape_interval` and unique job names checked. Code past this
-//! module sees only the resolved types.
+//! `scrape_timeout <= scrape_interval` and unique job names checked, and
+//! `relabel_configs` / `metric_relabel_configs` compiled into
+//! [`RelabelConfig`](super::RelabelConfig) rules with Prometheus's defaults and
+//! checks. Code past this module sees only the resolved types.
 //!
 //! Errors name the file, the line and column, and the key:
 //!
 //! ```text
 //! prometheus.yml:7:22: scrape_configs[1].scrape_timeout: not a valid duration string: "m5"
+//! prometheus.yml:12:16: scrape_configs[1].relabel_configs[0].regex: invalid regex "(": …
 //! ```
 //!
 //! Sections tidemark does not implement yet (`alerting`, `remote_write`,
@@ -23,10 +26,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_saphyr::{Location, MessageFormatter as _, UserMessageFormatter};
+use serde_saphyr::{Location, MessageFormatter as _, Spanned, UserMessageFormatter};
 
+use super::relabel::{RelabelConfig, RelabelOptions};
 use crate::model::{format_duration, parse_duration};
-use raw::{Located, RawConfig, RawGlobal, RawScrapeConfig, RawStaticConfig};
+use raw::{Located, RawConfig, RawGlobal, RawRelabelConfig, RawScrapeConfig, RawStaticConfig};
 
 pub use raw::RawValue;
 
@@ -95,10 +99,11 @@ pub struct ScrapeConfig {
     pub params: BTreeMap<String, Vec<String>>,
     /// `static_configs:`.
     pub static_configs: Vec<StaticConfig>,
-    /// `relabel_configs:` as written; applied by a later issue.
-    pub relabel_configs: Vec<RawValue>,
-    /// `metric_relabel_configs:` as written; applied by a later issue.
-    pub metric_relabel_configs: Vec<RawValue>,
+    /// `relabel_configs:`: rules applied to each target's labels before it is
+    /// scraped.
+    pub relabel_configs: Vec<RelabelConfig>,
+    /// `metric_relabel_configs:`: rules applied to each scraped sample's labels.
+    pub metric_relabel_configs: Vec<RelabelConfig>,
 }
 
 /// One entry of `static_configs:`: a group of targets sharing labels.
@@ -473,8 +478,75 @@ impl Resolver<'_> {
             honor_timestamps: raw.honor_timestamps.unwrap_or(true),
             params: raw.params.unwrap_or_default(),
             static_configs,
-            relabel_configs: raw.relabel_configs.unwrap_or_default(),
-            metric_relabel_configs: raw.metric_relabel_configs.unwrap_or_default(),
+            relabel_configs: self
+                .relabel_configs(&format!("{key}.relabel_configs"), raw.relabel_configs)?,
+            metric_relabel_configs: self.relabel_configs(
+                &format!("{key}.metric_relabel_configs"),
+                raw.metric_relabel_configs,
+            )?,
+        })
+    }
+
+    fn relabel_configs(
+        &self,
+        key: &str,
+        raw: Option<Vec<Spanned<RawRelabelConfig>>>,
+    ) -> Result<Vec<RelabelConfig>, ConfigError> {
+        raw.unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| self.relabel_config(&format!("{key}[{i}]"), rule))
+            .collect()
+    }
+
+    /// One rule; errors name the option and point at its line (or the entry's, for
+    /// a missing option).
+    fn relabel_config(
+        &self,
+        key: &str,
+        raw: Spanned<RawRelabelConfig>,
+    ) -> Result<RelabelConfig, ConfigError> {
+        let entry = raw.referenced;
+        let raw = raw.value;
+        let line_of = |name: &str| -> Location {
+            let at = match name {
+                "source_labels" => raw.source_labels.as_ref().map(|v| v.referenced),
+                "separator" => raw.separator.as_ref().map(|v| v.referenced),
+                "regex" => raw.regex.as_ref().map(|v| v.referenced),
+                "modulus" => raw.modulus.as_ref().map(|v| v.referenced),
+                "target_label" => raw.target_label.as_ref().map(|v| v.referenced),
+                "replacement" => raw.replacement.as_ref().map(|v| v.referenced),
+                _ => raw.action.as_ref().map(|v| v.referenced),
+            };
+            at.unwrap_or(entry)
+        };
+        // Prometheus reads a null option as its zero value, and a null action is
+        // an empty one.
+        if let Some(action) = raw.action.as_ref().filter(|a| a.value.is_none()) {
+            return Err(self.error(
+                Some(&action.referenced),
+                &format!("{key}.action"),
+                "relabel action cannot be empty",
+            ));
+        }
+        let text = |v: &Option<Spanned<Option<String>>>| {
+            v.as_ref().map(|v| v.value.clone().unwrap_or_default())
+        };
+        let options = RelabelOptions {
+            source_labels: raw.source_labels.as_ref().and_then(|v| v.value.clone()),
+            separator: text(&raw.separator),
+            regex: text(&raw.regex),
+            modulus: raw.modulus.as_ref().map(|v| v.value.unwrap_or(0)),
+            target_label: text(&raw.target_label),
+            replacement: text(&raw.replacement),
+            action: text(&raw.action),
+        };
+        RelabelConfig::new(options).map_err(|err| {
+            self.error(
+                Some(&line_of(err.key())),
+                &format!("{key}.{}", err.key()),
+                err,
+            )
         })
     }
 
@@ -501,6 +573,8 @@ impl Resolver<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Labels;
+    use crate::scrape::relabel::{Action, relabel};
 
     fn invalid(text: &str) -> (u64, String) {
         match Config::parse(text) {
@@ -715,6 +789,126 @@ scrape_configs:
     }
 
     #[test]
+    fn relabel_configs_are_parsed_with_defaults() {
+        let config = Config::parse(
+            r#"scrape_configs:
+  - job_name: k8s
+    relabel_configs:
+      - source_labels: [__address__, __meta_port]
+        regex: (.+?)(?::\d+)?;(\d+)
+        replacement: $1:$2
+        target_label: __address__
+      - action: LabelMap
+        regex: __meta_label_(.+)
+      - source_labels: [__address__]
+        target_label: __tmp_hash
+        modulus: 3
+        action: hashmod
+      - regex:
+        target_label: empty_only
+        replacement: yes
+    metric_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_.*
+        action: drop
+"#,
+        )
+        .unwrap();
+        let job = config.job("k8s").unwrap();
+        let rules = &job.relabel_configs;
+        assert_eq!(rules.len(), 4);
+        assert_eq!(rules[0].separator, ";");
+        assert_eq!(rules[0].action, Action::Replace);
+        assert_eq!(rules[1].action, Action::LabelMap);
+        assert_eq!(rules[1].replacement, "$1");
+        assert_eq!(rules[2].modulus, 3);
+        // A null regex is Prometheus's zero value: it matches only "".
+        assert_eq!(rules[3].regex.as_str(), "");
+
+        let target = Labels::new([
+            ("__address__", "10.0.0.1:80"),
+            ("__meta_port", "9100"),
+            ("__meta_label_app", "web"),
+        ])
+        .unwrap();
+        let out = relabel(&target, rules).unwrap().unwrap();
+        assert_eq!(out.get("__address__"), Some("10.0.0.1:9100"));
+        assert_eq!(out.get("app"), Some("web"));
+        assert!(out.get("__tmp_hash").is_some());
+        // `empty_only`'s source value is "" (no source labels).
+        assert_eq!(out.get("empty_only"), Some("yes"));
+
+        let sample = Labels::new([("__name__", "go_goroutines")]).unwrap();
+        assert_eq!(relabel(&sample, &job.metric_relabel_configs).unwrap(), None);
+    }
+
+    #[test]
+    fn bad_relabel_configs_name_key_and_line() {
+        let cases = [
+            (
+                "      - action: keep\n        bogus: 1\n",
+                5,
+                "unknown field `bogus`",
+            ),
+            (
+                "      - source_labels: [a]\n        regex: (\n        target_label: b\n",
+                5,
+                "scrape_configs[0].relabel_configs[0].regex: invalid regex \"(\": ",
+            ),
+            (
+                "      - action: bogus\n",
+                4,
+                "scrape_configs[0].relabel_configs[0].action: unknown relabel action \"bogus\"",
+            ),
+            (
+                "      - action: hashmod\n        target_label: t\n",
+                4,
+                "scrape_configs[0].relabel_configs[0].modulus: relabel configuration for hashmod requires non-zero modulus",
+            ),
+            (
+                "      - target_label: t\n      - source_labels: [a]\n",
+                5,
+                "scrape_configs[0].relabel_configs[1].target_label: relabel configuration for replace action requires 'target_label' value",
+            ),
+            (
+                "      - action: labeldrop\n        regex: x\n        target_label: t\n",
+                4,
+                "scrape_configs[0].relabel_configs[0].action: labeldrop action requires only 'regex', and no other fields",
+            ),
+            (
+                "      - action: keepequal\n        target_label: t\n        regex: (.*)\n",
+                4,
+                "scrape_configs[0].relabel_configs[0].action: keepequal action requires only 'source_labels' and `target_label`, and no other fields",
+            ),
+            (
+                "      - action: uppercase\n        target_label: t\n        replacement: x\n",
+                6,
+                "scrape_configs[0].relabel_configs[0].replacement: 'replacement' can not be set for uppercase action",
+            ),
+            (
+                "      - action:\n",
+                4,
+                "scrape_configs[0].relabel_configs[0].action: relabel action cannot be empty",
+            ),
+            ("      - modulus: -1\n", 4, "invalid u64"),
+        ];
+        for (rules, want_line, want) in cases {
+            let text = format!("scrape_configs:\n  - job_name: a\n    relabel_configs:\n{rules}");
+            let (line, message) = invalid(&text);
+            assert!(message.contains(want), "{rules:?}: {message}");
+            assert_eq!(line, want_line, "{rules:?}: {message}");
+        }
+        let (line, message) = invalid(
+            "scrape_configs:\n  - job_name: a\n    metric_relabel_configs:\n      - regex: '['\n        action: drop\n",
+        );
+        assert_eq!(line, 4);
+        assert!(
+            message.starts_with("scrape_configs[0].metric_relabel_configs[0].regex: invalid regex"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn real_prometheus_sections_are_accepted_and_reported() {
         let config = Config::parse(
             "global:
@@ -750,7 +944,8 @@ scrape_configs:
         assert_eq!(config.remote_write.len(), 1);
         let node = config.job("node").unwrap();
         assert_eq!(node.relabel_configs.len(), 1);
-        assert_eq!(node.metric_relabel_configs[0]["action"], "drop");
+        assert_eq!(node.relabel_configs[0].target_label, "instance");
+        assert_eq!(node.metric_relabel_configs[0].action, Action::Drop);
         assert_eq!(
             config.unsupported_keys,
             [

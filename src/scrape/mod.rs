@@ -1,13 +1,19 @@
-//! Scraping. So far: the configuration file that says what to scrape, read into
-//! validated [`Config`] values; [`populate`], which turns a discovered address
-//! into a [`Target`] (URL, interval, labels) as Prometheus's `PopulateLabels`
-//! does; and [`ScrapeCache`], which stores one scrape's
-//! body as Prometheus's scrape loop does (target labels merged, staleness, the
-//! sample limit, the report series). Target resolution, the scrape manager and
-//! the HTTP loop come next.
+//! Scraping. So far:
+//!
+//! - the configuration file that says what to scrape, read into validated
+//!   [`Config`] values;
+//! - relabeling ([`relabel`] over [`RelabelConfig`] rules), which rewrites target
+//!   and sample labels as Prometheus does;
+//! - [`populate`], which turns a discovered address into a [`Target`] (URL,
+//!   interval, labels) as Prometheus's `PopulateLabels` does;
+//! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
+//!   does (target labels merged, staleness, the sample limit, the report series).
+//!
+//! The scrape manager and the HTTP loop come next.
 
 mod append;
 mod config;
+mod relabel;
 mod target;
 
 pub use append::{
@@ -17,5 +23,9 @@ pub use config::{
     Config, ConfigError, DEFAULT_EVALUATION_INTERVAL, DEFAULT_METRICS_PATH,
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,
     StaticConfig,
+};
+pub use relabel::{
+    Action, DEFAULT_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelConfig,
+    RelabelConfigError, RelabelOptions, RelabelRegex, relabel,
 };
 pub use target::{Target, TargetError, populate};

@@ -106,8 +106,8 @@ raw_struct! {
         pub honor_timestamps: Option<bool>,
         pub params: Option<BTreeMap<String, Vec<String>>>,
         pub static_configs: Option<Vec<RawStaticConfig>>,
-        pub relabel_configs: Option<Vec<RawValue>>,
-        pub metric_relabel_configs: Option<Vec<RawValue>>,
+        pub relabel_configs: Option<Vec<Spanned<RawRelabelConfig>>>,
+        pub metric_relabel_configs: Option<Vec<Spanned<RawRelabelConfig>>>,
     }
     accepted {
         // HTTP client settings.
@@ -167,4 +167,38 @@ pub struct RawStaticConfig {
     pub targets: Option<Vec<Located>>,
     #[serde(default)]
     pub labels: Option<BTreeMap<String, Located>>,
+}
+
+/// An option that may be absent (`None`), null (`Some` of `None`) or set. Prometheus
+/// reads a null option as its zero value, which is not always the default: a null
+/// `regex` matches only `""`.
+pub type Nullable<T> = Option<Spanned<Option<T>>>;
+
+/// Serde calls this only for a key that is present, so a null becomes `Some(None)`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// One entry of `relabel_configs:` or `metric_relabel_configs:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelabelConfig {
+    #[serde(default, deserialize_with = "present")]
+    pub source_labels: Nullable<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub separator: Nullable<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub regex: Nullable<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub modulus: Nullable<u64>,
+    #[serde(default, deserialize_with = "present")]
+    pub target_label: Nullable<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub replacement: Nullable<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub action: Nullable<String>,
 }
