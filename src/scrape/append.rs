@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::exposition::{Entry, Format, Mode, Parser};
 use crate::model::{Labels, stale_nan};
+use crate::scrape::{RelabelConfig, relabel};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 
 /// How a target's samples are stored (from its scrape config).
@@ -28,6 +29,9 @@ pub struct AppendOptions {
     pub honor_timestamps: bool,
     /// Most samples a scrape may store after metric relabeling; 0 for no limit.
     pub sample_limit: usize,
+    /// `metric_relabel_configs`, run over each series after the target labels
+    /// are merged in.
+    pub metric_relabel: Vec<RelabelConfig>,
 }
 
 /// A scrape's response body, its format, and the scrape's time (ms).
@@ -132,8 +136,9 @@ impl ScrapeCache {
     }
 
     /// Parses `body` and appends its samples at the scrape's time, with
-    /// `target`'s labels merged in and `relabel` (metric relabeling: `None`
-    /// drops the series) applied, then stale markers for the series of the
+    /// `target`'s labels merged in and metric relabeling applied (a series it
+    /// drops, or turns into an invalid label set, is not stored), then stale
+    /// markers for the series of the
     /// previous scrape that are missing. On error nothing of the body is
     /// committed: call [`append_failure`](Self::append_failure) after rolling
     /// the appender back.
@@ -143,7 +148,6 @@ impl ScrapeCache {
         body: ScrapeBody<'_>,
         target: &Labels,
         opts: &AppendOptions,
-        relabel: &dyn Fn(Labels) -> Option<Labels>,
     ) -> Result<ScrapeCounts, ScrapeAppendError> {
         let iteration = self.iteration + 1;
         let t = body.t;
@@ -166,7 +170,9 @@ impl ScrapeCache {
                     let exposed =
                         exposed_labels(&s).map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
                     let merged = merge_target_labels(&exposed, target, opts.honor_labels);
-                    let series = relabel(merged)
+                    let series = relabel(&merged, &opts.metric_relabel)
+                        .ok()
+                        .flatten()
                         .filter(|l| !l.is_empty())
                         .map(|l| (l, SeriesRef(0)));
                     if series.is_some() {
@@ -333,15 +339,12 @@ mod tests {
             honor_labels: false,
             honor_timestamps: true,
             sample_limit: 0,
+            metric_relabel: Vec::new(),
         }
     }
 
     fn target() -> Labels {
         Labels::new([("job", "node"), ("instance", "h:9100")]).unwrap()
-    }
-
-    fn keep(l: Labels) -> Option<Labels> {
-        Some(l)
     }
 
     /// Every stored sample as (labels, t, value or "stale").
@@ -373,7 +376,7 @@ mod tests {
             format: Format::Text,
             t,
         };
-        let r = cache.append_scrape(&mut app, body, &target(), o, &keep);
+        let r = cache.append_scrape(&mut app, body, &target(), o);
         match &r {
             Ok(_) => app.commit().unwrap(),
             Err(_) => {
@@ -491,7 +494,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), Options::default()).unwrap();
         let mut cache = ScrapeCache::new();
-        let drop_b = |l: Labels| (l.metric_name() != Some("b")).then_some(l);
+        let yaml = "scrape_configs:\n  - job_name: j\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: b\n        action: drop\n";
+        let drop_b = AppendOptions {
+            metric_relabel: crate::scrape::Config::parse(yaml).unwrap().scrape_configs[0]
+                .metric_relabel_configs
+                .clone(),
+            ..opts()
+        };
         let mut app = db.appender();
         let c = cache
             .append_scrape(
@@ -502,7 +511,6 @@ mod tests {
                     t: 1000,
                 },
                 &target(),
-                &opts(),
                 &drop_b,
             )
             .unwrap();

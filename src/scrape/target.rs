@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::model::{Labels, format_duration, parse_duration};
-use crate::scrape::ScrapeConfig;
+use crate::scrape::{ScrapeConfig, relabel};
 
 /// Why a discovered target cannot be scraped (Prometheus shows these as dropped
 /// targets with the reason).
@@ -110,13 +110,12 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Resolves one discovered target: `discovered` holds `__address__` and the
-/// group's and discovery's labels; `relabel` runs the job's `relabel_configs`
-/// (`None`: dropped). Returns `Ok(None)` for a dropped target.
+/// Resolves one discovered target of job `cfg`: `discovered` holds
+/// `__address__` and the group's and discovery's labels; the job's
+/// `relabel_configs` run over them. Returns `Ok(None)` for a dropped target.
 pub fn populate(
     discovered: &BTreeMap<String, String>,
     cfg: &ScrapeConfig,
-    relabel: &dyn Fn(Labels) -> Option<Labels>,
 ) -> Result<Option<Target>, TargetError> {
     let mut b = discovered.clone();
     let defaults = [
@@ -137,7 +136,9 @@ pub fn populate(
         }
     }
     let labels = Labels::new(b).map_err(|e| TargetError::Labels(e.to_string()))?;
-    let Some(labels) = relabel(labels) else {
+    let relabeled =
+        relabel(&labels, &cfg.relabel_configs).map_err(|e| TargetError::Labels(e.to_string()))?;
+    let Some(labels) = relabeled else {
         return Ok(None);
     };
     let mut b: BTreeMap<String, String> = labels
@@ -239,8 +240,11 @@ mod tests {
         m
     }
 
-    fn keep(l: Labels) -> Option<Labels> {
-        Some(l)
+    /// A job whose relabel_configs set label `name` to `value`.
+    fn setting(name: &str, value: &str) -> ScrapeConfig {
+        job(&format!(
+            "    relabel_configs:\n      - target_label: {name}\n        replacement: '{value}'\n"
+        ))
     }
 
     #[test]
@@ -249,7 +253,6 @@ mod tests {
         let t = populate(
             &discovered("host", &[("__meta_x", "1"), ("env", "prod")]),
             &cfg,
-            &keep,
         )
         .unwrap()
         .unwrap();
@@ -277,80 +280,70 @@ mod tests {
             ("[::1]", "[::1]:443"),
             ("[::1]:9", "[::1]:9"),
         ] {
-            let t = populate(&discovered(addr, &[]), &https, &keep)
-                .unwrap()
-                .unwrap();
+            let t = populate(&discovered(addr, &[]), &https).unwrap().unwrap();
             assert_eq!(t.labels.get("instance"), Some(want), "{addr}");
         }
     }
 
     #[test]
     fn relabeling_can_drop_or_redirect_a_target() {
-        let cfg = job("");
-        let drop_all = |_: Labels| None;
-        assert_eq!(populate(&discovered("h:1", &[]), &cfg, &drop_all), Ok(None));
-        // Rewrite address, path and a parameter, and set instance.
-        let redirect = |l: Labels| {
-            let mut pairs: Vec<(String, String)> = l
-                .iter()
-                .map(|l| (l.name.to_owned(), l.value.to_owned()))
-                .filter(|(n, _)| n != ADDRESS && n != METRICS_PATH)
-                .collect();
-            pairs.push((ADDRESS.to_owned(), "exporter:9115".to_owned()));
-            pairs.push((METRICS_PATH.to_owned(), "/probe".to_owned()));
-            pairs.push(("__param_target".to_owned(), "example.com a&b".to_owned()));
-            pairs.push(("instance".to_owned(), "example.com".to_owned()));
-            Labels::new(pairs).ok()
-        };
-        let t = populate(&discovered("example.com", &[]), &cfg, &redirect)
+        let drop_all = job(
+            "    relabel_configs:\n      - action: drop\n        source_labels: [__address__]\n        regex: 'h:.*'\n",
+        );
+        assert_eq!(populate(&discovered("h:1", &[]), &drop_all), Ok(None));
+        assert!(
+            populate(&discovered("g:1", &[]), &drop_all)
+                .unwrap()
+                .is_some()
+        );
+        // The blackbox-exporter pattern: the address becomes a parameter.
+        let probe = job(concat!(
+            "    metrics_path: /probe\n",
+            "    relabel_configs:\n",
+            "      - source_labels: [__address__]\n",
+            "        target_label: __param_target\n",
+            "      - source_labels: [__param_target]\n",
+            "        target_label: instance\n",
+            "      - target_label: __address__\n",
+            "        replacement: exporter:9115\n",
+        ));
+        let t = populate(&discovered("example.com a&b", &[]), &probe)
             .unwrap()
             .unwrap();
         assert_eq!(
-            t.url(&cfg.params),
+            t.url(&probe.params),
             "http://exporter:9115/probe?target=example.com+a%26b"
         );
-        assert_eq!(t.series_labels().get("instance"), Some("example.com"));
+        assert_eq!(t.series_labels().get("instance"), Some("example.com a&b"));
     }
 
     #[test]
     fn bad_targets_say_why() {
-        let cfg = job("");
-        let set = |name: &'static str, value: &'static str| {
-            move |l: Labels| {
-                let mut pairs: Vec<(String, String)> = l
-                    .iter()
-                    .filter(|x| x.name != name)
-                    .map(|l| (l.name.to_owned(), l.value.to_owned()))
-                    .collect();
-                pairs.push((name.to_owned(), value.to_owned()));
-                Labels::new(pairs).ok()
-            }
-        };
         assert_eq!(
-            populate(&discovered("h:1", &[]), &cfg, &set(ADDRESS, "")),
+            populate(&discovered("h:1", &[]), &setting(ADDRESS, "")),
             Err(TargetError::NoAddress)
         );
         assert_eq!(
-            populate(&discovered("h:1/x", &[]), &cfg, &keep),
+            populate(&discovered("h:1/x", &[]), &job("")),
             Err(TargetError::Address("h:1/x".to_owned()))
         );
         assert_eq!(
-            populate(&discovered("h", &[]), &cfg, &set(SCHEME, "ftp")),
+            populate(&discovered("h", &[]), &setting(SCHEME, "ftp")),
             Err(TargetError::Scheme("http".to_owned()))
         );
         assert_eq!(
-            populate(&discovered("h:1", &[]), &cfg, &set(TIMEOUT, "1m")),
+            populate(&discovered("h:1", &[]), &setting(TIMEOUT, "1m")),
             Err(TargetError::TimeoutOverInterval {
                 timeout: "1m".to_owned(),
                 interval: "15s".to_owned()
             })
         );
         assert_eq!(
-            populate(&discovered("h:1", &[]), &cfg, &set(INTERVAL, "0s")),
+            populate(&discovered("h:1", &[]), &setting(INTERVAL, "0s")),
             Err(TargetError::Zero("interval"))
         );
         assert!(matches!(
-            populate(&discovered("h:1", &[]), &cfg, &set(INTERVAL, "soon")),
+            populate(&discovered("h:1", &[]), &setting(INTERVAL, "soon")),
             Err(TargetError::Duration { .. })
         ));
     }
