@@ -2,8 +2,12 @@
 //! verdict as `promtool check config` on each file (where promtool is installed;
 //! always in CI).
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
+
+use common::promtool;
 
 fn check(program: &str, files: &[&Path]) -> (i32, String, String) {
     let mut cmd = Command::new(program);
@@ -60,19 +64,6 @@ fn valid_and_invalid_files() {
     let (code, _, err) = check(tidemark(), &[&dir.path().join("missing.yml")]);
     assert_eq!(code, 1);
     assert!(err.contains("missing.yml"), "{err}");
-}
-
-fn promtool() -> Option<&'static str> {
-    if Command::new("promtool").arg("--version").output().is_ok() {
-        return Some("promtool");
-    }
-    let required = std::env::var_os("TIDEMARK_REQUIRE_EXTERNAL").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "promtool not found and TIDEMARK_REQUIRE_EXTERNAL=1"
-    );
-    eprintln!("notice: promtool not found; skipping the comparison");
-    None
 }
 
 #[test]

@@ -3,9 +3,13 @@
 //! 2 a parse error). Where `promtool` is installed (always in CI), its lint output
 //! on the same input is the reference.
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use common::promtool;
 
 fn run(program: &str, args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(program)
@@ -148,19 +152,6 @@ fn record_split_across_pieces() {
         ),
         "{err}"
     );
-}
-
-fn promtool() -> Option<&'static str> {
-    if Command::new("promtool").arg("--version").output().is_ok() {
-        return Some("promtool");
-    }
-    let required = std::env::var_os("TIDEMARK_REQUIRE_EXTERNAL").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "promtool not found and TIDEMARK_REQUIRE_EXTERNAL=1"
-    );
-    eprintln!("notice: promtool not found; skipping the comparison");
-    None
 }
 
 /// On a real node-exporter body, both tools report the same problems, line for

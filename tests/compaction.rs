@@ -5,6 +5,8 @@
 //! The crash test's child is this same test binary, started with `--ignored
 //! --exact compaction_child` and the data directory in `TIDEMARK_COMPACT_DIR`.
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -26,19 +28,8 @@ fn options() -> Options {
     }
 }
 
-type Dump = Vec<(String, Vec<(i64, u64)>)>;
-
-fn dump(db: &Db) -> Dump {
-    db.querier(i64::MIN, i64::MAX)
-        .select(&[])
-        .expect("select")
-        .map(|s| {
-            let mut it = s.iter();
-            let v: Vec<(i64, u64)> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
-            assert!(it.err().is_none(), "{:?}", it.err());
-            (s.labels().to_string(), v)
-        })
-        .collect()
+fn dump_all(db: &Db) -> common::Dump {
+    common::dump(db, &[], i64::MIN, i64::MAX)
 }
 
 fn series(i: usize) -> Labels {
@@ -111,7 +102,7 @@ fn blocks_are_compacted_by_plan_and_answers_do_not_change() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path(), options()).unwrap();
     fill(&db, 4, 20 * H);
-    let want = dump(&db);
+    let want = dump_all(&db);
     let report = db.maintain().unwrap();
     // Nine 2h blocks cut ([0,2h) … [16h,18h)); [0,6h) and [6h,12h) are full and
     // merged; [12h,18h) holds the newest block and is left as it is.
@@ -130,10 +121,10 @@ fn blocks_are_compacted_by_plan_and_answers_do_not_change() {
     assert_eq!(m[0].compaction.sources.len(), 3);
     assert_eq!(m[0].compaction.parents.len(), 3);
     assert_eq!(m[0].stats.num_samples, 4 * 6 * 240);
-    assert_eq!(dump(&db), want);
+    assert_eq!(dump_all(&db), want);
     db.close().unwrap();
     let db = Db::open(dir.path(), options()).unwrap();
-    assert_eq!(dump(&db), want);
+    assert_eq!(dump_all(&db), want);
     // Nothing more to do.
     assert_eq!(db.maintain().unwrap().compactions, 0);
 }
@@ -149,7 +140,7 @@ fn an_overlapping_import_is_merged_first() {
     }
     import_overlapping(dir.path(), 2, 2 * H, 4 * H);
     let db = Db::open(dir.path(), options()).unwrap();
-    let want = dump(&db);
+    let want = dump_all(&db);
     // Series 0 has both its own and the imported samples.
     assert_eq!(want[0].1.len(), 8 * 240 + 2 * 240);
     let report = db.maintain().unwrap();
@@ -159,10 +150,10 @@ fn an_overlapping_import_is_merged_first() {
         m.windows(2).all(|w| w[0].max_time <= w[1].min_time),
         "no overlap left: {m:?}"
     );
-    assert_eq!(dump(&db), want);
+    assert_eq!(dump_all(&db), want);
     db.close().unwrap();
     let db = Db::open(dir.path(), options()).unwrap();
-    assert_eq!(dump(&db), want);
+    assert_eq!(dump_all(&db), want);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -213,7 +204,7 @@ fn sigkill_during_compaction_leaves_one_consistent_view() {
     import_overlapping(&pristine, 50, 12 * H, 14 * H);
     let want = {
         let db = Db::open(&pristine, options()).unwrap();
-        dump(&db)
+        dump_all(&db)
     };
     assert_eq!(want.len(), 150);
 
@@ -243,10 +234,14 @@ fn sigkill_during_compaction_leaves_one_consistent_view() {
         let _ = child.wait();
         let db = Db::open(&work, options()).expect("opens after the kill");
         assert!(db.open_report().damaged_blocks.is_empty(), "round {round}");
-        assert_eq!(dump(&db), want, "round {round} (killed after {delay:?})");
+        assert_eq!(
+            dump_all(&db),
+            want,
+            "round {round} (killed after {delay:?})"
+        );
         // Finishing the interrupted work gives the same blocks as the full run.
         db.maintain().expect("maintain after the kill");
-        assert_eq!(dump(&db), want, "round {round}, finished");
+        assert_eq!(dump_all(&db), want, "round {round}, finished");
         drop(db);
         let leftovers: Vec<_> = fs::read_dir(&work)
             .unwrap()

@@ -1,23 +1,14 @@
 //! The library API end to end: open, append, commit, query, reopen.
 
+mod common;
+
 use tidemark::model::{Labels, Matcher, stale_nan};
 use tidemark::tsdb::{AppendError, Db, DbError, Options};
 
+use common::dump as samples;
+
 fn l(pairs: &[(&str, &str)]) -> Labels {
     Labels::new(pairs.iter().copied()).expect("valid labels")
-}
-
-fn samples(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<(String, Vec<(i64, u64)>)> {
-    db.querier(mint, maxt)
-        .select(matchers)
-        .expect("select")
-        .map(|s| {
-            let mut it = s.iter();
-            let v: Vec<(i64, u64)> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
-            assert!(it.err().is_none(), "{:?}", it.err());
-            (s.labels().to_string(), v)
-        })
-        .collect()
 }
 
 /// Without the background worker: these tests look at the head, which a head cut

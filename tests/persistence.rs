@@ -1,6 +1,8 @@
 //! Blocks end to end: the head cut into blocks, queries over head and blocks,
 //! restarts, overlapping (imported) blocks, damaged blocks, retention.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,8 @@ use tidemark::model::{Labels, Matcher};
 use tidemark::tsdb::block::{StoredChunk, write_block};
 use tidemark::tsdb::chunk;
 use tidemark::tsdb::{AppendError, Db, Options};
+
+use common::{Dump, dump};
 
 const H: i64 = 3_600_000;
 const STEP: i64 = 15_000;
@@ -24,21 +28,6 @@ fn options() -> Options {
         maintenance_interval: None,
         ..Options::default()
     }
-}
-
-type Dump = Vec<(String, Vec<(i64, u64)>)>;
-
-fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> Dump {
-    db.querier(mint, maxt)
-        .select(matchers)
-        .expect("select")
-        .map(|s| {
-            let mut it = s.iter();
-            let v: Vec<(i64, u64)> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
-            assert!(it.err().is_none(), "{:?}", it.err());
-            (s.labels().to_string(), v)
-        })
-        .collect()
 }
 
 fn series(i: usize) -> Labels {
