@@ -4,6 +4,8 @@
 //!   [`Config`] values;
 //! - relabeling ([`relabel`] over [`RelabelConfig`] rules), which rewrites target
 //!   and sample labels as Prometheus does;
+//! - file-based discovery: [`read_target_groups`] reads a `file_sd_configs` file
+//!   (JSON or YAML) into target groups;
 //! - [`populate`], which turns a discovered address into a [`Target`] (URL,
 //!   interval, labels) as Prometheus's `PopulateLabels` does;
 //! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
@@ -13,6 +15,7 @@
 
 mod append;
 mod config;
+mod file_sd;
 mod relabel;
 mod target;
 
@@ -24,6 +27,7 @@ pub use config::{
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,
     StaticConfig,
 };
+pub use file_sd::{FILEPATH_LABEL, FileSdError, parse_target_groups, read_target_groups};
 pub use relabel::{
     Action, DEFAULT_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelConfig,
     RelabelConfigError, RelabelOptions, RelabelRegex, relabel,
