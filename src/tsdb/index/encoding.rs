@@ -183,9 +183,8 @@ impl<'a> Cursor<'a> {
         u32::try_from(v).map_err(|_| self.corrupt_at(at, format!("{what} {v} exceeds 32 bits")))
     }
 
-    /// A length-prefixed UTF-8 string.
-    /// Moves past a length-prefixed string without looking at its bytes.
-    pub(super) fn skip_str(&mut self, what: &str) -> Result<(), IndexError> {
+    /// The bytes of a length-prefixed string, and the offset of its prefix.
+    fn prefixed(&mut self, what: &str) -> Result<(&'a [u8], u64), IndexError> {
         let at = self.offset();
         let len = self.uvarint(what)?;
         if len > self.remaining() as u64 {
@@ -194,19 +193,17 @@ impl<'a> Cursor<'a> {
                 format!("{what} of {len} bytes, {} left", self.remaining()),
             ));
         }
-        self.take(len as usize, what).map(|_| ())
+        Ok((self.take(len as usize, what)?, at))
     }
 
+    /// Moves past a length-prefixed string without looking at its bytes.
+    pub(super) fn skip_str(&mut self, what: &str) -> Result<(), IndexError> {
+        self.prefixed(what).map(|_| ())
+    }
+
+    /// A length-prefixed UTF-8 string.
     pub(super) fn str(&mut self, what: &str) -> Result<&'a str, IndexError> {
-        let at = self.offset();
-        let len = self.uvarint(what)?;
-        if len > self.remaining() as u64 {
-            return Err(self.corrupt_at(
-                at,
-                format!("{what} of {len} bytes, {} left", self.remaining()),
-            ));
-        }
-        let bytes = self.take(len as usize, what)?;
+        let (bytes, at) = self.prefixed(what)?;
         std::str::from_utf8(bytes)
             .map_err(|_| self.corrupt_at(at, format!("{what} is not valid UTF-8")))
     }
