@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -16,6 +17,20 @@ use super::StaticConfig;
 
 /// The label naming the file a target came from.
 pub const FILEPATH_LABEL: &str = "__meta_filepath";
+
+/// Default `refresh_interval` of a `file_sd_configs` entry.
+pub const DEFAULT_FILE_SD_REFRESH: Duration = Duration::from_secs(300);
+
+/// One entry of `file_sd_configs:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSdConfig {
+    /// File patterns; `*`, `?` and `[…]` may appear in the last path component
+    /// only. Relative paths are resolved against the configuration file's
+    /// directory when the configuration is loaded.
+    pub files: Vec<PathBuf>,
+    /// How often the files are re-read even when no change was seen.
+    pub refresh_interval: Duration,
+}
 
 /// Why a target group file could not be used. Prometheus keeps the groups it read
 /// from the file before, and so must the caller.

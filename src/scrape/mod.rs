@@ -27,7 +27,10 @@ pub use config::{
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,
     StaticConfig,
 };
-pub use file_sd::{FILEPATH_LABEL, FileSdError, parse_target_groups, read_target_groups};
+pub use file_sd::{
+    DEFAULT_FILE_SD_REFRESH, FILEPATH_LABEL, FileSdConfig, FileSdError, parse_target_groups,
+    read_target_groups,
+};
 pub use relabel::{
     Action, DEFAULT_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelConfig,
     RelabelConfigError, RelabelOptions, RelabelRegex, relabel,
