@@ -20,7 +20,7 @@ use crate::scrape::{RelabelConfig, relabel};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 
 /// How a target's samples are stored (from its scrape config).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AppendOptions {
     /// Keep the exposed label when it clashes with a target label (else the
     /// exposed one is renamed `exported_<name>`).
@@ -29,9 +29,23 @@ pub struct AppendOptions {
     pub honor_timestamps: bool,
     /// Most samples a scrape may store after metric relabeling; 0 for no limit.
     pub sample_limit: usize,
+    /// Limits on each new series' final label set.
+    pub label_limits: LabelLimits,
     /// `metric_relabel_configs`, run over each series after the target labels
     /// are merged in.
     pub metric_relabel: Vec<RelabelConfig>,
+}
+
+/// `label_limit`, `label_name_length_limit`, `label_value_length_limit`: a series
+/// over one of them fails the whole scrape. 0 means no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelLimits {
+    /// Most labels a series may have, `__name__` included.
+    pub count: usize,
+    /// Longest label name, in bytes.
+    pub name_length: usize,
+    /// Longest label value, in bytes.
+    pub value_length: usize,
 }
 
 /// A scrape's response body, its format, and the scrape's time (ms).
@@ -42,18 +56,57 @@ pub struct ScrapeBody<'a> {
     pub t: i64,
 }
 
-/// Why a scrape's samples were not stored. The scrape counts as failed.
+/// Why a scrape's samples were not stored. The scrape counts as failed; the
+/// messages are Prometheus's, as `/api/v1/targets` shows them.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScrapeAppendError {
     #[error("{0}")]
     Parse(String),
-    #[error("sample limit exceeded: {limit} allowed")]
+    #[error("sample limit exceeded")]
     SampleLimit { limit: usize },
-    #[error("{0}")]
-    Storage(String),
+    #[error("missing metric name (__name__ label)")]
+    MissingName,
+    #[error("invalid metric name or label names: {0}")]
+    InvalidLabels(String),
+    #[error(
+        "label_limit exceeded (metric: {metric:.50}, number of labels: {count}, limit: {limit})"
+    )]
+    LabelLimit {
+        metric: String,
+        count: usize,
+        limit: usize,
+    },
+    #[error(
+        "label_name_length_limit exceeded (metric: {metric:.50}, label name: {name:.50}, length: {length}, limit: {limit})"
+    )]
+    LabelNameLength {
+        metric: String,
+        name: String,
+        length: usize,
+        limit: usize,
+    },
+    #[error(
+        "label_value_length_limit exceeded (metric: {metric:.50}, label name: {name:.50}, value: {value:?}, length: {length}, limit: {limit})"
+    )]
+    LabelValueLength {
+        metric: String,
+        name: String,
+        /// At most 50 characters of the value.
+        value: String,
+        length: usize,
+        limit: usize,
+    },
 }
 
-/// What one successful scrape stored (for the report series and `/api/v1/targets`).
+/// A failed [`ScrapeCache::append_scrape`]: why, and what was counted up to
+/// there (Prometheus reports these counts with `up` 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendFailure {
+    pub error: ScrapeAppendError,
+    pub counts: ScrapeCounts,
+}
+
+/// What one scrape stored (for the report series and `/api/v1/targets`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScrapeCounts {
     /// Samples in the body (`scrape_samples_scraped`).
@@ -137,26 +190,34 @@ impl ScrapeCache {
 
     /// Parses `body` and appends its samples at the scrape's time, with
     /// `target`'s labels merged in and metric relabeling applied (a series it
-    /// drops, or turns into an invalid label set, is not stored), then stale
-    /// markers for the series of the
-    /// previous scrape that are missing. On error nothing of the body is
-    /// committed: call [`append_failure`](Self::append_failure) after rolling
-    /// the appender back.
+    /// drops is not stored), then stale markers for the series of the previous
+    /// scrape that are missing.
+    ///
+    /// As in Prometheus, the scrape fails on a parse error, a new series without
+    /// a name or with an invalid label set after relabeling, a series over the
+    /// label limits, or more samples than the sample limit (the body is still
+    /// counted to its end, for the report). On failure nothing of the body may
+    /// be committed: roll the appender back and call
+    /// [`append_failure`](Self::append_failure).
     pub fn append_scrape(
         &mut self,
         app: &mut Appender,
         body: ScrapeBody<'_>,
         target: &Labels,
         opts: &AppendOptions,
-    ) -> Result<ScrapeCounts, ScrapeAppendError> {
+    ) -> Result<ScrapeCounts, AppendFailure> {
         let iteration = self.iteration + 1;
         let t = body.t;
         let mut counts = ScrapeCounts::default();
+        let mut over_limit = false;
+        let fail = |error, counts| Err(AppendFailure { error, counts });
         for entry in Parser::new(body.bytes, body.format, Mode::Lenient) {
-            let entry = entry.map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
-            let Entry::Sample(s) = entry else {
-                continue;
+            let entry = match entry {
+                Ok(Entry::Sample(s)) => s,
+                Ok(_) => continue,
+                Err(e) => return fail(ScrapeAppendError::Parse(e.to_string()), counts),
             };
+            let s = entry;
             counts.scraped += 1;
             self.key.clear();
             self.key.extend_from_slice(s.name.raw().as_bytes());
@@ -167,21 +228,14 @@ impl ScrapeCache {
             let cached = match self.by_raw.get_mut(self.key.as_slice()) {
                 Some(c) => c,
                 None => {
-                    let exposed =
-                        exposed_labels(&s).map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
-                    let merged = merge_target_labels(&exposed, target, opts.honor_labels);
-                    let series = relabel(&merged, &opts.metric_relabel)
-                        .ok()
-                        .flatten()
-                        .filter(|l| !l.is_empty())
-                        .map(|l| (l, SeriesRef(0)));
-                    if series.is_some() {
-                        counts.series_added += 1;
-                    }
+                    let series = match new_series(&s, target, opts) {
+                        Ok(series) => series,
+                        Err(error) => return fail(error, counts),
+                    };
                     self.by_raw
                         .entry(self.key.clone().into_boxed_slice())
                         .or_insert(Cached {
-                            series,
+                            series: series.map(|l| (l, SeriesRef(0))),
                             seen: 0,
                             live: false,
                             current: false,
@@ -194,15 +248,27 @@ impl ScrapeCache {
             };
             counts.post_relabel += 1;
             if opts.sample_limit > 0 && counts.post_relabel > opts.sample_limit as u64 {
-                return Err(ScrapeAppendError::SampleLimit {
-                    limit: opts.sample_limit,
-                });
+                // Counted on to the end, stored no more.
+                over_limit = true;
+                continue;
+            }
+            // Never stored before: new to this target.
+            if series_ref.0 == 0 {
+                counts.series_added += 1;
             }
             cached.current = explicit.is_none();
             match store(app, labels, series_ref, ts, s.value) {
                 Ok(()) => {}
                 Err(Refused) => counts.refused += 1,
             }
+        }
+        if over_limit {
+            return fail(
+                ScrapeAppendError::SampleLimit {
+                    limit: opts.sample_limit,
+                },
+                counts,
+            );
         }
         self.iteration = iteration;
         self.end_scrape(app, t, true);
@@ -237,20 +303,21 @@ impl ScrapeCache {
         self.by_raw.retain(|_, c| c.seen + 1 >= now);
     }
 
-    /// Appends the report series of a scrape at `t`: `up`,
-    /// `scrape_duration_seconds`, and with `counts` (a successful scrape) the
-    /// sample and series counts (zeros after a failure, as Prometheus writes).
+    /// Appends the report series of a scrape at `t`: `up` (1 when the scrape
+    /// succeeded), `scrape_duration_seconds`, and the sample and series counts
+    /// (those of a failed append as far as it got, zeros when the target could
+    /// not be scraped, as Prometheus writes them).
     pub fn append_report(
         &mut self,
         app: &mut Appender,
         target: &Labels,
         t: i64,
         duration_seconds: f64,
-        counts: Option<ScrapeCounts>,
+        up: bool,
+        c: ScrapeCounts,
     ) -> Result<(), AppendError> {
-        let c = counts.unwrap_or_default();
         let samples: [(&'static str, f64); 5] = [
-            ("up", if counts.is_some() { 1.0 } else { 0.0 }),
+            ("up", if up { 1.0 } else { 0.0 }),
             ("scrape_duration_seconds", duration_seconds),
             ("scrape_samples_scraped", c.scraped as f64),
             (
@@ -317,6 +384,63 @@ fn store(
     }
 }
 
+/// The final labels of a series not in the cache: target labels merged in,
+/// metric relabeling run, then checked as Prometheus checks them. `None`: the
+/// relabeling drops it.
+fn new_series(
+    s: &crate::exposition::Sample<'_>,
+    target: &Labels,
+    opts: &AppendOptions,
+) -> Result<Option<Labels>, ScrapeAppendError> {
+    let exposed = exposed_labels(s).map_err(|e| ScrapeAppendError::Parse(e.to_string()))?;
+    let merged = merge_target_labels(&exposed, target, opts.honor_labels);
+    let labels = match relabel(&merged, &opts.metric_relabel) {
+        Ok(Some(labels)) if !labels.is_empty() => labels,
+        Ok(_) => return Ok(None),
+        Err(e) => return Err(ScrapeAppendError::InvalidLabels(e.to_string())),
+    };
+    let Some(metric) = labels.get("__name__") else {
+        return Err(ScrapeAppendError::MissingName);
+    };
+    check_label_limits(&labels, metric, &opts.label_limits)?;
+    Ok(Some(labels))
+}
+
+fn check_label_limits(
+    labels: &Labels,
+    metric: &str,
+    limits: &LabelLimits,
+) -> Result<(), ScrapeAppendError> {
+    let count = labels.iter().count();
+    if limits.count > 0 && count > limits.count {
+        return Err(ScrapeAppendError::LabelLimit {
+            metric: metric.to_owned(),
+            count,
+            limit: limits.count,
+        });
+    }
+    for l in labels.iter() {
+        if limits.name_length > 0 && l.name.len() > limits.name_length {
+            return Err(ScrapeAppendError::LabelNameLength {
+                metric: metric.to_owned(),
+                name: l.name.to_owned(),
+                length: l.name.len(),
+                limit: limits.name_length,
+            });
+        }
+        if limits.value_length > 0 && l.value.len() > limits.value_length {
+            return Err(ScrapeAppendError::LabelValueLength {
+                metric: metric.to_owned(),
+                name: l.name.to_owned(),
+                value: l.value.chars().take(50).collect(),
+                length: l.value.len(),
+                limit: limits.value_length,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The label set an exposition sample names, `__name__` included.
 fn exposed_labels(s: &crate::exposition::Sample<'_>) -> Result<Labels, crate::model::LabelsError> {
     let name = s.name.get();
@@ -336,10 +460,8 @@ mod tests {
 
     fn opts() -> AppendOptions {
         AppendOptions {
-            honor_labels: false,
             honor_timestamps: true,
-            sample_limit: 0,
-            metric_relabel: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -376,7 +498,9 @@ mod tests {
             format: Format::Text,
             t,
         };
-        let r = cache.append_scrape(&mut app, body, &target(), o);
+        let r = cache
+            .append_scrape(&mut app, body, &target(), o)
+            .map_err(|f| f.error);
         match &r {
             Ok(_) => app.commit().unwrap(),
             Err(_) => {
@@ -516,10 +640,10 @@ mod tests {
             .unwrap();
         assert_eq!((c.scraped, c.post_relabel), (2, 1));
         cache
-            .append_report(&mut app, &target(), 1000, 0.25, Some(c))
+            .append_report(&mut app, &target(), 1000, 0.25, true, c)
             .unwrap();
         cache
-            .append_report(&mut app, &target(), 2000, 0.5, None)
+            .append_report(&mut app, &target(), 2000, 0.5, false, c)
             .unwrap();
         app.commit().unwrap();
         let q = db.querier(i64::MIN, i64::MAX);
@@ -535,6 +659,12 @@ mod tests {
             })
             .collect();
         assert_eq!(up, [(1000, 1.0), (2000, 0.0)]);
+        let scraped: Vec<_> = q
+            .select(&[Matcher::equal("__name__", "scrape_samples_scraped")])
+            .unwrap()
+            .flat_map(|s| s.iter().map(|x| x.v).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(scraped, [2.0, 2.0]);
         let names = q.label_values("__name__", &[]).unwrap();
         assert_eq!(
             names,
@@ -547,5 +677,98 @@ mod tests {
                 "up"
             ]
         );
+    }
+
+    #[test]
+    fn a_failed_append_reports_its_counts_to_the_end_of_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        let limited = AppendOptions {
+            sample_limit: 2,
+            ..opts()
+        };
+        let mut app = db.appender();
+        let body = ScrapeBody {
+            bytes: b"a 1\nb 1\nc 1\nd 1\n",
+            format: Format::Text,
+            t: 1000,
+        };
+        let failure = cache
+            .append_scrape(&mut app, body, &target(), &limited)
+            .unwrap_err();
+        assert_eq!(failure.error.to_string(), "sample limit exceeded");
+        assert_eq!(
+            (failure.counts.scraped, failure.counts.post_relabel),
+            (4, 4)
+        );
+        app.rollback();
+    }
+
+    #[test]
+    fn label_limits_and_nameless_series_fail_the_scrape_with_prometheus_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let with = |limits: LabelLimits| AppendOptions {
+            label_limits: limits,
+            ..opts()
+        };
+        let mut cache = ScrapeCache::new();
+        // job and instance count: 4 labels with __name__.
+        let err = scrape(
+            &db,
+            &mut cache,
+            "m{a=\"1\"} 1\n",
+            1000,
+            &with(LabelLimits {
+                count: 3,
+                ..Default::default()
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "label_limit exceeded (metric: m, number of labels: 4, limit: 3)"
+        );
+        let err = scrape(
+            &db,
+            &mut cache,
+            "m{long_name=\"1\"} 1\n",
+            2000,
+            &with(LabelLimits {
+                name_length: 8,
+                ..Default::default()
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "label_name_length_limit exceeded (metric: m, label name: long_name, length: 9, limit: 8)"
+        );
+        let err = scrape(
+            &db,
+            &mut cache,
+            "m{a=\"123456\"} 1\n",
+            3000,
+            &with(LabelLimits {
+                value_length: 5,
+                ..Default::default()
+            }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "label_value_length_limit exceeded (metric: m, label name: a, value: \"123456\", length: 6, limit: 5)"
+        );
+        let yaml = "scrape_configs:\n  - job_name: j\n    metric_relabel_configs:\n      - action: labeldrop\n        regex: __name__\n";
+        let nameless = AppendOptions {
+            metric_relabel: crate::scrape::Config::parse(yaml).unwrap().scrape_configs[0]
+                .metric_relabel_configs
+                .clone(),
+            ..opts()
+        };
+        let err = scrape(&db, &mut cache, "m 1\n", 4000, &nameless).unwrap_err();
+        assert_eq!(err, ScrapeAppendError::MissingName);
+        assert!(dump(&db).is_empty());
     }
 }

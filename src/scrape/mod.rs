@@ -20,7 +20,8 @@ mod relabel;
 mod target;
 
 pub use append::{
-    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, merge_target_labels,
+    AppendFailure, AppendOptions, LabelLimits, ScrapeAppendError, ScrapeBody, ScrapeCache,
+    ScrapeCounts, merge_target_labels,
 };
 pub use config::{
     Config, ConfigError, DEFAULT_EVALUATION_INTERVAL, DEFAULT_METRICS_PATH,
