@@ -6,6 +6,16 @@
 //! group gets the label `__meta_filepath` with the file's path, for relabeling.
 //! A group without `labels` has only that one; a null group is an error, as in
 //! Prometheus.
+//!
+//! [`FileSd`] follows the files a configuration names: it expands the patterns
+//! ([`validate_pattern`] says which are allowed), notices files that appear,
+//! change or go away, and publishes the union of their groups.
+
+mod glob;
+mod watch;
+
+pub use glob::validate_pattern;
+pub use watch::{DEFAULT_FILE_SD_POLL_INTERVAL, FileSd, ReadErrors};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +55,9 @@ pub enum FileSdError {
     Extension { path: PathBuf },
     #[error("{}: {message}", path.display())]
     Parse { path: PathBuf, message: String },
+    /// A `files` pattern that is not valid; `message` names it and says why.
+    #[error("{message}")]
+    Pattern { path: PathBuf, message: String },
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,7 @@ pub use config::{
     DEFAULT_SCRAPE_INTERVAL, DEFAULT_SCRAPE_TIMEOUT, GlobalConfig, RawValue, Scheme, ScrapeConfig,
     StaticConfig,
 };
+pub use file_sd::{DEFAULT_FILE_SD_POLL_INTERVAL, FileSd, ReadErrors, validate_pattern};
 pub use file_sd::{
     DEFAULT_FILE_SD_REFRESH, FILEPATH_LABEL, FileSdConfig, FileSdError, parse_target_groups,
     read_target_groups,
