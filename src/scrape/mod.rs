@@ -14,6 +14,7 @@
 //! The scrape manager and the HTTP loop come next.
 
 mod append;
+mod client;
 mod config;
 mod file_sd;
 mod relabel;
@@ -21,6 +22,10 @@ mod target;
 
 pub use append::{
     AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, merge_target_labels,
+};
+pub use client::{ClientError, HttpClient, ScrapeError};
+pub use config::{
+    Authorization, BasicAuth, CredentialSource, HttpClientConfig, PemSource, Secret, TlsConfig,
 };
 pub use config::{
     Config, ConfigError, DEFAULT_EVALUATION_INTERVAL, DEFAULT_METRICS_PATH,
