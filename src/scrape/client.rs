@@ -318,18 +318,26 @@ fn read_credential(path: &Path, what: &'static str) -> Result<String, ScrapeErro
     Ok(text.trim().to_string())
 }
 
-/// An error and its causes joined by `": "`, as Go prints wrapped errors; reqwest's
-/// own top line ("error sending request for url (…)") repeats the URL and is left
-/// out when there is a cause.
+/// An error and its causes joined by `": "`, as Go prints wrapped errors.
+/// reqwest's own top line ("error sending request for url (…)") repeats the URL
+/// and hyper-util's ("client error (Connect)") says nothing: both are left out
+/// when there is a cause.
 fn error_chain(err: &reqwest::Error) -> String {
+    if err.is_redirect() {
+        // The only redirect error of a `limited` policy; Go's wording.
+        return format!("stopped after {MAX_REDIRECTS} redirects");
+    }
     let mut parts = Vec::new();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
-        parts.push(cause.to_string());
+        let text = cause.to_string();
+        if !text.starts_with("client error (") {
+            parts.push(text);
+        }
         source = cause.source();
     }
-    if err.is_redirect() || parts.is_empty() {
-        parts.insert(0, err.to_string());
+    if parts.is_empty() {
+        parts.push(err.to_string());
     }
     parts.join(": ")
 }

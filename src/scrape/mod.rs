@@ -9,9 +9,11 @@
 //! - [`populate`], which turns a discovered address into a [`Target`] (URL,
 //!   interval, labels) as Prometheus's `PopulateLabels` does;
 //! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
-//!   does (target labels merged, staleness, the sample limit, the report series).
+//!   does (target labels merged, staleness, the sample limit, the report series);
+//! - [`HttpClient`], one job's HTTP client: a target's body fetched as Prometheus
+//!   fetches it (headers, auth, TLS, gzip, the body size limit, the deadline).
 //!
-//! The scrape manager and the HTTP loop come next.
+//! The scrape manager and the scrape loop come next.
 
 mod append;
 mod client;
