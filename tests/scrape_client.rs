@@ -127,6 +127,10 @@ fn router() -> Router {
             }),
         )
         .route("/echo", get(echo))
+        .route(
+            "/version",
+            get(|version: axum::http::Version| async move { format!("{version:?}") }),
+        )
 }
 
 async fn serve() -> SocketAddr {
@@ -413,8 +417,8 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// An HTTPS server of `router()`; with `client_ca`, it demands a client
-/// certificate signed by it.
+/// An HTTPS server of `router()`, HTTP/1.1 and HTTP/2 (ALPN); with `client_ca`,
+/// it demands a client certificate signed by the CA.
 async fn serve_tls(pki: &Pki, client_ca: bool) -> SocketAddr {
     let builder = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -435,9 +439,10 @@ async fn serve_tls(pki: &Pki, client_ca: bool) -> SocketAddr {
         builder.with_no_client_auth()
     };
     let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).unwrap();
-    let config = builder
+    let mut config = builder
         .with_single_cert(pki.server_chain.clone(), key)
         .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -449,9 +454,11 @@ async fn serve_tls(pki: &Pki, client_ca: bool) -> SocketAddr {
                     return;
                 };
                 let service = hyper_util::service::TowerToHyperService::new(router());
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                    .await;
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                .await;
             });
         }
     });
@@ -500,6 +507,17 @@ async fn tls_server_is_checked_against_the_ca_file() {
     let ca_inline = pki.ca_pem.replace('\n', "\\n");
     let c = client(&format!("    tls_config: {{ca: \"{ca_inline}\"}}\n"));
     scrape(&c, &url).await.unwrap();
+}
+
+#[tokio::test]
+async fn http2_is_negotiated_unless_disabled() {
+    let pki = pki();
+    let addr = serve_tls(&pki, false).await;
+    let url = format!("https://127.0.0.1:{}/version", addr.port());
+    let c = client("    tls_config: {insecure_skip_verify: true}\n");
+    assert_eq!(scrape(&c, &url).await.unwrap().1, "HTTP/2.0");
+    let c = client("    enable_http2: false\n    tls_config: {insecure_skip_verify: true}\n");
+    assert_eq!(scrape(&c, &url).await.unwrap().1, "HTTP/1.1");
 }
 
 #[tokio::test]

@@ -23,7 +23,7 @@ use crate::exposition::Format;
 
 /// The `Accept` header of a scrape: OpenMetrics preferred, then the text format
 /// (Prometheus 2.42's).
-pub const SCRAPE_ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+const SCRAPE_ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 /// How many redirects a scrape follows when `follow_redirects` is on (Go's limit).
 const MAX_REDIRECTS: usize = 10;
@@ -77,7 +77,7 @@ pub enum ScrapeError {
     #[error("gzip: {message}")]
     Gzip { message: String },
     /// A `password_file`, `credentials_file` or `bearer_token_file` could not be
-    /// read, or holds a value that cannot be sent in a header.
+    /// read.
     #[error("unable to read {what} file {}: {message}", path.display())]
     CredentialFile {
         what: &'static str,
