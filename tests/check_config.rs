@@ -39,7 +39,35 @@ const INVALID: &[(&str, &str)] = &[
         "job_name",
     ),
     ("global:\n  scrape_interval: m5\n", "scrape_interval"),
+    (
+        "scrape_configs:\n  - job_name: a\n    bearer_token: t\n    bearer_token_file: f\n",
+        "at most one of bearer_token & bearer_token_file must be configured",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u}\n    authorization: {credentials: t}\n",
+        "at most one of basic_auth, oauth2 & authorization must be configured",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n    authorization: {type: Basic}\n",
+        "use \"basic_auth\" instead",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n    tls_config: {cert_file: c.pem}\n",
+        "scrape_configs[0].tls_config: exactly one of key",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n    body_size_limit: 10 MB\n",
+        "body_size_limit",
+    ),
+    (
+        "scrape_configs:\n  - job_name: a\n    file_sd_configs:\n      - files: [targets.txt]\n",
+        "is not valid for file discovery",
+    ),
 ];
+
+/// Valid files that use the HTTP client keys and limits; none names a file that
+/// must exist (promtool checks that).
+const VALID_HTTP: &str = "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: p}\n    tls_config: {insecure_skip_verify: true, server_name: x}\n    follow_redirects: false\n    enable_http2: false\n    body_size_limit: 10MB\n    label_limit: 30\n    label_name_length_limit: 100\n    label_value_length_limit: 200\n  - job_name: b\n    bearer_token: t\n";
 
 #[test]
 fn valid_and_invalid_files() {
@@ -74,7 +102,8 @@ fn same_verdicts_as_promtool() {
     let dir = tempfile::tempdir().unwrap();
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.yaml");
     let mut files = vec![example];
-    for (i, text) in std::iter::once(VALID)
+    for (i, text) in [VALID, VALID_HTTP]
+        .into_iter()
         .chain(INVALID.iter().map(|(t, _)| *t))
         .enumerate()
     {

@@ -15,10 +15,16 @@
 //! prometheus.yml:12:16: scrape_configs[1].relabel_configs[0].regex: invalid regex "(": …
 //! ```
 //!
+//! Relative file paths in a job (`password_file`, `credentials_file`,
+//! `bearer_token_file`, the `tls_config` files, `file_sd_configs` files) are taken
+//! from the config file's directory, as Prometheus's `SetDirectory` does; text
+//! parsed without a file keeps them relative to the current directory.
+//!
 //! Sections tidemark does not implement yet (`alerting`, `remote_write`,
-//! `tls_config`, service discovery, …) are accepted so that real `prometheus.yml`
+//! `oauth2`, most service discovery, …) are accepted so that real `prometheus.yml`
 //! files load; [`Config::unsupported_keys`] lists the ones that were set.
 
+mod http;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,9 +34,17 @@ use std::time::Duration;
 
 use serde_saphyr::{Location, MessageFormatter as _, Spanned, UserMessageFormatter};
 
+use super::file_sd::{DEFAULT_FILE_SD_REFRESH, FileSdConfig};
 use super::relabel::{RelabelConfig, RelabelOptions};
-use crate::model::{format_duration, parse_duration};
-use raw::{Located, RawConfig, RawGlobal, RawRelabelConfig, RawScrapeConfig, RawStaticConfig};
+use crate::model::{format_duration, parse_bytes, parse_duration};
+use raw::{
+    Located, RawConfig, RawFileSdConfig, RawGlobal, RawRelabelConfig, RawScrapeConfig,
+    RawStaticConfig,
+};
+
+pub use http::{
+    Authorization, BasicAuth, CredentialSource, HttpClientConfig, PemSource, Secret, TlsConfig,
+};
 
 pub use raw::RawValue;
 
@@ -76,6 +90,16 @@ pub struct GlobalConfig {
     pub evaluation_interval: Duration,
     /// Labels added to series and alerts sent to other systems.
     pub external_labels: BTreeMap<String, String>,
+    /// Default of the jobs' `body_size_limit` (0: none).
+    pub body_size_limit: u64,
+    /// Default of the jobs' `sample_limit` (0: none).
+    pub sample_limit: usize,
+    /// Default of the jobs' `label_limit` (0: none).
+    pub label_limit: usize,
+    /// Default of the jobs' `label_name_length_limit` (0: none).
+    pub label_name_length_limit: usize,
+    /// Default of the jobs' `label_value_length_limit` (0: none).
+    pub label_value_length_limit: usize,
 }
 
 /// One entry of `scrape_configs:`, with the global defaults applied.
@@ -104,6 +128,23 @@ pub struct ScrapeConfig {
     pub relabel_configs: Vec<RelabelConfig>,
     /// `metric_relabel_configs:`: rules applied to each scraped sample's labels.
     pub metric_relabel_configs: Vec<RelabelConfig>,
+    /// Authentication, TLS, redirects and HTTP/2 of the scrape requests.
+    pub http_client: HttpClientConfig,
+    /// Ask for gzip (default true); when false the scrape asks for `identity`.
+    pub enable_compression: bool,
+    /// A scrape whose (decompressed) body is larger fails; 0: no limit.
+    pub body_size_limit: u64,
+    /// A scrape with more samples (after metric relabeling) fails; 0: no limit.
+    pub sample_limit: usize,
+    /// A scrape with a series of more labels fails; 0: no limit.
+    pub label_limit: usize,
+    /// A scrape with a longer label name fails; 0: no limit.
+    pub label_name_length_limit: usize,
+    /// A scrape with a longer label value fails; 0: no limit.
+    pub label_value_length_limit: usize,
+    /// `file_sd_configs:`, file paths resolved against the config file's
+    /// directory.
+    pub file_sd_configs: Vec<FileSdConfig>,
 }
 
 /// One entry of `static_configs:`: a group of targets sharing labels.
@@ -174,6 +215,11 @@ impl Default for GlobalConfig {
             scrape_timeout: DEFAULT_SCRAPE_TIMEOUT,
             evaluation_interval: DEFAULT_EVALUATION_INTERVAL,
             external_labels: BTreeMap::new(),
+            body_size_limit: 0,
+            sample_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
         }
     }
 }
@@ -201,7 +247,7 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse_named(&text, &path.display().to_string())
+        Config::resolve(&text, &path.display().to_string(), path.parent())
     }
 
     /// Resolves configuration text; errors call the source `<input>`.
@@ -211,6 +257,11 @@ impl Config {
 
     /// Resolves configuration text; errors call the source `name`.
     pub fn parse_named(text: &str, name: &str) -> Result<Config, ConfigError> {
+        Config::resolve(text, name, None)
+    }
+
+    /// Resolves configuration text whose relative paths are taken from `dir`.
+    fn resolve(text: &str, name: &str, dir: Option<&Path>) -> Result<Config, ConfigError> {
         let raw: RawConfig = serde_saphyr::from_str(text).map_err(|err| {
             let (line, column) = err
                 .location()
@@ -225,7 +276,9 @@ impl Config {
                     .to_string(),
             }
         })?;
-        Resolver { file: name }.config(raw)
+        // `load("prometheus.yml")` has the parent "": nothing to join.
+        let dir = dir.filter(|d| !d.as_os_str().is_empty());
+        Resolver { file: name, dir }.config(raw)
     }
 
     /// The scrape config of job `name`.
@@ -234,9 +287,11 @@ impl Config {
     }
 }
 
-/// Turns raw types into resolved ones; knows the file name for errors.
+/// Turns raw types into resolved ones; knows the file name for errors and its
+/// directory for relative paths.
 struct Resolver<'a> {
     file: &'a str,
+    dir: Option<&'a Path>,
 }
 
 impl Resolver<'_> {
@@ -393,6 +448,13 @@ impl Resolver<'_> {
             scrape_timeout,
             evaluation_interval,
             external_labels: self.labels("global.external_labels", raw.external_labels)?,
+            body_size_limit: self
+                .bytes("global.body_size_limit", &raw.body_size_limit)?
+                .unwrap_or(0),
+            sample_limit: limit(raw.sample_limit).unwrap_or(0),
+            label_limit: limit(raw.label_limit).unwrap_or(0),
+            label_name_length_limit: limit(raw.label_name_length_limit).unwrap_or(0),
+            label_value_length_limit: limit(raw.label_value_length_limit).unwrap_or(0),
         })
     }
 
@@ -400,7 +462,7 @@ impl Resolver<'_> {
         &self,
         key: &str,
         at: &Location,
-        raw: RawScrapeConfig,
+        mut raw: RawScrapeConfig,
         global: &GlobalConfig,
         unsupported: &mut Vec<String>,
     ) -> Result<ScrapeConfig, ConfigError> {
@@ -458,6 +520,15 @@ impl Resolver<'_> {
             }
         };
 
+        let http_client = self.http_client(key, at, &raw, unsupported)?;
+        let file_sd_configs = raw
+            .file_sd_configs
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(j, sd)| self.file_sd_config(&format!("{key}.file_sd_configs[{j}]"), sd))
+            .collect::<Result<_, _>>()?;
         let static_configs = raw
             .static_configs
             .unwrap_or_default()
@@ -484,6 +555,67 @@ impl Resolver<'_> {
                 &format!("{key}.metric_relabel_configs"),
                 raw.metric_relabel_configs,
             )?,
+            http_client,
+            enable_compression: raw.enable_compression.unwrap_or(true),
+            body_size_limit: self
+                .bytes(&format!("{key}.body_size_limit"), &raw.body_size_limit)?
+                .unwrap_or(global.body_size_limit),
+            sample_limit: limit(raw.sample_limit).unwrap_or(global.sample_limit),
+            label_limit: limit(raw.label_limit).unwrap_or(global.label_limit),
+            label_name_length_limit: limit(raw.label_name_length_limit)
+                .unwrap_or(global.label_name_length_limit),
+            label_value_length_limit: limit(raw.label_value_length_limit)
+                .unwrap_or(global.label_value_length_limit),
+            file_sd_configs,
+        })
+    }
+
+    /// Parses an optional byte size such as `10MB`; `None` when absent.
+    fn bytes(&self, key: &str, value: &Option<Located>) -> Result<Option<u64>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        parse_bytes(&value.value)
+            .map(Some)
+            .map_err(|err| self.error(Some(&value.referenced), key, err))
+    }
+
+    /// One `file_sd_configs` entry, checked as Prometheus checks it: at least one
+    /// file, each ending in `.json`, `.yml` or `.yaml` with `*` only in the last
+    /// path component.
+    fn file_sd_config(
+        &self,
+        key: &str,
+        raw: Spanned<RawFileSdConfig>,
+    ) -> Result<FileSdConfig, ConfigError> {
+        let files = raw.value.files.unwrap_or_default();
+        if files.is_empty() {
+            return Err(self.error(
+                Some(&raw.referenced),
+                &format!("{key}.files"),
+                "file service discovery config must contain at least one path name",
+            ));
+        }
+        let mut paths = Vec::with_capacity(files.len());
+        for file in &files {
+            if !valid_sd_path(&file.value) {
+                return Err(self.error(
+                    Some(&file.referenced),
+                    &format!("{key}.files"),
+                    format_args!("path name {:?} is not valid for file discovery", file.value),
+                ));
+            }
+            paths.push(http::join_dir(self.dir, &file.value));
+        }
+        let refresh_interval = self
+            .duration(
+                &format!("{key}.refresh_interval"),
+                &raw.value.refresh_interval,
+            )?
+            .unwrap_or(DEFAULT_FILE_SD_REFRESH);
+        Ok(FileSdConfig {
+            files: paths,
+            refresh_interval,
         })
     }
 
@@ -570,6 +702,25 @@ impl Resolver<'_> {
     }
 }
 
+/// A limit as written; 0 is "no limit", as is a value past `usize`.
+fn limit(value: Option<u64>) -> Option<usize> {
+    value.map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+/// Prometheus's file_sd pattern `^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$`.
+fn valid_sd_path(path: &str) -> bool {
+    let ext_ok = ["json", "yml", "yaml", "JSON", "YML", "YAML"]
+        .iter()
+        .any(|ext| path.strip_suffix(ext).is_some_and(|p| p.ends_with('.')));
+    let star_ok = match path.find('*') {
+        None => true,
+        Some(i) => !path[i + 1..].contains('/'),
+    };
+    ext_ok && star_ok
+}
+
+#[cfg(test)]
+mod http_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -927,6 +1078,7 @@ remote_write:
 scrape_configs:
   - job_name: node
     tls_config: {insecure_skip_verify: true}
+    oauth2: {client_id: x, token_url: 'http://auth/token'}
     file_sd_configs:
       - files: [targets/*.json]
     relabel_configs:
@@ -946,12 +1098,16 @@ scrape_configs:
         assert_eq!(node.relabel_configs.len(), 1);
         assert_eq!(node.relabel_configs[0].target_label, "instance");
         assert_eq!(node.metric_relabel_configs[0].action, Action::Drop);
+        assert!(node.http_client.tls.insecure_skip_verify);
+        assert_eq!(
+            node.file_sd_configs[0].files,
+            [PathBuf::from("targets/*.json")]
+        );
         assert_eq!(
             config.unsupported_keys,
             [
                 "global.query_log_file",
-                "scrape_configs[0].tls_config",
-                "scrape_configs[0].file_sd_configs",
+                "scrape_configs[0].oauth2",
                 "rule_files",
                 "alerting",
                 "remote_write",

@@ -9,11 +9,14 @@
 //! - [`populate`], which turns a discovered address into a [`Target`] (URL,
 //!   interval, labels) as Prometheus's `PopulateLabels` does;
 //! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
-//!   does (target labels merged, staleness, the sample limit, the report series).
+//!   does (target labels merged, staleness, the sample limit, the report series);
+//! - [`HttpClient`], one job's HTTP client: a target's body fetched as Prometheus
+//!   fetches it (headers, auth, TLS, gzip, the body size limit, the deadline).
 //!
-//! The scrape manager and the HTTP loop come next.
+//! The scrape manager and the scrape loop come next.
 
 mod append;
+mod client;
 mod config;
 mod file_sd;
 mod relabel;
@@ -22,6 +25,10 @@ mod target;
 pub use append::{
     AppendFailure, AppendOptions, LabelLimits, ScrapeAppendError, ScrapeBody, ScrapeCache,
     ScrapeCounts, merge_target_labels,
+};
+pub use client::{ClientError, HttpClient, ScrapeError};
+pub use config::{
+    Authorization, BasicAuth, CredentialSource, HttpClientConfig, PemSource, Secret, TlsConfig,
 };
 pub use config::{
     Config, ConfigError, DEFAULT_EVALUATION_INTERVAL, DEFAULT_METRICS_PATH,

@@ -73,17 +73,17 @@ raw_struct! {
         pub scrape_timeout: Option<Located>,
         pub evaluation_interval: Option<Located>,
         pub external_labels: Option<BTreeMap<String, Located>>,
+        pub body_size_limit: Option<Located>,
+        pub sample_limit: Option<u64>,
+        pub label_limit: Option<u64>,
+        pub label_name_length_limit: Option<u64>,
+        pub label_value_length_limit: Option<u64>,
     }
     accepted {
         query_log_file,
         scrape_failure_log_file,
         scrape_protocols,
         rule_query_offset,
-        body_size_limit,
-        sample_limit,
-        label_limit,
-        label_name_length_limit,
-        label_value_length_limit,
         target_limit,
         keep_dropped_targets,
         metric_name_validation_scheme,
@@ -108,33 +108,37 @@ raw_struct! {
         pub static_configs: Option<Vec<RawStaticConfig>>,
         pub relabel_configs: Option<Vec<Spanned<RawRelabelConfig>>>,
         pub metric_relabel_configs: Option<Vec<Spanned<RawRelabelConfig>>>,
+        // HTTP client settings.
+        pub basic_auth: Option<Spanned<RawBasicAuth>>,
+        pub authorization: Option<Spanned<RawAuthorization>>,
+        pub bearer_token: Option<Located>,
+        pub bearer_token_file: Option<Located>,
+        pub tls_config: Option<Spanned<RawTlsConfig>>,
+        pub follow_redirects: Option<bool>,
+        pub enable_http2: Option<bool>,
+        // Scrape behaviour and limits.
+        pub enable_compression: Option<bool>,
+        pub body_size_limit: Option<Located>,
+        pub sample_limit: Option<u64>,
+        pub label_limit: Option<u64>,
+        pub label_name_length_limit: Option<u64>,
+        pub label_value_length_limit: Option<u64>,
+        // Service discovery.
+        pub file_sd_configs: Option<Vec<Spanned<RawFileSdConfig>>>,
     }
     accepted {
         // HTTP client settings.
-        basic_auth,
-        authorization,
         oauth2,
-        bearer_token,
-        bearer_token_file,
-        tls_config,
         proxy_url,
         no_proxy,
         proxy_from_environment,
         proxy_connect_header,
-        follow_redirects,
-        enable_http2,
         http_headers,
         // Scrape behaviour and limits.
         scrape_protocols,
         fallback_scrape_protocol,
-        enable_compression,
         track_timestamps_staleness,
         scrape_failure_log_file,
-        body_size_limit,
-        sample_limit,
-        label_limit,
-        label_name_length_limit,
-        label_value_length_limit,
         target_limit,
         keep_dropped_targets,
         native_histogram_bucket_limit,
@@ -144,7 +148,6 @@ raw_struct! {
         metric_name_validation_scheme,
         metric_name_escaping_scheme,
         // Service discovery.
-        file_sd_configs,
         http_sd_configs,
         dns_sd_configs,
         kubernetes_sd_configs,
@@ -167,6 +170,67 @@ pub struct RawStaticConfig {
     pub targets: Option<Vec<Located>>,
     #[serde(default)]
     pub labels: Option<BTreeMap<String, Located>>,
+}
+
+/// `basic_auth:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+/// `authorization:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthorization {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub credentials_file: Option<String>,
+}
+
+/// `tls_config:`. `ca`, `cert` and `key` are inline PEM, the `_file` keys paths.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsConfig {
+    #[serde(default)]
+    pub ca: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    #[serde(default)]
+    pub cert: Option<String>,
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub key_file: Option<String>,
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: Option<bool>,
+    /// Accepted and reported; rustls negotiates TLS 1.2 or 1.3.
+    #[serde(default)]
+    pub min_version: Option<RawValue>,
+    #[serde(default)]
+    pub max_version: Option<RawValue>,
+}
+
+/// One entry of `file_sd_configs:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFileSdConfig {
+    #[serde(default)]
+    pub files: Option<Vec<Located>>,
+    #[serde(default)]
+    pub refresh_interval: Option<Located>,
 }
 
 /// An option that may be absent (`None`), null (`Some` of `None`) or set. Prometheus

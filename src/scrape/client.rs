@@ -1,0 +1,396 @@
+//! The scrape HTTP client: one GET of a target's metrics, as Prometheus's
+//! `targetScraper.scrape` does it.
+//!
+//! One [`HttpClient`] per job holds one reqwest client, so connections to a target
+//! are kept alive across scrapes. A scrape asks for OpenMetrics first and the text
+//! format after, with gzip unless `enable_compression: false`; the body is streamed
+//! into the caller's buffer (gunzipped on the way when the server sent gzip) and
+//! stops at `body_size_limit` counted in decompressed bytes, so neither a large
+//! body nor a gzip bomb is ever held past the limit. Credentials named by a file
+//! are read at every scrape, so a rotated token needs no reload.
+
+mod tls;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flate2::write::MultiGzDecoder;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+
+use super::config::{Authorization, BasicAuth, CredentialSource, ScrapeConfig};
+use crate::exposition::Format;
+
+/// The `Accept` header of a scrape: OpenMetrics preferred, then the text format
+/// (Prometheus 2.42's).
+const SCRAPE_ACCEPT_HEADER: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// How many redirects a scrape follows when `follow_redirects` is on (Go's limit).
+const MAX_REDIRECTS: usize = 10;
+
+/// Why a job's client could not be built: a TLS file unreadable or not valid PEM,
+/// a bad `server_name`. Each names the file or setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("unable to read {what} file {}: {source}", path.display())]
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("invalid {what} {origin}: {message}")]
+    Pem {
+        what: &'static str,
+        origin: String,
+        message: String,
+    },
+    #[error("invalid tls_config.server_name {name:?}")]
+    ServerName { name: String },
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+}
+
+/// Why one scrape failed. The `Display` text is what `/api/v1/targets` shows as
+/// `lastError`, worded as Prometheus words it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScrapeError {
+    /// The scrape's deadline passed (connecting, waiting or reading the body).
+    #[error("Get {url:?}: context deadline exceeded")]
+    Timeout { url: String },
+    /// The request could not be sent or no response came (refused, TLS, too many
+    /// redirects, …).
+    #[error("Get {url:?}: {message}")]
+    Request { url: String, message: String },
+    /// The target answered with a status other than 200, e.g. `500 Internal
+    /// Server Error`.
+    #[error("server returned HTTP status {status}")]
+    Status { status: String },
+    /// The body, decompressed, reached `body_size_limit`.
+    #[error("body size limit exceeded")]
+    BodySizeLimit,
+    /// The connection failed while the body was read.
+    #[error("reading the response body: {message}")]
+    Body { message: String },
+    /// The server said gzip but the body is not valid gzip.
+    #[error("gzip: {message}")]
+    Gzip { message: String },
+    /// A `password_file`, `credentials_file` or `bearer_token_file` could not be
+    /// read.
+    #[error("unable to read {what} file {}: {message}", path.display())]
+    CredentialFile {
+        what: &'static str,
+        path: PathBuf,
+        message: String,
+    },
+    /// A credential holds characters that cannot be sent in a header.
+    #[error("invalid {what}: not a valid HTTP header value")]
+    InvalidCredential { what: &'static str },
+}
+
+/// The HTTP client of one scrape job; share it as `Arc<HttpClient>` between the
+/// job's target loops.
+pub struct HttpClient {
+    client: reqwest::Client,
+    basic_auth: Option<BasicAuth>,
+    authorization: Option<Authorization>,
+    /// 0: no limit.
+    body_size_limit: u64,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("basic_auth", &self.basic_auth)
+            .field("authorization", &self.authorization)
+            .field("body_size_limit", &self.body_size_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// Builds the client of `config`: TLS files are read now (a bad CA or client
+    /// certificate fails here, naming the file); credential files at each scrape.
+    pub fn new(config: &ScrapeConfig) -> Result<HttpClient, ClientError> {
+        let http = &config.http_client;
+        let tls = tls::client_config(&http.tls, http.enable_http2)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(SCRAPE_ACCEPT_HEADER),
+        );
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(if config.enable_compression {
+                "gzip"
+            } else {
+                "identity"
+            }),
+        );
+        let redirects = if http.follow_redirects {
+            reqwest::redirect::Policy::limited(MAX_REDIRECTS)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let mut builder = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            // Prometheus uses a proxy only when the job configures one.
+            .no_proxy()
+            .redirect(redirects)
+            .default_headers(headers)
+            .user_agent(concat!("tidemark/", env!("CARGO_PKG_VERSION")));
+        if !http.enable_http2 {
+            builder = builder.http1_only();
+        }
+        let client = builder
+            .build()
+            .map_err(|err| ClientError::Build(error_chain(&err)))?;
+        Ok(HttpClient {
+            client,
+            basic_auth: http.basic_auth.clone(),
+            authorization: http.authorization.clone(),
+            body_size_limit: config.body_size_limit,
+        })
+    }
+
+    /// GETs `url`, the body (decompressed) appended into `body` (cleared first), the
+    /// format chosen from Content-Type. Honors the config's body_size_limit,
+    /// auth, TLS, redirects, compression. `timeout` is the whole scrape's deadline.
+    ///
+    /// On error `body` is left empty.
+    pub async fn scrape(
+        &self,
+        url: &str,
+        timeout: Duration,
+        body: &mut Vec<u8>,
+    ) -> Result<Format, ScrapeError> {
+        body.clear();
+        let result = match tokio::time::timeout(timeout, self.fetch(url, timeout, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(ScrapeError::Timeout {
+                url: url.to_string(),
+            }),
+        };
+        if result.is_err() {
+            body.clear();
+        }
+        result
+    }
+
+    async fn fetch(
+        &self,
+        url: &str,
+        timeout: Duration,
+        body: &mut Vec<u8>,
+    ) -> Result<Format, ScrapeError> {
+        let mut request = self.client.get(url).header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            // Go's FormatFloat(secs, 'f', -1): "10", "0.2".
+            timeout.as_secs_f64().to_string(),
+        );
+        if let Some(auth) = &self.basic_auth {
+            let password = match &auth.password {
+                Some(source) => credential(source, "basic auth password")?,
+                None => String::new(),
+            };
+            request = request.basic_auth(&auth.username, Some(password));
+        }
+        if let Some(auth) = &self.authorization
+            && let Some(source) = &auth.credentials
+        {
+            let credentials = credential(source, "authorization credentials")?;
+            if !credentials.is_empty() {
+                let mut value = HeaderValue::try_from(format!("{} {credentials}", auth.kind))
+                    .map_err(|_| ScrapeError::InvalidCredential {
+                        what: "authorization credentials",
+                    })?;
+                value.set_sensitive(true);
+                request = request.header(header::AUTHORIZATION, value);
+            }
+        }
+        let request_error = |err: reqwest::Error| ScrapeError::Request {
+            url: url.to_string(),
+            message: error_chain(&err),
+        };
+        let mut response = request.send().await.map_err(request_error)?;
+        if response.status() != reqwest::StatusCode::OK {
+            let status = response.status();
+            return Err(ScrapeError::Status {
+                status: match status.canonical_reason() {
+                    Some(reason) => format!("{} {reason}", status.as_u16()),
+                    None => status.as_u16().to_string(),
+                },
+            });
+        }
+        let format = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Format::from_content_type)
+            .unwrap_or(Format::Text);
+        let gzip = response
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes() == b"gzip");
+        let body_error = |err: reqwest::Error| ScrapeError::Body {
+            message: error_chain(&err),
+        };
+        let sink = LimitedSink {
+            body,
+            limit: self.body_size_limit,
+            exceeded: false,
+        };
+        if gzip {
+            let mut decoder = MultiGzDecoder::new(sink);
+            while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+                if let Err(err) = decoder.write_all(&chunk) {
+                    return Err(gzip_error(decoder.get_ref(), &err));
+                }
+            }
+            if let Err(err) = decoder.try_finish() {
+                return Err(gzip_error(decoder.get_ref(), &err));
+            }
+        } else {
+            let mut sink = sink;
+            while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+                if sink.write_all(&chunk).is_err() {
+                    return Err(ScrapeError::BodySizeLimit);
+                }
+            }
+        }
+        Ok(format)
+    }
+}
+
+/// A write error of the gzip path: the size limit, or a bad stream.
+fn gzip_error(sink: &LimitedSink<'_>, err: &io::Error) -> ScrapeError {
+    if sink.exceeded {
+        ScrapeError::BodySizeLimit
+    } else {
+        ScrapeError::Gzip {
+            message: err.to_string(),
+        }
+    }
+}
+
+/// Appends to the scrape buffer and refuses the write that would bring it to
+/// the limit: Prometheus reads at most `limit` bytes and fails when it got that
+/// many, so a body must be smaller than the limit.
+struct LimitedSink<'a> {
+    body: &'a mut Vec<u8>,
+    /// 0: no limit.
+    limit: u64,
+    exceeded: bool,
+}
+
+impl Write for LimitedSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.limit > 0 && (self.body.len() + buf.len()) as u64 >= self.limit {
+            self.exceeded = true;
+            return Err(io::Error::other("body size limit exceeded"));
+        }
+        self.body.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a credential, from the config or its file; a file's content is trimmed
+/// as Prometheus trims it.
+fn credential(source: &CredentialSource, what: &'static str) -> Result<String, ScrapeError> {
+    match source {
+        CredentialSource::Inline(secret) => Ok(secret.expose().to_string()),
+        CredentialSource::File(path) => read_credential(path, what),
+    }
+}
+
+fn read_credential(path: &Path, what: &'static str) -> Result<String, ScrapeError> {
+    // A few bytes from a local file: cheap enough to read on the runtime thread.
+    let text = std::fs::read_to_string(path).map_err(|err| ScrapeError::CredentialFile {
+        what,
+        path: path.to_path_buf(),
+        message: err.to_string(),
+    })?;
+    Ok(text.trim().to_string())
+}
+
+/// An error and its causes joined by `": "`, as Go prints wrapped errors.
+/// reqwest's own top line ("error sending request for url (…)") repeats the URL
+/// and hyper-util's ("client error (Connect)") says nothing: both are left out
+/// when there is a cause.
+fn error_chain(err: &reqwest::Error) -> String {
+    if err.is_redirect() {
+        // The only redirect error of a `limited` policy; Go's wording.
+        return format!("stopped after {MAX_REDIRECTS} redirects");
+    }
+    let mut parts = Vec::new();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.starts_with("client error (") {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(err.to_string());
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sink_refuses_the_write_that_reaches_the_limit() {
+        let mut body = Vec::new();
+        let mut sink = LimitedSink {
+            body: &mut body,
+            limit: 10,
+            exceeded: false,
+        };
+        sink.write_all(b"123456789").unwrap();
+        assert!(sink.write_all(b"0").is_err());
+        assert!(sink.exceeded);
+        assert_eq!(body, b"123456789");
+    }
+
+    #[test]
+    fn zero_limit_is_no_limit() {
+        let mut body = Vec::new();
+        let mut sink = LimitedSink {
+            body: &mut body,
+            limit: 0,
+            exceeded: false,
+        };
+        sink.write_all(&[0; 100_000]).unwrap();
+        assert_eq!(body.len(), 100_000);
+    }
+
+    #[test]
+    fn errors_read_as_prometheus_words_them() {
+        let err = ScrapeError::Status {
+            status: "500 Internal Server Error".to_string(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "server returned HTTP status 500 Internal Server Error"
+        );
+        let err = ScrapeError::Timeout {
+            url: "http://a:9100/metrics".to_string(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "Get \"http://a:9100/metrics\": context deadline exceeded"
+        );
+        assert_eq!(
+            ScrapeError::BodySizeLimit.to_string(),
+            "body size limit exceeded"
+        );
+    }
+}
