@@ -30,11 +30,15 @@ impl Server {
     }
 
     fn start_with(data_dir: &Path, config: &Path) -> Server {
+        // Port 0: the kernel picks a free port; the log says which.
+        Server::start_args(data_dir, config, &["--web.listen-address=127.0.0.1:0"])
+    }
+
+    fn start_args(data_dir: &Path, config: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data_dir.display()))
-            // Port 0: the kernel picks a free port; the log says which.
-            .arg("--web.listen-address=127.0.0.1:0")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -179,6 +183,11 @@ fn serves_health_ready_metrics_and_stops_on_sigterm() {
     }
     let (status, body) = http(address, "POST", "/-/healthy").unwrap();
     assert_eq!(status, 405, "{body}");
+    // Without --web.enable-lifecycle, as in Prometheus.
+    assert_eq!(
+        http(address, "POST", "/-/reload").unwrap(),
+        (403, "Lifecycle API is not enabled.".to_string())
+    );
 
     server.signal(rustix::process::Signal::TERM);
     let status = server
@@ -239,4 +248,182 @@ fn bad_config_exits_non_zero_naming_file_and_line() {
         config.display()
     );
     assert!(log.contains(&expected), "no {expected} in:\n{log}");
+}
+
+/// A loopback port free a moment ago.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` over `/api/v1/targets` until it holds.
+fn until_targets(
+    server: &Server,
+    address: SocketAddr,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, body) = http(address, "GET", "/api/v1/targets").unwrap();
+        assert_eq!(status, 200, "{body}");
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {WAIT:?}; last answer:\n{body}\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn scrapes_itself_and_reports_targets_as_prometheus_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // Port 1 on loopback: nothing listens there.
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n  - job_name: nothing\n    static_configs:\n      - targets: ['127.0.0.1:1']\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: never\n        action: drop\n"
+        ),
+    )
+    .unwrap();
+    let mut server = Server::start_args(
+        &dir.path().join("data"),
+        &config,
+        &[&format!("--web.listen-address=127.0.0.1:{port}")],
+    );
+    let address = server.wait_ready();
+    let body = until_targets(&server, address, "two scrapes' health", |b| {
+        b.contains("\"health\":\"up\"") && b.contains("\"health\":\"down\"")
+    });
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["status"], "success");
+    let active = json["data"]["activeTargets"].as_array().unwrap();
+    assert_eq!(active.len(), 2, "{body}");
+    let me = active.iter().find(|t| t["scrapePool"] == "self").unwrap();
+    assert_eq!(me["labels"]["job"], "self");
+    assert_eq!(me["labels"]["instance"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        me["discoveredLabels"]["__address__"],
+        format!("127.0.0.1:{port}")
+    );
+    assert_eq!(me["discoveredLabels"]["__scheme__"], "http");
+    assert_eq!(me["scrapeUrl"], format!("http://127.0.0.1:{port}/metrics"));
+    assert_eq!(me["lastError"], "");
+    assert_eq!(me["scrapeInterval"], "1s");
+    assert_eq!(me["scrapeTimeout"], "1s");
+    assert!(me["lastScrapeDuration"].as_f64().unwrap() > 0.0);
+    assert!(me["lastScrape"].as_str().unwrap().ends_with('Z'));
+    let down = active
+        .iter()
+        .find(|t| t["scrapePool"] == "nothing")
+        .unwrap();
+    assert!(
+        down["lastError"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("connect"),
+        "{down}"
+    );
+    assert_eq!(json["data"]["droppedTargets"], serde_json::json!([]));
+
+    let (_, only_dropped) = http(address, "GET", "/api/v1/targets?state=dropped").unwrap();
+    let only_dropped: serde_json::Value = serde_json::from_str(&only_dropped).unwrap();
+    assert_eq!(only_dropped["data"]["activeTargets"], serde_json::json!([]));
+    let (_, one_pool) = http(address, "GET", "/api/v1/targets?scrapePool=self").unwrap();
+    let one_pool: serde_json::Value = serde_json::from_str(&one_pool).unwrap();
+    assert_eq!(
+        one_pool["data"]["activeTargets"].as_array().unwrap().len(),
+        1
+    );
+
+    let (_, metrics) = http(address, "GET", "/metrics").unwrap();
+    for line in [
+        "tidemark_config_last_reload_successful 1",
+        "tidemark_target_scrape_pool_targets{scrape_job=\"self\"} 1",
+        "tidemark_target_scrapes_total ",
+    ] {
+        assert!(metrics.contains(line), "no {line} in:\n{metrics}");
+    }
+    server.signal(rustix::process::Signal::TERM);
+    let status = server.wait_exit().expect("no exit after SIGTERM");
+    assert!(status.success(), "{status}:\n{}", server.log());
+}
+
+#[test]
+fn reloads_on_sighup_and_post_keeping_the_running_config_when_the_new_one_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    let job = |name: &str| {
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: {name}\n    static_configs:\n      - targets: ['127.0.0.1:1']\n"
+        )
+    };
+    std::fs::write(&config, job("first")).unwrap();
+    let mut server = Server::start_args(
+        &dir.path().join("data"),
+        &config,
+        &["--web.listen-address=127.0.0.1:0", "--web.enable-lifecycle"],
+    );
+    let address = server.wait_ready();
+    until_targets(&server, address, "job first", |b| {
+        b.contains("\"scrapePool\":\"first\"")
+    });
+
+    std::fs::write(&config, job("second")).unwrap();
+    server.signal(rustix::process::Signal::HUP);
+    until_targets(&server, address, "job second", |b| {
+        b.contains("\"scrapePool\":\"second\"") && !b.contains("\"first\"")
+    });
+
+    // A bad file: the running configuration stays, and the log says why.
+    std::fs::write(
+        &config,
+        "scrape_configs:\n  - job_name: x\n    scrape_interval: soon\n",
+    )
+    .unwrap();
+    server.signal(rustix::process::Signal::HUP);
+    let deadline = Instant::now() + WAIT;
+    while !server.log().contains("Error reloading config") {
+        assert!(
+            Instant::now() < deadline,
+            "no reload error logged:\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.log().contains("scrape_interval"), "{}", server.log());
+    let (_, body) = http(address, "GET", "/api/v1/targets").unwrap();
+    assert!(body.contains("\"scrapePool\":\"second\""), "{body}");
+
+    let (status, body) = http(address, "POST", "/-/reload").unwrap();
+    assert_eq!(status, 500, "{body}");
+    assert!(body.starts_with("failed to reload config: "), "{body}");
+    let (_, metrics) = http(address, "GET", "/metrics").unwrap();
+    assert!(
+        metrics.contains("tidemark_config_last_reload_successful 0"),
+        "{metrics}"
+    );
+
+    std::fs::write(&config, job("third")).unwrap();
+    assert_eq!(
+        http(address, "POST", "/-/reload").unwrap(),
+        (200, String::new())
+    );
+    let (_, body) = http(address, "GET", "/api/v1/targets").unwrap();
+    assert!(
+        body.contains("\"scrapePool\":\"third\"") && !body.contains("\"second\""),
+        "{body}"
+    );
+    server.signal(rustix::process::Signal::TERM);
+    let status = server.wait_exit().expect("no exit after SIGTERM");
+    assert!(status.success(), "{status}:\n{}", server.log());
 }

@@ -5,10 +5,12 @@
 //! copied into long-lived metric objects that could go stale.
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use parking_lot::RwLock;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -17,13 +19,18 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use super::process::ProcessStats;
-use super::{ApiError, ApiState, BUILD_INFO, StorageSlot};
+use super::{ApiError, ApiState, BUILD_INFO, ReloadStatus, ScrapeSlot, StorageSlot};
 
 /// The registry behind `/metrics`, with tidemark's collectors registered.
-pub(super) fn registry(storage: StorageSlot) -> Registry {
+pub(super) fn registry(
+    storage: StorageSlot,
+    scrape: ScrapeSlot,
+    reload: Arc<RwLock<Option<ReloadStatus>>>,
+) -> Registry {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(BuildInfoCollector));
     registry.register_collector(Box::new(TsdbCollector { storage }));
+    registry.register_collector(Box::new(ScrapeCollector { scrape, reload }));
     registry.register_collector(Box::new(ProcessCollector));
     registry
 }
@@ -176,6 +183,91 @@ impl Collector for TsdbCollector {
             "Total number of WAL checkpoints written.",
             m.wal_checkpoints,
         )
+    }
+}
+
+/// The scrape manager's counts and how the configuration last loaded.
+struct ScrapeCollector {
+    scrape: ScrapeSlot,
+    reload: Arc<RwLock<Option<ReloadStatus>>>,
+}
+
+impl fmt::Debug for ScrapeCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScrapeCollector").finish_non_exhaustive()
+    }
+}
+
+impl Collector for ScrapeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
+        let e = &mut encoder;
+        if let Some(status) = *self.reload.read() {
+            gauge(
+                e,
+                "tidemark_config_last_reload_successful",
+                "Whether the last configuration reload attempt was successful.",
+                i64::from(status.successful),
+            )?;
+            gauge(
+                e,
+                "tidemark_config_last_reload_success_timestamp_seconds",
+                "Timestamp of the last successful configuration reload.",
+                status.success_time,
+            )?;
+        }
+        let Some(stats) = self.scrape.read().as_ref().map(|m| m.stats()) else {
+            return Ok(());
+        };
+        counter(
+            e,
+            "tidemark_target_scrapes",
+            "Total number of scrapes, failed ones included.",
+            stats.scrapes,
+        )?;
+        counter(
+            e,
+            "tidemark_target_scrapes_failed",
+            "Total number of scrapes that failed (up was 0).",
+            stats.failed_scrapes,
+        )?;
+        counter(
+            e,
+            "tidemark_target_scrapes_exceeded_sample_limit",
+            "Total number of scrapes that hit the sample limit and were rejected.",
+            stats.exceeded_sample_limit,
+        )?;
+        counter(
+            e,
+            "tidemark_target_samples_scraped",
+            "Total number of samples the targets exposed.",
+            stats.samples,
+        )?;
+        counter(
+            e,
+            "tidemark_sd_file_read_errors",
+            "The number of file_sd_configs file read errors.",
+            stats.sd_file_read_errors,
+        )?;
+        for (name, help, by_job) in [
+            (
+                "tidemark_target_scrape_pool_targets",
+                "Current number of targets in this scrape pool.",
+                &stats.targets,
+            ),
+            (
+                "tidemark_target_scrape_pool_dropped_targets",
+                "Current number of targets this scrape pool's relabeling dropped.",
+                &stats.dropped_targets,
+            ),
+        ] {
+            let family = ConstGauge::new(0i64);
+            let mut metric = encoder.encode_descriptor(name, help, None, family.metric_type())?;
+            for (job, n) in by_job {
+                let labels = [("scrape_job", job.as_str())];
+                ConstGauge::new(*n as i64).encode(metric.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ mod duration;
 mod labels;
 mod matcher;
 mod sample;
+mod time;
 
 pub use bytes::{BytesError, parse_bytes};
 pub use duration::{DurationError, format_duration, parse_duration};
@@ -17,3 +18,4 @@ pub(crate) use labels::{HashSet64, WordHasher, hash_span};
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use time::{rfc3339_millis, rfc3339_nanos};

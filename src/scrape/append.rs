@@ -344,6 +344,17 @@ impl ScrapeCache {
     }
 }
 
+impl ScrapeCache {
+    /// Stale markers at `t` for the report series written so far (when the
+    /// target is gone for good).
+    pub fn append_report_stale(&mut self, app: &mut Appender, target: &Labels, t: i64) {
+        for (name, r) in self.report.iter_mut() {
+            // A refused marker (a newer sample) is dropped, as in Prometheus.
+            let _ = store(app, &report_labels(name, target), r, t, stale_nan());
+        }
+    }
+}
+
 /// The report series' labels: the target's, and the name.
 fn report_labels(name: &str, target: &Labels) -> Labels {
     let pairs = std::iter::once(("__name__", name)).chain(

@@ -1,25 +1,32 @@
-//! Scraping. So far:
+//! Scraping: what a Prometheus server's scrape manager does.
+//!
+//! [`ScrapeManager`] is the entry point: [`ScrapeManager::apply`] takes a
+//! [`Config`] (at start and on every reload) and runs one scrape loop per
+//! target, storing into a [`Db`](crate::tsdb::Db); [`ScrapeManager::targets`]
+//! says how each target is doing (as `/api/v1/targets` shows it), and
+//! [`ScrapeManager::stop`] ends it all. The pieces it is made of:
 //!
 //! - the configuration file that says what to scrape, read into validated
 //!   [`Config`] values;
-//! - relabeling ([`relabel`] over [`RelabelConfig`] rules), which rewrites target
-//!   and sample labels as Prometheus does;
-//! - file-based discovery: [`read_target_groups`] reads a `file_sd_configs` file
-//!   (JSON or YAML) into target groups;
+//! - discovery: `static_configs`, and `file_sd_configs` files followed by
+//!   [`FileSd`] (JSON or YAML target groups, re-read when they change);
 //! - [`populate`], which turns a discovered address into a [`Target`] (URL,
-//!   interval, labels) as Prometheus's `PopulateLabels` does;
-//! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
-//!   does (target labels merged, staleness, the sample limit, the report series);
+//!   interval, labels) through the job's `relabel_configs` ([`relabel`] over
+//!   [`RelabelConfig`] rules), as Prometheus's `PopulateLabels` does;
 //! - [`HttpClient`], one job's HTTP client: a target's body fetched as Prometheus
-//!   fetches it (headers, auth, TLS, gzip, the body size limit, the deadline).
-//!
-//! The scrape manager and the scrape loop come next.
+//!   fetches it (headers, auth, TLS, gzip, the body size limit, the deadline);
+//! - the scrape loop: a fixed phase per target, aligned timestamps, the report
+//!   series, and stale markers when series, scrapes or targets go away;
+//! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
+//!   does (target labels merged, metric relabeling, staleness, the limits).
 
 mod append;
 mod client;
 mod config;
 mod file_sd;
+mod manager;
 mod relabel;
+mod scrape_loop;
 mod target;
 
 pub use append::{
@@ -40,8 +47,10 @@ pub use file_sd::{
     DEFAULT_FILE_SD_REFRESH, FILEPATH_LABEL, FileSdConfig, FileSdError, parse_target_groups,
     read_target_groups,
 };
+pub use manager::{ActiveTarget, ApplyError, DroppedTarget, ScrapeManager, ScrapeStats};
 pub use relabel::{
     Action, DEFAULT_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelConfig,
     RelabelConfigError, RelabelOptions, RelabelRegex, relabel,
 };
-pub use target::{Target, TargetError, populate};
+pub use scrape_loop::{Health, TargetStatus};
+pub use target::{Target, TargetError, populate, with_job_defaults};

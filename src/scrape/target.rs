@@ -110,13 +110,13 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
-/// Resolves one discovered target of job `cfg`: `discovered` holds
-/// `__address__` and the group's and discovery's labels; the job's
-/// `relabel_configs` run over them. Returns `Ok(None)` for a dropped target.
-pub fn populate(
+/// A discovered target's labels with the job's settings added where discovery
+/// did not set them: what relabeling starts from, and what Prometheus shows as
+/// `discoveredLabels`.
+pub fn with_job_defaults(
     discovered: &BTreeMap<String, String>,
     cfg: &ScrapeConfig,
-) -> Result<Option<Target>, TargetError> {
+) -> BTreeMap<String, String> {
     let mut b = discovered.clone();
     let defaults = [
         ("job", cfg.job_name.clone()),
@@ -135,7 +135,18 @@ pub fn populate(
             b.insert(format!("{PARAM}{name}"), first.clone());
         }
     }
-    let labels = Labels::new(b).map_err(|e| TargetError::Labels(e.to_string()))?;
+    b
+}
+
+/// Resolves one discovered target of job `cfg`: `discovered` holds
+/// `__address__` and the group's and discovery's labels; the job's
+/// `relabel_configs` run over them. Returns `Ok(None)` for a dropped target.
+pub fn populate(
+    discovered: &BTreeMap<String, String>,
+    cfg: &ScrapeConfig,
+) -> Result<Option<Target>, TargetError> {
+    let labels = Labels::new(with_job_defaults(discovered, cfg))
+        .map_err(|e| TargetError::Labels(e.to_string()))?;
     let relabeled =
         relabel(&labels, &cfg.relabel_configs).map_err(|e| TargetError::Labels(e.to_string()))?;
     let Some(labels) = relabeled else {

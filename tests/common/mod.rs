@@ -2,6 +2,8 @@
 //! and uses only part of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod node_exporter;
+
 use std::process::Command;
 
 use tidemark::model::Matcher;

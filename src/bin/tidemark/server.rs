@@ -1,6 +1,8 @@
 //! The server (what `tidemark` runs with no subcommand): load the configuration,
-//! serve HTTP, open storage, and on SIGINT or SIGTERM stop in order: the web
-//! server (finishing in-flight requests), then storage (head flushed, WAL closed).
+//! serve HTTP, open storage, start scraping; reload the configuration on SIGHUP
+//! and `POST /-/reload` (a bad file keeps the running configuration); and on
+//! SIGINT or SIGTERM stop in order: scraping, the web server (finishing in-flight
+//! requests), then storage (head flushed, WAL closed).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,10 +11,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tidemark::api::{self, ApiState, BUILD_INFO};
 use tidemark::model::{format_duration, parse_bytes, parse_duration};
-use tidemark::scrape::Config;
+use tidemark::scrape::{Config, ScrapeManager};
 use tidemark::tsdb::{Db, Options};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -62,6 +64,9 @@ pub struct ServerArgs {
         default_value = "0.0.0.0:9090"
     )]
     pub listen_address: String,
+    /// Enable shutdown and reload via HTTP request (`POST /-/reload`).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -79,9 +84,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         revision = BUILD_INFO.revision,
         "Starting tidemark"
     );
-    // Validated now so that a bad file stops the start; the scrape manager (a later
-    // issue) will take it from here.
-    let _config = load_config(&args.config_file)?;
+    // Validated now so that a bad file stops the start.
+    let config = load_config(&args.config_file)?;
     // As in Prometheus: no time and no size limit means the default time limit;
     // a size limit alone means no time limit.
     let retention = match (
@@ -136,39 +140,79 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             )));
         }
     };
-    state.set_storage(db);
+    state.set_storage(Arc::clone(&db));
     info!("Storage opened; server is ready to receive web requests");
 
+    let manager = ScrapeManager::new(db);
+    if let Err(err) = manager.apply(&config) {
+        manager.stop().await;
+        drop(manager);
+        let _ = stop_web.send(());
+        let _ = web.await;
+        close_storage(&state).await?;
+        return Err(anyhow!(err).context(format!(
+            "applying configuration file {}",
+            args.config_file.display()
+        )));
+    }
+    state.record_config_load(true);
+    state.set_scrape_manager(Arc::clone(&manager));
+    let (reload_tx, mut reloads) = mpsc::channel(4);
+    if args.enable_lifecycle {
+        state.set_reloader(reload_tx);
+    } else {
+        drop(reload_tx);
+    }
+
     let mut failure = None;
-    tokio::select! {
-        signal = signals.recv() => {
-            warn!(signal, "Received an OS signal, exiting gracefully");
-            info!("Stopping web server; waiting for in-flight requests");
-            let _ = stop_web.send(());
-            tokio::select! {
-                finished = tokio::time::timeout(SHUTDOWN_GRACE, &mut web) => match finished {
-                    Ok(Ok(Ok(()))) => info!("Web server stopped"),
-                    Ok(Ok(Err(err))) => failure = Some(anyhow!(err).context("web server")),
-                    Ok(Err(err)) => failure = Some(anyhow!(err).context("web server task")),
-                    Err(_) => {
-                        warn!(grace = ?SHUTDOWN_GRACE, "In-flight requests did not finish in time; closing them");
-                        web.abort();
-                    }
-                },
-                signal = signals.recv() => {
-                    warn!(signal, "Second signal: not waiting for in-flight requests");
-                    web.abort();
+    let signal = loop {
+        tokio::select! {
+            signal = signals.recv() => {
+                if signal != "SIGHUP" {
+                    break Some(signal);
                 }
+                let _ = reload(&args.config_file, &manager, &state);
+            }
+            Some(reply) = reloads.recv() => {
+                let _ = reply.send(reload(&args.config_file, &manager, &state));
+            }
+            finished = &mut web => {
+                let err = match finished {
+                    Ok(Ok(())) => anyhow!("web server stopped unexpectedly"),
+                    Ok(Err(err)) => anyhow!(err).context("web server"),
+                    Err(err) => anyhow!(err).context("web server task"),
+                };
+                error!("{err:#}; shutting down");
+                failure = Some(err);
+                break None;
             }
         }
-        finished = &mut web => {
-            let err = match finished {
-                Ok(Ok(())) => anyhow!("web server stopped unexpectedly"),
-                Ok(Err(err)) => anyhow!(err).context("web server"),
-                Err(err) => anyhow!(err).context("web server task"),
-            };
-            error!("{err:#}; shutting down");
-            failure = Some(err);
+    };
+    if let Some(signal) = signal {
+        warn!(signal, "Received an OS signal, exiting gracefully");
+    }
+    info!("Stopping scrape manager");
+    manager.stop().await;
+    state.take_scrape_manager();
+    drop(manager);
+    info!("Scrape manager stopped");
+    if signal.is_some() {
+        info!("Stopping web server; waiting for in-flight requests");
+        let _ = stop_web.send(());
+        tokio::select! {
+            finished = tokio::time::timeout(SHUTDOWN_GRACE, &mut web) => match finished {
+                Ok(Ok(Ok(()))) => info!("Web server stopped"),
+                Ok(Ok(Err(err))) => failure = Some(anyhow!(err).context("web server")),
+                Ok(Err(err)) => failure = Some(anyhow!(err).context("web server task")),
+                Err(_) => {
+                    warn!(grace = ?SHUTDOWN_GRACE, "In-flight requests did not finish in time; closing them");
+                    web.abort();
+                }
+            },
+            signal = signals.recv() => {
+                warn!(signal, "Second signal: not waiting for in-flight requests");
+                web.abort();
+            }
         }
     }
 
@@ -178,6 +222,25 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         None => {
             info!("See you next time!");
             Ok(())
+        }
+    }
+}
+
+/// Loads the configuration file again and applies it; on error the running
+/// configuration stays and the reason is logged and returned.
+fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> Result<(), String> {
+    let result = load_config(path)
+        .and_then(|config| manager.apply(&config).context("applying configuration"));
+    state.record_config_load(result.is_ok());
+    match result {
+        Ok(()) => {
+            info!(file = %path.display(), "Reloaded configuration file");
+            Ok(())
+        }
+        Err(err) => {
+            let why = format!("{err:#}");
+            error!(file = %path.display(), error = %why, "Error reloading config; the running configuration stays");
+            Err(why)
         }
     }
 }
@@ -228,11 +291,12 @@ async fn close_storage(state: &ApiState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGINT and SIGTERM.
+/// SIGINT and SIGTERM (stop), SIGHUP (reload).
 #[cfg(unix)]
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
@@ -242,6 +306,7 @@ impl Signals {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
         })
     }
 
@@ -250,6 +315,7 @@ impl Signals {
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
+            _ = self.hangup.recv() => "SIGHUP",
         }
     }
 }
