@@ -323,6 +323,12 @@ pub(crate) fn hash_span(bytes: &[u8]) -> u64 {
     fmix64(mix(hash_bytes(a, blocks.remainder()), b))
 }
 
+/// A second 64-bit hash of a byte string, independent of [`hash_span`] (one
+/// sequential lane from another seed): together they name a string by 128 bits.
+pub(crate) fn hash_span_alt(bytes: &[u8]) -> u64 {
+    fmix64(hash_bytes(0x1319_8a2e_0370_7344, bytes))
+}
+
 /// A set of 64-bit hashes (of [`WordHasher`]): already mixed, they index the
 /// table as they are.
 pub(crate) type HashSet64 =

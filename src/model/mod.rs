@@ -14,7 +14,7 @@ mod time;
 
 pub use bytes::{BytesError, parse_bytes};
 pub use duration::{DurationError, format_duration, parse_duration};
-pub(crate) use labels::{HashSet64, WordHasher, hash_span};
+pub(crate) use labels::{HashSet64, PassThrough, WordHasher, hash_span, hash_span_alt};
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};

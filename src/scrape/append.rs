@@ -3,9 +3,10 @@
 //! not, the sample limit, stale markers for series that disappeared, and the
 //! report series (`up`, `scrape_duration_seconds`, …).
 //!
-//! A [`ScrapeCache`] lives as long as its target. It remembers, by the series'
-//! bytes as the target wrote them, the series' final labels and reference, so a
-//! series seen before costs no label parsing or merging; and which series the
+//! A [`ScrapeCache`] lives as long as its target. It remembers, by a 128-bit hash
+//! of the series' bytes as the target wrote them, the series' reference in the
+//! head, so a series seen before costs no label parsing or merging (and the
+//! cache holds no labels: about 40 bytes a series); and which series the
 //! previous scrape had, so that those missing from this one get a stale marker
 //! (`NaN` with Prometheus's staleness bits) at this scrape's time. A failed scrape
 //! (the target unreachable, a parse error, the sample limit) marks every series of
@@ -13,9 +14,10 @@
 //! (kept with `honor_timestamps`) are not tracked for staleness.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasherDefault;
 
 use crate::exposition::{Entry, Format, Mode, Parser};
-use crate::model::{Labels, stale_nan};
+use crate::model::{Labels, PassThrough, hash_span, hash_span_alt, stale_nan};
 use crate::scrape::{RelabelConfig, relabel};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 
@@ -122,8 +124,10 @@ pub struct ScrapeCounts {
 
 /// A series as the cache knows it.
 struct Cached {
-    /// `None`: metric relabeling drops it.
-    series: Option<(Labels, SeriesRef)>,
+    /// Its reference in the head; 0 until a sample of it is stored.
+    series_ref: SeriesRef,
+    /// Metric relabeling drops it.
+    dropped: bool,
     /// The last scrape attempt that had it (for forgetting old entries).
     seen: u64,
     /// In the last successful scrape, with no explicit timestamp: it goes stale
@@ -136,13 +140,32 @@ struct Cached {
 /// The per-target memory of the scrapes so far.
 #[derive(Default)]
 pub struct ScrapeCache {
-    /// By the series' bytes as exposed (name and label span).
-    by_raw: HashMap<Box<[u8]>, Cached>,
+    /// By the series' bytes as exposed (name and label span), hashed.
+    by_raw: HashMap<RawKey, Cached, BuildHasherDefault<PassThrough>>,
     /// Numbers the successful scrapes.
     iteration: u64,
     /// Report series by name.
     report: HashMap<&'static str, SeriesRef>,
     key: Vec<u8>,
+}
+
+/// Two independent 64-bit hashes of a series' exposed bytes. Two different series
+/// of one target share a key with odds of about 2^-128 per pair; a target that
+/// crafts such bytes on purpose can only confuse its own series.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct RawKey(u64, u64);
+
+impl RawKey {
+    fn of(bytes: &[u8]) -> RawKey {
+        RawKey(hash_span(bytes), hash_span_alt(bytes))
+    }
+}
+
+impl std::hash::Hash for RawKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Already mixed: the table takes the first half as it is.
+        state.write_u64(self.0);
+    }
 }
 
 /// Target labels merged into an exposed label set, as Prometheus's
@@ -225,27 +248,31 @@ impl ScrapeCache {
             self.key.extend_from_slice(s.labels.raw().as_bytes());
             let explicit = s.timestamp.filter(|_| opts.honor_timestamps);
             let ts = explicit.unwrap_or(t);
-            let cached = match self.by_raw.get_mut(self.key.as_slice()) {
+            let key = RawKey::of(&self.key);
+            // The labels, when this sample needed them (a series new to the cache).
+            let mut fresh = None;
+            let cached = match self.by_raw.get_mut(&key) {
                 Some(c) => c,
                 None => {
                     let series = match new_series(&s, target, opts) {
                         Ok(series) => series,
                         Err(error) => return fail(error, counts),
                     };
-                    self.by_raw
-                        .entry(self.key.clone().into_boxed_slice())
-                        .or_insert(Cached {
-                            series: series.map(|l| (l, SeriesRef(0))),
-                            seen: 0,
-                            live: false,
-                            current: false,
-                        })
+                    let dropped = series.is_none();
+                    fresh = series;
+                    self.by_raw.entry(key).or_insert(Cached {
+                        series_ref: SeriesRef(0),
+                        dropped,
+                        seen: 0,
+                        live: false,
+                        current: false,
+                    })
                 }
             };
             cached.seen = iteration;
-            let Some((labels, series_ref)) = &mut cached.series else {
+            if cached.dropped {
                 continue;
-            };
+            }
             counts.post_relabel += 1;
             if opts.sample_limit > 0 && counts.post_relabel > opts.sample_limit as u64 {
                 // Counted on to the end, stored no more.
@@ -253,13 +280,18 @@ impl ScrapeCache {
                 continue;
             }
             // Never stored before: new to this target.
-            if series_ref.0 == 0 {
+            if cached.series_ref.0 == 0 {
                 counts.series_added += 1;
             }
             cached.current = explicit.is_none();
-            match store(app, labels, series_ref, ts, s.value) {
-                Ok(()) => {}
-                Err(Refused) => counts.refused += 1,
+            // The labels are needed only when the head does not know the ref
+            // (first store, or the series left the head): computed again then.
+            let labels = || match fresh.take() {
+                Some(l) => Some(l),
+                None => new_series(&s, target, opts).ok().flatten(),
+            };
+            if store(app, &mut cached.series_ref, labels, ts, s.value).is_err() {
+                counts.refused += 1;
             }
         }
         if over_limit {
@@ -289,13 +321,10 @@ impl ScrapeCache {
         let now = self.iteration;
         for c in self.by_raw.values_mut() {
             let current = succeeded && c.current;
-            if c.live
-                && !current
-                && let Some((labels, series_ref)) = &mut c.series
-            {
+            if c.live && !current && !c.dropped {
                 // A refused stale marker (an explicit newer sample) is dropped, as
-                // in Prometheus.
-                let _ = store(app, labels, series_ref, t, stale_nan());
+                // in Prometheus; a series the head no longer has needs none.
+                let _ = store(app, &mut c.series_ref, || None, t, stale_nan());
             }
             c.live = current;
             c.current = false;
@@ -350,7 +379,7 @@ impl ScrapeCache {
     pub fn append_report_stale(&mut self, app: &mut Appender, target: &Labels, t: i64) {
         for (name, r) in self.report.iter_mut() {
             // A refused marker (a newer sample) is dropped, as in Prometheus.
-            let _ = store(app, &report_labels(name, target), r, t, stale_nan());
+            let _ = store(app, r, || Some(report_labels(name, target)), t, stale_nan());
         }
     }
 }
@@ -369,20 +398,25 @@ fn report_labels(name: &str, target: &Labels) -> Labels {
 /// A sample the storage refused (counted, not an error of the scrape).
 struct Refused;
 
-/// Appends by reference, falling back to the labels when the reference is
-/// unknown (first use, or the series left the head).
+/// Appends by reference, falling back to the labels `labels` gives when the
+/// reference is unknown (first use, or the series left the head); with no
+/// labels then, nothing is stored.
 fn store(
     app: &mut Appender,
-    labels: &Labels,
     series_ref: &mut SeriesRef,
+    labels: impl FnOnce() -> Option<Labels>,
     t: i64,
     v: f64,
 ) -> Result<(), Refused> {
+    let by_labels = |app: &mut Appender| match labels() {
+        Some(labels) => app.append(&labels, t, v),
+        None => Err(AppendError::UnknownRef(*series_ref)),
+    };
     let r = if series_ref.0 == 0 {
-        app.append(labels, t, v)
+        by_labels(app)
     } else {
         match app.append_ref(*series_ref, t, v) {
-            Err(AppendError::UnknownRef(_)) => app.append(labels, t, v),
+            Err(AppendError::UnknownRef(_)) => by_labels(app),
             other => other,
         }
     };

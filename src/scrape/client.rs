@@ -18,7 +18,7 @@ use std::time::Duration;
 use flate2::write::MultiGzDecoder;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
-use super::config::{Authorization, BasicAuth, CredentialSource, ScrapeConfig};
+use super::config::{Authorization, BasicAuth, CredentialSource, Scheme, ScrapeConfig};
 use crate::exposition::Format;
 
 /// The `Accept` header of a scrape: OpenMetrics preferred, then the text format
@@ -142,6 +142,13 @@ impl HttpClient {
             .user_agent(concat!("tidemark/", env!("CARGO_PKG_VERSION")));
         if !http.enable_http2 {
             builder = builder.http1_only();
+        }
+        // A kept-alive HTTP/1 connection holds its read buffer (grown to the
+        // body's size, up to ~400 KB) between scrapes, one per target. Over plain
+        // HTTP a new connection costs less than that memory; over TLS the
+        // handshake costs more, so those connections are kept.
+        if config.scheme == Scheme::Http {
+            builder = builder.pool_max_idle_per_host(0);
         }
         let client = builder
             .build()

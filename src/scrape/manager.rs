@@ -34,7 +34,7 @@ use tracing::{info, warn};
 
 use super::client::{ClientError, HttpClient};
 use super::file_sd::{FileSd, ReadErrors};
-use super::scrape_loop::{self, LoopSpec, LoopState, ScrapeCounters, TargetStatus};
+use super::scrape_loop::{self, BodyBuffers, LoopSpec, LoopState, ScrapeCounters, TargetStatus};
 use crate::model::Labels;
 use crate::scrape::{
     AppendOptions, Config, LabelLimits, ScrapeConfig, StaticConfig, Target, populate,
@@ -100,6 +100,7 @@ pub struct ScrapeManager {
     /// Failed reads of `file_sd_configs` files, all jobs together.
     sd_read_errors: ReadErrors,
     counters: Arc<ScrapeCounters>,
+    buffers: Arc<BodyBuffers>,
     /// Itself, for the discovery tasks that sync a pool when files change.
     this: Weak<ScrapeManager>,
 }
@@ -119,7 +120,7 @@ struct Pool {
     /// The groups of `static_configs`, then those of the files.
     static_groups: Vec<StaticConfig>,
     file_groups: Vec<StaticConfig>,
-    /// By target identity (all its labels, `__` ones included).
+    /// By target identity: its URL and series labels.
     loops: HashMap<String, TargetLoop>,
     dropped: Vec<BTreeMap<String, String>>,
     /// Follows the `file_sd_configs` files and syncs the pool.
@@ -159,6 +160,7 @@ impl ScrapeManager {
             inner: Mutex::new(Inner::default()),
             sd_read_errors: ReadErrors::default(),
             counters: Arc::default(),
+            buffers: Arc::default(),
             this: this.clone(),
         })
     }
@@ -349,6 +351,7 @@ impl ScrapeManager {
             opts: Arc::clone(&pool.opts),
             client: Arc::clone(&pool.client),
             counters: Arc::clone(&self.counters),
+            buffers: Arc::clone(&self.buffers),
         };
         let db = Arc::clone(&self.db);
         let shutdown = self.shutdown.subscribe();
@@ -490,7 +493,15 @@ impl Pool {
                 discovered.insert("__address__".to_owned(), address.clone());
                 match populate(&discovered, &self.config) {
                     Ok(Some(target)) => {
-                        let key = target.labels.to_string();
+                        // The identity of the data: its URL and its series'
+                        // labels. A target whose settings changed but whose data
+                        // did not (a new interval) keeps its cache on reload,
+                        // and its series get no stale markers in the middle.
+                        let key = format!(
+                            "{} {}",
+                            target.url(&self.config.params),
+                            target.series_labels()
+                        );
                         desired.active.push((
                             key,
                             target,

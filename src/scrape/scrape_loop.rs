@@ -88,6 +88,31 @@ pub(crate) struct ScrapeCounters {
     pub samples: AtomicU64,
 }
 
+/// Response body buffers shared by all loops. A target's body is needed only
+/// from its fetch to its commit, and the phases spread the scrapes over the
+/// interval, so a few buffers serve every target instead of one each.
+#[derive(Debug, Default)]
+pub(crate) struct BodyBuffers {
+    idle: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Idle buffers kept, and the largest kept (bigger ones are freed).
+const IDLE_BUFFERS: usize = 4;
+const KEPT_BUFFER_BYTES: usize = 8 << 20;
+
+impl BodyBuffers {
+    fn take(&self) -> Vec<u8> {
+        self.idle.lock().pop().unwrap_or_default()
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        let mut idle = self.idle.lock();
+        if idle.len() < IDLE_BUFFERS && buf.capacity() <= KEPT_BUFFER_BYTES {
+            idle.push(buf);
+        }
+    }
+}
+
 /// What a loop needs to know about its target; fixed for the loop's life.
 pub(crate) struct LoopSpec {
     pub target: Target,
@@ -97,6 +122,7 @@ pub(crate) struct LoopSpec {
     pub opts: Arc<AppendOptions>,
     pub client: Arc<HttpClient>,
     pub counters: Arc<ScrapeCounters>,
+    pub buffers: Arc<BodyBuffers>,
 }
 
 /// What outlives a loop: the scrape cache (series refs, staleness), the appender
@@ -162,7 +188,6 @@ pub(crate) async fn run(
         tokio::time::Instant::now() + until_phase(now_ms(), phase(&spec, interval_ms), interval_ms);
     let mut ticker = tokio::time::interval_at(first, interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut body = Vec::new();
     // The previous tick, when this loop made it: alignment needs no tick skipped.
     let mut previous_tick: Option<tokio::time::Instant> = None;
     loop {
@@ -192,6 +217,7 @@ pub(crate) async fn run(
         };
         let started = Instant::now();
         let wall = SystemTime::now();
+        let mut body = spec.buffers.take();
         let fetched = tokio::select! {
             biased;
             _ = stopped(&mut shutdown) => return state,
@@ -232,7 +258,7 @@ pub(crate) async fn run(
                 (body, state, Outcome::failed(err.to_string()))
             }
         };
-        body = body_back;
+        spec.buffers.give(body_back);
         state = state_back;
         let Outcome {
             up,
@@ -278,10 +304,6 @@ pub(crate) async fn run(
             last_scrape_duration: duration,
             last_samples: counts.scraped,
         };
-        // A huge body once should not pin its memory for the target's life.
-        if body.capacity() > 4 * INLINE_BODY_LIMIT {
-            body = Vec::new();
-        }
     }
 }
 

@@ -73,6 +73,12 @@ impl BitWriter {
         // Byte aligned now; the low `n` (1..=64) bits of `value` remain.
         let word = value << (64 - n);
         let nbytes = n.div_ceil(8);
+        // Grow by an eighth (at least 64 bytes), not double: a head holds one open
+        // chunk buffer per series, and doubling would leave up to half of each
+        // unused (a 1.1 KB chunk of noisy floats in a 2 KB buffer).
+        if self.buf.capacity() - self.buf.len() < 8 {
+            self.buf.reserve_exact((self.buf.capacity() / 8).max(64));
+        }
         // A fixed 8-byte copy and a truncate beat a variable-length copy.
         let len = self.buf.len() + nbytes as usize;
         self.buf.extend_from_slice(&word.to_be_bytes());

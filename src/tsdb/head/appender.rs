@@ -80,6 +80,10 @@ struct Pending {
     prev: u64,
 }
 
+/// Largest record buffer an appender keeps between commits (a scrape of a few
+/// thousand samples fits).
+const KEEP_RECORD_BUFFER: usize = 64 << 10;
+
 /// Sessions kept across commits before the cache is dropped and rebuilt, so one
 /// long-lived appender over ever-new series cannot grow without bound.
 const MAX_SESSIONS: usize = 1 << 20;
@@ -332,6 +336,13 @@ impl Appender {
             }
             *commits
         };
+        // Series records are rare after an appender's first commits: do not keep
+        // a big buffer for them (nor for a one-off huge batch) for its whole life.
+        for rec in [&mut self.series_rec, &mut self.samples_rec] {
+            if rec.capacity() > KEEP_RECORD_BUFFER {
+                *rec = Vec::new();
+            }
+        }
         for &i in &self.unlogged {
             let s = &mut self.sessions[i];
             s.series.set_wal_logged();

@@ -341,10 +341,9 @@ impl SeriesData {
                     loc,
                 });
             }
-            let app = match self.open.take() {
-                Some(old) => XorAppender::with_buffer(old.app.into_bytes()),
-                None => XorAppender::new(),
-            };
+            // A fresh buffer, not the old one: reused, every open chunk would
+            // hold the capacity of a full chunk for its whole life.
+            let app = XorAppender::new();
             self.open = Some(OpenChunk {
                 min_t: t,
                 end: window_end(t, limits.chunk_range),
