@@ -15,7 +15,11 @@ mod error;
 mod health;
 mod lifecycle;
 mod metrics;
+mod params;
 mod process;
+pub mod selector;
+mod series;
+mod status;
 mod targets;
 
 use std::sync::Arc;
@@ -31,6 +35,8 @@ use crate::tsdb::Db;
 pub use buildinfo::{BUILD_INFO, BuildInfo};
 pub use error::{ApiError, ErrorType};
 pub use lifecycle::{ReloadRequest, ReloadSender};
+pub use params::{MAX_TIME_MS, MIN_TIME_MS, parse_time};
+pub use status::{Flags, retention_text};
 
 /// The open database, shared by the handlers and the metric collectors; `None`
 /// before it is open and after it was taken back for closing.
@@ -59,6 +65,13 @@ struct Shared {
     scrape: ScrapeSlot,
     reload: Arc<RwLock<Option<ReloadStatus>>>,
     reloader: RwLock<Option<ReloadSender>>,
+    /// The configuration file's text as last loaded (`/api/v1/status/config`).
+    config_text: RwLock<String>,
+    /// Flags by Prometheus name (`/api/v1/status/flags`).
+    flags: RwLock<Flags>,
+    /// Retention as runtimeinfo shows it.
+    retention: RwLock<String>,
+    start_time: std::time::SystemTime,
 }
 
 impl ApiState {
@@ -74,6 +87,10 @@ impl ApiState {
                 scrape,
                 reload,
                 reloader: RwLock::new(None),
+                config_text: RwLock::new(String::new()),
+                flags: RwLock::new(Flags::new()),
+                retention: RwLock::new(String::new()),
+                start_time: std::time::SystemTime::now(),
             }),
         }
     }
@@ -128,6 +145,45 @@ impl ApiState {
         self.shared.reloader.read().clone()
     }
 
+    /// The configuration text `/api/v1/status/config` shows.
+    pub fn set_config_text(&self, text: String) {
+        *self.shared.config_text.write() = text;
+    }
+
+    fn config_text(&self) -> String {
+        self.shared.config_text.read().clone()
+    }
+
+    /// The flags `/api/v1/status/flags` shows (Prometheus names, values as text).
+    pub fn set_flags(&self, flags: Flags) {
+        *self.shared.flags.write() = flags;
+    }
+
+    fn flags(&self) -> Flags {
+        self.shared.flags.read().clone()
+    }
+
+    /// The retention runtimeinfo shows, e.g. `"15d"` (see [`retention_text`]).
+    pub fn set_retention_text(&self, text: String) {
+        *self.shared.retention.write() = text;
+    }
+
+    fn retention_text(&self) -> String {
+        self.shared.retention.read().clone()
+    }
+
+    fn start_time(&self) -> std::time::SystemTime {
+        self.shared.start_time
+    }
+
+    fn reload_status(&self) -> Option<ReloadStatus> {
+        *self.shared.reload.read()
+    }
+
+    fn storage(&self) -> Option<Arc<Db>> {
+        self.shared.storage.read().clone()
+    }
+
     /// Whether storage is open.
     pub fn is_ready(&self) -> bool {
         self.shared.storage.read().is_some()
@@ -140,6 +196,32 @@ impl Default for ApiState {
     }
 }
 
+/// `{"status":"success","data":…}`, with `"warnings"` when there are any.
+fn success(data: impl serde::Serialize, warnings: &[&str]) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, T> {
+        status: &'static str,
+        data: T,
+        #[serde(skip_serializing_if = "<[&str]>::is_empty")]
+        warnings: &'a [&'a str],
+    }
+    match serde_json::to_string(&Envelope {
+        status: "success",
+        data,
+        warnings,
+    }) {
+        Ok(body) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            ApiError::internal(format!("error marshaling json response: {e}")).into_response()
+        }
+    }
+}
+
 /// All routes, with the 404 and 405 fallbacks.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -148,6 +230,20 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::labels).post(series::labels))
+        .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route(
+            "/api/v1/query_exemplars",
+            get(status::query_exemplars).post(status::query_exemplars),
+        )
+        .route("/api/v1/rules", get(status::rules).post(status::rules))
+        .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .with_state(state)
