@@ -15,6 +15,7 @@ mod error;
 mod health;
 mod lifecycle;
 mod metrics;
+mod middleware;
 mod params;
 mod process;
 pub mod selector;
@@ -62,6 +63,7 @@ pub struct ApiState {
 struct Shared {
     storage: StorageSlot,
     registry: Registry,
+    durations: middleware::Durations,
     scrape: ScrapeSlot,
     reload: Arc<RwLock<Option<ReloadStatus>>>,
     reloader: RwLock<Option<ReloadSender>>,
@@ -80,9 +82,17 @@ impl ApiState {
         let storage = StorageSlot::default();
         let scrape = ScrapeSlot::default();
         let reload = Arc::new(RwLock::new(None));
+        let mut registry = metrics::registry(storage.clone(), scrape.clone(), reload.clone());
+        let durations = middleware::durations();
+        registry.register(
+            "tidemark_http_request_duration_seconds",
+            "Histogram of latencies for HTTP requests.",
+            durations.clone(),
+        );
         ApiState {
             shared: Arc::new(Shared {
-                registry: metrics::registry(storage.clone(), scrape.clone(), reload.clone()),
+                registry,
+                durations,
                 storage,
                 scrape,
                 reload,
@@ -244,8 +254,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.shared.durations.clone(),
+            middleware::measure,
+        ))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(middleware::gzip))
         .with_state(state)
 }
 

@@ -427,3 +427,29 @@ async fn rules_alerts_exemplars() {
         "invalid parameter \"end\": end timestamp must not be before start time"
     );
 }
+
+#[tokio::test]
+async fn gzip_when_accepted_and_durations_on_metrics() {
+    let state = ApiState::new();
+    let request = Request::builder()
+        .uri("/api/v1/rules")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
+    assert_eq!(text, r#"{"status":"success","data":{"groups":[]}}"#);
+    // Without Accept-Encoding: plain.
+    let (_, _, body) = call(&state, Method::GET, "/api/v1/rules").await;
+    assert_eq!(body, r#"{"status":"success","data":{"groups":[]}}"#);
+    let (_, _, metrics) = call(&state, Method::GET, "/metrics").await;
+    assert!(
+        metrics.contains(
+            r#"tidemark_http_request_duration_seconds_count{handler="/api/v1/rules",code="200"} 2"#
+        ),
+        "{metrics}"
+    );
+}

@@ -67,6 +67,71 @@ pub struct ServerArgs {
     /// Enable shutdown and reload via HTTP request (`POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// The URL under which tidemark is externally reachable (e.g. behind a
+    /// reverse proxy). Its path is the default route prefix.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+    /// Prefix for the internal routes of web endpoints; defaults to the path of
+    /// --web.external-url.
+    #[arg(long = "web.route-prefix", value_name = "PATH")]
+    pub route_prefix: Option<String>,
+}
+
+impl ServerArgs {
+    /// The path the routes are mounted under: `/` or `/prefix` (no trailing
+    /// slash), from --web.route-prefix or else the external URL's path.
+    pub fn route_prefix(&self) -> String {
+        let raw = match (&self.route_prefix, &self.external_url) {
+            (Some(p), _) => p.clone(),
+            (None, Some(url)) => url_path(url).to_string(),
+            (None, None) => String::new(),
+        };
+        let trimmed = raw.trim_end_matches('/');
+        if trimmed.is_empty() {
+            "/".into()
+        } else if trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+
+    /// The flags by Prometheus name, values as text, for /api/v1/status/flags.
+    fn flag_map(&self) -> api::Flags {
+        let mut f = api::Flags::new();
+        let mut put = |k: &str, v: String| {
+            f.insert(k.to_string(), v);
+        };
+        put("config.file", self.config_file.display().to_string());
+        put("storage.tsdb.path", self.storage_path.display().to_string());
+        put(
+            "storage.tsdb.retention.time",
+            self.retention.map_or("0s".into(), format_duration),
+        );
+        put(
+            "storage.tsdb.retention.size",
+            format!("{}B", self.retention_size),
+        );
+        put("web.listen-address", self.listen_address.clone());
+        put("web.enable-lifecycle", self.enable_lifecycle.to_string());
+        put(
+            "web.external-url",
+            self.external_url.clone().unwrap_or_default(),
+        );
+        put("web.route-prefix", self.route_prefix());
+        f
+    }
+}
+
+/// The path of a URL (`http://host:9090/prom/` → `/prom/`), `""` without one.
+fn url_path(url: &str) -> &str {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None => url,
+    };
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    &path[..end]
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -105,9 +170,19 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let listener = bind(&args.listen_address).await?;
     info!(address = %listener.local_addr()?, "Listening on");
     let state = ApiState::new();
+    state.set_flags(args.flag_map());
+    state.set_config_text(config_text(&args.config_file));
+    state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
+    let prefix = args.route_prefix();
+    let routes = if prefix == "/" {
+        api::router(state.clone())
+    } else {
+        info!(prefix = prefix.as_str(), "Serving routes under a prefix");
+        axum::Router::new().nest(&prefix, api::router(state.clone()))
+    };
     let (stop_web, web_stopped) = oneshot::channel::<()>();
     let mut web = tokio::spawn(
-        axum::serve(listener, api::router(state.clone()))
+        axum::serve(listener, routes)
             .with_graceful_shutdown(async {
                 let _ = web_stopped.await;
             })
@@ -234,6 +309,7 @@ fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> 
     state.record_config_load(result.is_ok());
     match result {
         Ok(()) => {
+            state.set_config_text(config_text(path));
             info!(file = %path.display(), "Reloaded configuration file");
             Ok(())
         }
@@ -243,6 +319,11 @@ fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> 
             Err(why)
         }
     }
+}
+
+/// The configuration file's text for /api/v1/status/config (empty if unreadable).
+fn config_text(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
