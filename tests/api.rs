@@ -165,6 +165,6 @@ fn routes_under_the_external_url_path() {
     );
     let (_, v) = server.get_json("/prom/api/v1/status/flags");
     assert_eq!(v["data"]["web.route-prefix"], "/prom");
-    let r = server.request("GET", "/api/v1/labels", &[], "").unwrap();
-    assert_eq!(r.status, 404);
+    let (status, v) = server.get_json("/api/v1/labels");
+    assert_eq!((status, v["errorType"].as_str()), (404, Some("not_found")));
 }

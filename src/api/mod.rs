@@ -1,6 +1,11 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1, `/api/v1/targets`
-//! (the rest of the API comes later).
+//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`, `series`,
+//! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
+//! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
+//! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
+//! `query_exemplars` (`status.rs`). Responses are gzipped when the client
+//! accepts it and timed by handler and code (`middleware.rs`). The query
+//! endpoints come with the PromQL engine.
 //!
 //! [`router`] builds the `Router` from an [`ApiState`]. The state starts "not
 //! ready" (`/-/ready` answers 503); the binary hands it the open database with
@@ -230,6 +235,18 @@ fn success(data: impl serde::Serialize, warnings: &[&str]) -> axum::response::Re
             ApiError::internal(format!("error marshaling json response: {e}")).into_response()
         }
     }
+}
+
+/// [`router`] mounted under `prefix` (`/` or `/path`, as from
+/// `--web.route-prefix`); paths outside it answer the JSON 404 too.
+pub fn router_under(state: ApiState, prefix: &str) -> Router {
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
+        return router(state);
+    }
+    Router::new()
+        .nest(prefix, router(state))
+        .fallback(error::not_found)
 }
 
 /// All routes, with the 404 and 405 fallbacks.

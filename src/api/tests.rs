@@ -453,3 +453,25 @@ async fn gzip_when_accepted_and_durations_on_metrics() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn routes_under_a_prefix() {
+    let state = ApiState::new();
+    let request = Request::builder()
+        .uri("/prom/api/v1/alerts")
+        .body(Body::empty())
+        .unwrap();
+    let response = router_under(state.clone(), "/prom/")
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let request = Request::builder()
+        .uri("/api/v1/alerts")
+        .body(Body::empty())
+        .unwrap();
+    let response = router_under(state, "/prom").oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert!(body.starts_with(br#"{"status":"error","errorType":"not_found""#));
+}

@@ -174,12 +174,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     state.set_config_text(config_text(&args.config_file));
     state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
     let prefix = args.route_prefix();
-    let routes = if prefix == "/" {
-        api::router(state.clone())
-    } else {
+    if prefix != "/" {
         info!(prefix = prefix.as_str(), "Serving routes under a prefix");
-        axum::Router::new().nest(&prefix, api::router(state.clone()))
-    };
+    }
+    let routes = api::router_under(state.clone(), &prefix);
     let (stop_web, web_stopped) = oneshot::channel::<()>();
     let mut web = tokio::spawn(
         axum::serve(listener, routes)
