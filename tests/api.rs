@@ -168,3 +168,32 @@ fn routes_under_the_external_url_path() {
     let (status, v) = server.get_json("/api/v1/labels");
     assert_eq!((status, v["errorType"].as_str()), (404, Some("not_found")));
 }
+
+#[test]
+fn max_connections_holds_further_connections() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    fill(dir.path(), SERIES, now_ms());
+    let server = Server::start(dir.path(), &["--web.max-connections=1"], "/");
+    // The readiness probe's connection is closed; this one takes the only slot.
+    std::thread::sleep(Duration::from_millis(100));
+    let first = std::net::TcpStream::connect(server.address).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut second = std::net::TcpStream::connect(server.address).unwrap();
+    second
+        .write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(second.read(&mut buf).is_err(), "answered past the limit");
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    second.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -75,6 +75,10 @@ pub struct ServerArgs {
     /// --web.external-url.
     #[arg(long = "web.route-prefix", value_name = "PATH")]
     pub route_prefix: Option<String>,
+    /// Maximum number of simultaneous connections; further ones wait to be
+    /// accepted. 0 means no limit.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
 }
 
 impl ServerArgs {
@@ -119,6 +123,7 @@ impl ServerArgs {
             self.external_url.clone().unwrap_or_default(),
         );
         put("web.route-prefix", self.route_prefix());
+        put("web.max-connections", self.max_connections.to_string());
         f
     }
 }
@@ -180,7 +185,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let routes = api::router_under(state.clone(), &prefix);
     let (stop_web, web_stopped) = oneshot::channel::<()>();
     let mut web = tokio::spawn(
-        axum::serve(listener, routes)
+        axum::serve(LimitedListener::new(listener, args.max_connections), routes)
             .with_graceful_shutdown(async {
                 let _ = web_stopped.await;
             })
@@ -351,6 +356,91 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(&address)
         .await
         .with_context(|| format!("listening on --web.listen-address={address}"))
+}
+
+/// A listener that holds at most `limit` connections open at once (as
+/// Prometheus's `--web.max-connections`): `accept` waits for a slot.
+struct LimitedListener {
+    inner: TcpListener,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+impl LimitedListener {
+    fn new(inner: TcpListener, limit: usize) -> LimitedListener {
+        let slots = (limit > 0).then(|| Arc::new(tokio::sync::Semaphore::new(limit)));
+        LimitedListener { inner, slots }
+    }
+}
+
+/// A connection holding its slot until dropped.
+struct LimitedIo {
+    io: tokio::net::TcpStream,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedIo;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (LimitedIo, std::net::SocketAddr) {
+        let slot = match &self.slots {
+            // The semaphore is never closed, so acquiring only waits.
+            Some(s) => Arc::clone(s).acquire_owned().await.ok(),
+            None => None,
+        };
+        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        (LimitedIo { io, _slot: slot }, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for LimitedIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }
 
 /// Takes the database back from the handlers (the web server has stopped) and
