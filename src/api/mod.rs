@@ -1,6 +1,11 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1, `/api/v1/targets`
-//! (the rest of the API comes later).
+//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`, `series`,
+//! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
+//! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
+//! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
+//! `query_exemplars` (`status.rs`). Responses are gzipped when the client
+//! accepts it and timed by handler and code (`middleware.rs`). The query
+//! endpoints come with the PromQL engine.
 //!
 //! [`router`] builds the `Router` from an [`ApiState`]. The state starts "not
 //! ready" (`/-/ready` answers 503); the binary hands it the open database with
@@ -15,7 +20,12 @@ mod error;
 mod health;
 mod lifecycle;
 mod metrics;
+mod middleware;
+mod params;
 mod process;
+pub mod selector;
+mod series;
+mod status;
 mod targets;
 
 use std::sync::Arc;
@@ -31,6 +41,8 @@ use crate::tsdb::Db;
 pub use buildinfo::{BUILD_INFO, BuildInfo};
 pub use error::{ApiError, ErrorType};
 pub use lifecycle::{ReloadRequest, ReloadSender};
+pub use params::{MAX_TIME_MS, MIN_TIME_MS, parse_time};
+pub use status::{Flags, retention_text};
 
 /// The open database, shared by the handlers and the metric collectors; `None`
 /// before it is open and after it was taken back for closing.
@@ -56,9 +68,17 @@ pub struct ApiState {
 struct Shared {
     storage: StorageSlot,
     registry: Registry,
+    durations: middleware::Durations,
     scrape: ScrapeSlot,
     reload: Arc<RwLock<Option<ReloadStatus>>>,
     reloader: RwLock<Option<ReloadSender>>,
+    /// The configuration file's text as last loaded (`/api/v1/status/config`).
+    config_text: RwLock<String>,
+    /// Flags by Prometheus name (`/api/v1/status/flags`).
+    flags: RwLock<Flags>,
+    /// Retention as runtimeinfo shows it.
+    retention: RwLock<String>,
+    start_time: std::time::SystemTime,
 }
 
 impl ApiState {
@@ -67,13 +87,25 @@ impl ApiState {
         let storage = StorageSlot::default();
         let scrape = ScrapeSlot::default();
         let reload = Arc::new(RwLock::new(None));
+        let mut registry = metrics::registry(storage.clone(), scrape.clone(), reload.clone());
+        let durations = middleware::durations();
+        registry.register(
+            "tidemark_http_request_duration_seconds",
+            "Histogram of latencies for HTTP requests.",
+            durations.clone(),
+        );
         ApiState {
             shared: Arc::new(Shared {
-                registry: metrics::registry(storage.clone(), scrape.clone(), reload.clone()),
+                registry,
+                durations,
                 storage,
                 scrape,
                 reload,
                 reloader: RwLock::new(None),
+                config_text: RwLock::new(String::new()),
+                flags: RwLock::new(Flags::new()),
+                retention: RwLock::new(String::new()),
+                start_time: std::time::SystemTime::now(),
             }),
         }
     }
@@ -128,6 +160,45 @@ impl ApiState {
         self.shared.reloader.read().clone()
     }
 
+    /// The configuration text `/api/v1/status/config` shows.
+    pub fn set_config_text(&self, text: String) {
+        *self.shared.config_text.write() = text;
+    }
+
+    fn config_text(&self) -> String {
+        self.shared.config_text.read().clone()
+    }
+
+    /// The flags `/api/v1/status/flags` shows (Prometheus names, values as text).
+    pub fn set_flags(&self, flags: Flags) {
+        *self.shared.flags.write() = flags;
+    }
+
+    fn flags(&self) -> Flags {
+        self.shared.flags.read().clone()
+    }
+
+    /// The retention runtimeinfo shows, e.g. `"15d"` (see [`retention_text`]).
+    pub fn set_retention_text(&self, text: String) {
+        *self.shared.retention.write() = text;
+    }
+
+    fn retention_text(&self) -> String {
+        self.shared.retention.read().clone()
+    }
+
+    fn start_time(&self) -> std::time::SystemTime {
+        self.shared.start_time
+    }
+
+    fn reload_status(&self) -> Option<ReloadStatus> {
+        *self.shared.reload.read()
+    }
+
+    fn storage(&self) -> Option<Arc<Db>> {
+        self.shared.storage.read().clone()
+    }
+
     /// Whether storage is open.
     pub fn is_ready(&self) -> bool {
         self.shared.storage.read().is_some()
@@ -140,6 +211,44 @@ impl Default for ApiState {
     }
 }
 
+/// `{"status":"success","data":…}`, with `"warnings"` when there are any.
+fn success(data: impl serde::Serialize, warnings: &[&str]) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, T> {
+        status: &'static str,
+        data: T,
+        #[serde(skip_serializing_if = "<[&str]>::is_empty")]
+        warnings: &'a [&'a str],
+    }
+    match serde_json::to_string(&Envelope {
+        status: "success",
+        data,
+        warnings,
+    }) {
+        Ok(body) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            ApiError::internal(format!("error marshaling json response: {e}")).into_response()
+        }
+    }
+}
+
+/// [`router`] mounted under `prefix` (`/` or `/path`, as from
+/// `--web.route-prefix`); paths outside it answer the JSON 404 too.
+pub fn router_under(state: ApiState, prefix: &str) -> Router {
+    let prefix = prefix.trim_end_matches('/');
+    if prefix.is_empty() {
+        return router(state);
+    }
+    Router::new()
+        .nest(prefix, router(state))
+        .fallback(error::not_found)
+}
+
 /// All routes, with the 404 and 405 fallbacks.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -148,8 +257,27 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/series", get(series::series).post(series::series))
+        .route("/api/v1/labels", get(series::labels).post(series::labels))
+        .route("/api/v1/label/{name}/values", get(series::label_values))
+        .route(
+            "/api/v1/query_exemplars",
+            get(status::query_exemplars).post(status::query_exemplars),
+        )
+        .route("/api/v1/rules", get(status::rules).post(status::rules))
+        .route("/api/v1/alerts", get(status::alerts).post(status::alerts))
+        .route("/api/v1/status/buildinfo", get(status::buildinfo))
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.shared.durations.clone(),
+            middleware::measure,
+        ))
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(middleware::gzip))
         .with_state(state)
 }
 

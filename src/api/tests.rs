@@ -156,3 +156,322 @@ async fn metrics_exposes_head_process_and_build_info() {
         assert!(sample(&body, "process_cpu_seconds_total").is_some());
     }
 }
+
+fn labels(pairs: &[(&str, &str)]) -> crate::model::Labels {
+    crate::model::Labels::new(pairs.iter().copied()).unwrap()
+}
+
+/// A database with `up` of two jobs and `http_requests_total` of one.
+fn state_with_data(dir: &tempfile::TempDir) -> ApiState {
+    let db = open_db(dir);
+    let mut app = db.appender();
+    for (l, t) in [
+        (
+            labels(&[("__name__", "up"), ("job", "a"), ("instance", "x:1")]),
+            1000,
+        ),
+        (
+            labels(&[("__name__", "up"), ("job", "b"), ("instance", "y:1")]),
+            5000,
+        ),
+        (
+            labels(&[
+                ("__name__", "http_requests_total"),
+                ("job", "a"),
+                ("my.dot", "v"),
+            ]),
+            1000,
+        ),
+    ] {
+        app.append(&l, t, 1.0).unwrap();
+    }
+    app.commit().unwrap();
+    let state = ApiState::new();
+    state.set_storage(db);
+    state
+}
+
+async fn json_call(
+    state: &ApiState,
+    method: Method,
+    path: &str,
+) -> (StatusCode, serde_json::Value) {
+    let (status, content_type, body) = call(state, method, path).await;
+    assert_eq!(content_type, "application/json", "{path}: {body}");
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+async fn post_form(state: &ApiState, path: &str, form: &str) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[tokio::test]
+async fn series_by_get_and_post() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_data(&dir);
+    let (status, v) = json_call(&state, Method::GET, "/api/v1/series?match[]=up&foo=bar").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v,
+        serde_json::json!({"status":"success","data":[
+            {"__name__":"up","instance":"x:1","job":"a"},
+            {"__name__":"up","instance":"y:1","job":"b"}]})
+    );
+    let (_, v) = post_form(
+        &state,
+        "/api/v1/series",
+        "match%5B%5D=up%7Bjob%3D%22b%22%7D&match[]=http_requests_total",
+    )
+    .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    assert_eq!(v["data"][0]["__name__"], "http_requests_total");
+    // A time range that ends before job b's sample.
+    let (_, v) = json_call(
+        &state,
+        Method::GET,
+        "/api/v1/series?match[]=up&start=0&end=2",
+    )
+    .await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/series?match[]=up&limit=1").await;
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
+}
+
+#[tokio::test]
+async fn series_errors_as_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_data(&dir);
+    for (path, message) in [
+        ("/api/v1/series", "no match[] parameter provided"),
+        (
+            "/api/v1/series?match[]=up&start=abc",
+            "invalid parameter \"start\": Invalid time value for 'start': cannot parse \"abc\" to a valid timestamp",
+        ),
+        (
+            "/api/v1/series?match[]=%7B%7D",
+            "invalid parameter \"match[]\": 1:1: parse error: vector selector must contain at least one non-empty matcher",
+        ),
+        (
+            "/api/v1/labels?match[]=%7Ba%3D%22%22%7D",
+            "invalid parameter \"match[]\": 1:1: parse error: vector selector must contain at least one non-empty matcher",
+        ),
+        (
+            "/api/v1/labels?limit=-5",
+            "invalid parameter \"limit\": limit must be non-negative",
+        ),
+    ] {
+        let (status, v) = json_call(&state, Method::GET, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            v,
+            serde_json::json!({"status":"error","errorType":"bad_data","error":message}),
+            "{path}"
+        );
+    }
+    let (status, _) = json_call(&state, Method::DELETE, "/api/v1/series?match[]=up").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, v) = json_call(&ApiState::new(), Method::GET, "/api/v1/series?match[]=up").await;
+    assert_eq!(
+        (status, v["errorType"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+}
+
+#[tokio::test]
+async fn labels_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_data(&dir);
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/labels").await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!(["__name__", "instance", "job", "my.dot"])
+    );
+    let (_, v) = post_form(&state, "/api/v1/labels", "match[]=http_requests_total").await;
+    assert_eq!(v["data"], serde_json::json!(["__name__", "job", "my.dot"]));
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/labels?match[]=nothing").await;
+    assert_eq!(v["data"], serde_json::json!([]));
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/label/__name__/values").await;
+    assert_eq!(v["data"], serde_json::json!(["http_requests_total", "up"]));
+    let (_, v) = json_call(
+        &state,
+        Method::GET,
+        "/api/v1/label/job/values?match[]=up&limit=1",
+    )
+    .await;
+    assert_eq!(v["data"], serde_json::json!(["a"]));
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/label/U__my_2e_dot/values").await;
+    assert_eq!(v["data"], serde_json::json!(["v"]));
+    let (_, v) = json_call(
+        &state,
+        Method::GET,
+        "/api/v1/label/job/values?start=10&end=20",
+    )
+    .await;
+    // Outside the data's time range.
+    assert_eq!(v["data"], serde_json::json!([]));
+    let (status, _) = json_call(&state, Method::POST, "/api/v1/label/job/values").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn status_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state_with_data(&dir);
+    state.set_config_text("global: {}\n".into());
+    state.set_flags([("web.enable-lifecycle".to_string(), "false".to_string())].into());
+    state.set_retention_text("15d".into());
+    state.record_config_load(true);
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/status/config").await;
+    assert_eq!(
+        v,
+        serde_json::json!({"status":"success","data":{"yaml":"global: {}\n"}})
+    );
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/status/flags").await;
+    assert_eq!(
+        v["data"],
+        serde_json::json!({"web.enable-lifecycle":"false"})
+    );
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/status/runtimeinfo").await;
+    for key in [
+        "startTime",
+        "CWD",
+        "reloadConfigSuccess",
+        "lastConfigTime",
+        "corruptionCount",
+        "goroutineCount",
+        "GOMAXPROCS",
+        "GOGC",
+        "GODEBUG",
+        "storageRetention",
+    ] {
+        assert!(v["data"].get(key).is_some(), "{key} missing: {v}");
+    }
+    assert_eq!(v["data"]["storageRetention"], "15d");
+    assert_eq!(v["data"]["reloadConfigSuccess"], true);
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/status/buildinfo").await;
+    assert!(v["data"]["version"].is_string() && v["data"].get("features").is_none());
+    let (status, _) = json_call(&state, Method::POST, "/api/v1/status/buildinfo").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/status/tsdb?limit=1").await;
+    assert_eq!(v["data"]["headStats"]["numSeries"], 3);
+    assert_eq!(v["data"]["headStats"]["minTime"], 1000);
+    assert_eq!(v["data"]["headStats"]["maxTime"], 5000);
+    assert_eq!(
+        v["data"]["seriesCountByMetricName"],
+        serde_json::json!([{"name":"up","value":2}])
+    );
+    assert_eq!(
+        v["data"]["labelValueCountByLabelName"],
+        serde_json::json!([{"name":"__name__","value":2}])
+    );
+    assert_eq!(v["data"]["seriesCountByLabelValuePair"][0]["value"], 2);
+    let (status, _) = json_call(&state, Method::GET, "/api/v1/status/tsdb?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn rules_alerts_exemplars() {
+    let state = ApiState::new();
+    let (_, v) = json_call(&state, Method::GET, "/api/v1/rules").await;
+    assert_eq!(
+        v,
+        serde_json::json!({"status":"success","data":{"groups":[]}})
+    );
+    let (status, _) = json_call(&state, Method::GET, "/api/v1/rules?type=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, v) = json_call(&state, Method::POST, "/api/v1/alerts").await;
+    assert_eq!(
+        v,
+        serde_json::json!({"status":"success","data":{"alerts":[]}})
+    );
+    // Grafana's probe: milliseconds as seconds.
+    let (status, v) = json_call(
+        &state,
+        Method::GET,
+        "/api/v1/query_exemplars?query=test&start=1700000000000&end=1700000600000",
+    )
+    .await;
+    assert_eq!(
+        (status, v),
+        (
+            StatusCode::OK,
+            serde_json::json!({"status":"success","data":[]})
+        )
+    );
+    let (status, v) = json_call(
+        &state,
+        Method::GET,
+        "/api/v1/query_exemplars?start=10&end=5",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["error"],
+        "invalid parameter \"end\": end timestamp must not be before start time"
+    );
+}
+
+#[tokio::test]
+async fn gzip_when_accepted_and_durations_on_metrics() {
+    let state = ApiState::new();
+    let request = Request::builder()
+        .uri("/api/v1/rules")
+        .header(header::ACCEPT_ENCODING, "gzip, deflate")
+        .body(Body::empty())
+        .unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text).unwrap();
+    assert_eq!(text, r#"{"status":"success","data":{"groups":[]}}"#);
+    // Without Accept-Encoding: plain.
+    let (_, _, body) = call(&state, Method::GET, "/api/v1/rules").await;
+    assert_eq!(body, r#"{"status":"success","data":{"groups":[]}}"#);
+    let (_, _, metrics) = call(&state, Method::GET, "/metrics").await;
+    assert!(
+        metrics.contains(
+            r#"tidemark_http_request_duration_seconds_count{handler="/api/v1/rules",code="200"} 2"#
+        ),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn routes_under_a_prefix() {
+    let state = ApiState::new();
+    let request = Request::builder()
+        .uri("/prom/api/v1/alerts")
+        .body(Body::empty())
+        .unwrap();
+    let response = router_under(state.clone(), "/prom/")
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let request = Request::builder()
+        .uri("/api/v1/alerts")
+        .body(Body::empty())
+        .unwrap();
+    let response = router_under(state, "/prom").oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    assert!(body.starts_with(br#"{"status":"error","errorType":"not_found""#));
+}

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod node_exporter;
+pub mod server;
 
 use std::process::Command;
 

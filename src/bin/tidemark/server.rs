@@ -67,6 +67,76 @@ pub struct ServerArgs {
     /// Enable shutdown and reload via HTTP request (`POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// The URL under which tidemark is externally reachable (e.g. behind a
+    /// reverse proxy). Its path is the default route prefix.
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+    /// Prefix for the internal routes of web endpoints; defaults to the path of
+    /// --web.external-url.
+    #[arg(long = "web.route-prefix", value_name = "PATH")]
+    pub route_prefix: Option<String>,
+    /// Maximum number of simultaneous connections; further ones wait to be
+    /// accepted. 0 means no limit.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+}
+
+impl ServerArgs {
+    /// The path the routes are mounted under: `/` or `/prefix` (no trailing
+    /// slash), from --web.route-prefix or else the external URL's path.
+    pub fn route_prefix(&self) -> String {
+        let raw = match (&self.route_prefix, &self.external_url) {
+            (Some(p), _) => p.clone(),
+            (None, Some(url)) => url_path(url).to_string(),
+            (None, None) => String::new(),
+        };
+        let trimmed = raw.trim_end_matches('/');
+        if trimmed.is_empty() {
+            "/".into()
+        } else if trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+
+    /// The flags by Prometheus name, values as text, for /api/v1/status/flags.
+    fn flag_map(&self) -> api::Flags {
+        let mut f = api::Flags::new();
+        let mut put = |k: &str, v: String| {
+            f.insert(k.to_string(), v);
+        };
+        put("config.file", self.config_file.display().to_string());
+        put("storage.tsdb.path", self.storage_path.display().to_string());
+        put(
+            "storage.tsdb.retention.time",
+            self.retention.map_or("0s".into(), format_duration),
+        );
+        put(
+            "storage.tsdb.retention.size",
+            format!("{}B", self.retention_size),
+        );
+        put("web.listen-address", self.listen_address.clone());
+        put("web.enable-lifecycle", self.enable_lifecycle.to_string());
+        put(
+            "web.external-url",
+            self.external_url.clone().unwrap_or_default(),
+        );
+        put("web.route-prefix", self.route_prefix());
+        put("web.max-connections", self.max_connections.to_string());
+        f
+    }
+}
+
+/// The path of a URL (`http://host:9090/prom/` → `/prom/`), `""` without one.
+fn url_path(url: &str) -> &str {
+    let rest = match url.find("://") {
+        Some(i) => &url[i + 3..],
+        None => url,
+    };
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    &path[..end]
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -105,9 +175,17 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let listener = bind(&args.listen_address).await?;
     info!(address = %listener.local_addr()?, "Listening on");
     let state = ApiState::new();
+    state.set_flags(args.flag_map());
+    state.set_config_text(config_text(&args.config_file));
+    state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
+    let prefix = args.route_prefix();
+    if prefix != "/" {
+        info!(prefix = prefix.as_str(), "Serving routes under a prefix");
+    }
+    let routes = api::router_under(state.clone(), &prefix);
     let (stop_web, web_stopped) = oneshot::channel::<()>();
     let mut web = tokio::spawn(
-        axum::serve(listener, api::router(state.clone()))
+        axum::serve(LimitedListener::new(listener, args.max_connections), routes)
             .with_graceful_shutdown(async {
                 let _ = web_stopped.await;
             })
@@ -234,6 +312,7 @@ fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> 
     state.record_config_load(result.is_ok());
     match result {
         Ok(()) => {
+            state.set_config_text(config_text(path));
             info!(file = %path.display(), "Reloaded configuration file");
             Ok(())
         }
@@ -243,6 +322,11 @@ fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> 
             Err(why)
         }
     }
+}
+
+/// The configuration file's text for /api/v1/status/config (empty if unreadable).
+fn config_text(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
@@ -272,6 +356,91 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(&address)
         .await
         .with_context(|| format!("listening on --web.listen-address={address}"))
+}
+
+/// A listener that holds at most `limit` connections open at once (as
+/// Prometheus's `--web.max-connections`): `accept` waits for a slot.
+struct LimitedListener {
+    inner: TcpListener,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+impl LimitedListener {
+    fn new(inner: TcpListener, limit: usize) -> LimitedListener {
+        let slots = (limit > 0).then(|| Arc::new(tokio::sync::Semaphore::new(limit)));
+        LimitedListener { inner, slots }
+    }
+}
+
+/// A connection holding its slot until dropped.
+struct LimitedIo {
+    io: tokio::net::TcpStream,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedIo;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (LimitedIo, std::net::SocketAddr) {
+        let slot = match &self.slots {
+            // The semaphore is never closed, so acquiring only waits.
+            Some(s) => Arc::clone(s).acquire_owned().await.ok(),
+            None => None,
+        };
+        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
+        (LimitedIo { io, _slot: slot }, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for LimitedIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }
 
 /// Takes the database back from the handlers (the web server has stopped) and
