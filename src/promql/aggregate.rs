@@ -151,16 +151,8 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
                 (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp);
                 g.mean += (v - g.mean) / g.count;
             }
-            T_MIN => {
-                if g.value > v || g.value.is_nan() {
-                    g.value = v;
-                }
-            }
-            T_MAX => {
-                if g.value < v || g.value.is_nan() {
-                    g.value = v;
-                }
-            }
+            T_MIN if g.value > v || g.value.is_nan() => g.value = v,
+            T_MAX if g.value < v || g.value.is_nan() => g.value = v,
             T_STDDEV | T_STDVAR => {
                 let d = v - g.mean;
                 g.mean += d / g.count;

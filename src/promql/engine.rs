@@ -396,13 +396,11 @@ impl<'a> Evaluator<'a> {
 
     /// Fails if the query was cancelled or ran out of time.
     pub fn check(&self) -> Result<()> {
-        if let Some(c) = self.cancel {
-            if c.load(Ordering::Relaxed) {
-                return Err(PromqlError {
-                    kind: ErrorKind::Canceled,
-                    message: "query was canceled in query execution".to_string(),
-                });
-            }
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(PromqlError {
+                kind: ErrorKind::Canceled,
+                message: "query was canceled in query execution".to_string(),
+            });
         }
         if self.started.elapsed() > self.timeout {
             return Err(PromqlError {

@@ -221,15 +221,19 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
         }
         _ => {}
     }
-    if let Some(first) = args.first() {
-        if matches!(first.as_ref(), Expr::MatrixSelector(_) | Expr::Subquery(_))
-            || (name == "quantile_over_time"
-                || name == "predict_linear"
-                || name == "double_exponential_smoothing"
-                || name == "holt_winters")
-        {
-            return range_call(ev, c, t);
-        }
+    let range_arg = args
+        .first()
+        .is_some_and(|a| matches!(a.as_ref(), Expr::MatrixSelector(_) | Expr::Subquery(_)));
+    if range_arg
+        || matches!(
+            name,
+            "quantile_over_time"
+                | "predict_linear"
+                | "double_exponential_smoothing"
+                | "holt_winters"
+        )
+    {
+        return range_call(ev, c, t);
     }
     match name {
         "label_replace" => {
@@ -442,18 +446,16 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
             )));
         }
     };
-    if matches!(name, "rate" | "increase" | "irate") {
-        if let Some(metric) = selector_text_start(marg) {
-            if !["_total", "_sum", "_count", "_bucket"]
-                .iter()
-                .any(|s| metric.ends_with(s))
-            {
-                let pos = position(&ev.query, &metric);
-                ev.info(format!(
-                    "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}{pos}"
-                ));
-            }
-        }
+    if matches!(name, "rate" | "increase" | "irate")
+        && let Some(metric) = selector_text_start(marg)
+        && !["_total", "_sum", "_count", "_bucket"]
+            .iter()
+            .any(|s| metric.ends_with(s))
+    {
+        let pos = position(&ev.query, &metric);
+        ev.info(format!(
+            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}{pos}"
+        ));
     }
     if matches!(name, "double_exponential_smoothing" | "holt_winters") {
         let (sf, tf) = (extra[0], extra[1]);
@@ -533,6 +535,9 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     Ok(Val::Vector(out))
 }
 
+/// A histogram's labels (without `le`), its `(le, count)` buckets, its metric name.
+type BucketGroup = (Labels, Vec<(f64, f64)>, String);
+
 /// `histogram_quantile` over classic `le` buckets.
 fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     let args = &c.args.args;
@@ -544,7 +549,7 @@ fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
             format_float(q)
         ));
     }
-    let mut groups: Vec<(Labels, Vec<(f64, f64)>, String)> = Vec::new();
+    let mut groups: Vec<BucketGroup> = Vec::new();
     let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
     for s in &v {
         let metric = s.labels.metric_name().unwrap_or("").to_string();
@@ -589,7 +594,7 @@ fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
 
 /// The quantile of classic buckets `(upper bound, cumulative count)`, and whether
 /// the counts had to be made monotonic.
-fn bucket_quantile(q: f64, b: &mut Vec<(f64, f64)>) -> (f64, bool) {
+fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> (f64, bool) {
     if q.is_nan() {
         return (f64::NAN, false);
     }

@@ -133,10 +133,10 @@ pub fn to_matchers(name: Option<&str>, ms: &Matchers) -> Result<Vec<Vec<Matcher>
     let mut out = Vec::with_capacity(sets.len());
     for set in sets {
         let mut v = Vec::with_capacity(set.len() + 1);
-        if let Some(n) = name {
-            if !set.iter().any(|m| m.name == "__name__") {
-                v.push(Matcher::equal("__name__", n));
-            }
+        if let Some(n) = name
+            && !set.iter().any(|m| m.name == "__name__")
+        {
+            v.push(Matcher::equal("__name__", n));
         }
         for m in set {
             let kind = match m.op {
