@@ -12,7 +12,10 @@ const M: i64 = 60_000;
 
 /// A database in a temporary directory with `series` (labels, every-minute values
 /// from t=0; `None` writes a staleness marker).
-fn engine_with(series: &[(&[(&str, &str)], Vec<Option<f64>>)]) -> (tempfile::TempDir, Engine) {
+/// Labels and every-minute values (`None` is a staleness marker).
+type TestSeries<'a> = (&'a [(&'a str, &'a str)], Vec<Option<f64>>);
+
+fn engine_with(series: &[TestSeries<'_>]) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Arc::new(Db::open(dir.path(), Options::default()).expect("open"));
     let mut app = db.appender();
@@ -430,8 +433,7 @@ fn classic_histogram_quantile() {
         )
     };
     let raw = [b("0.1", 10.0), b("0.2", 20.0), b("+Inf", 20.0)];
-    let series: Vec<(&[(&str, &str)], Vec<Option<f64>>)> =
-        raw.iter().map(|(l, v)| (l.as_slice(), v.clone())).collect();
+    let series: Vec<TestSeries<'_>> = raw.iter().map(|(l, v)| (l.as_slice(), v.clone())).collect();
     let (_d, e) = engine_with(&series);
     let v = vector(&e, "histogram_quantile(0.5, lat_bucket)", 2 * M);
     assert_eq!(v.len(), 1);
