@@ -27,6 +27,24 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
+/// One step of the running mean for averages that overflow a plain sum:
+/// divides before subtracting, and an infinite mean stays as it is unless an
+/// infinity of the other sign or a NaN arrives (as Prometheus does).
+pub(crate) fn mean_inc(mean: f64, v: f64, count: f64) -> f64 {
+    if count <= 1.0 {
+        return v;
+    }
+    if mean.is_infinite() {
+        if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+            return mean;
+        }
+        if v.is_finite() {
+            return mean;
+        }
+    }
+    mean + (v / count - mean / count)
+}
+
 /// Orders floats with NaN below everything, as Go's `sort.Float64s`.
 pub(crate) fn nan_low_cmp(a: f64, b: f64) -> std::cmp::Ordering {
     match (a.is_nan(), b.is_nan()) {
@@ -149,7 +167,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         match op {
             T_SUM | T_AVG => {
                 (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp);
-                g.mean += (v - g.mean) / g.count;
+                g.mean = mean_inc(g.mean, v, g.count);
             }
             T_MIN if g.value > v || g.value.is_nan() => g.value = v,
             T_MAX if g.value < v || g.value.is_nan() => g.value = v,

@@ -206,6 +206,12 @@ fn vector_vector(
             continue;
         };
         let rs = &one[ri];
+        // Checked before filtering, so the error does not depend on the values.
+        if one_to_one && !matched.insert(sig) {
+            return Err(PromqlError::execution(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+            ));
+        }
         let (vl, vr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
         let (mut val, keep) = apply(op, vl, vr);
         if rbool {
@@ -232,13 +238,7 @@ fn vector_vector(
         for name in &include {
             labels = labels_set(&labels, name, rs.labels.get(name).unwrap_or(""));
         }
-        if one_to_one {
-            if !matched.insert(sig) {
-                return Err(PromqlError::execution(
-                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                ));
-            }
-        } else {
+        if !one_to_one {
             let key = if drop_name {
                 labels_without(&labels, &["__name__"])
             } else {

@@ -366,10 +366,15 @@ pub(crate) fn dur_ms(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
+/// Milliseconds since the epoch, rounded (`@ 1.234` is 1234 ms even when the
+/// parsed float is a hair below).
 fn system_time_ms(t: &SystemTime) -> i64 {
+    let round = |d: Duration| {
+        i64::try_from(d.as_nanos().saturating_add(500_000) / 1_000_000).unwrap_or(i64::MAX / 4)
+    };
     match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => dur_ms(&d),
-        Err(e) => -dur_ms(&e.duration()),
+        Ok(d) => round(d),
+        Err(e) => -round(e.duration()),
     }
 }
 

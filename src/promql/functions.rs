@@ -136,20 +136,47 @@ fn absent_labels(e: &Expr) -> Labels {
     };
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut dup: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
     for m in &vs.matchers.matchers {
         if m.name == "__name__" {
             continue;
         }
+        if seen.contains(&m.name.as_str()) {
+            dup.push(m.name.clone());
+        }
+        seen.push(&m.name);
         if matches!(m.op, promql_parser::label::MatchOp::Equal) {
-            if pairs.iter().any(|(n, _)| n == &m.name) {
-                dup.push(m.name.clone());
-            }
             pairs.push((m.name.clone(), m.value.clone()));
         }
     }
     pairs.retain(|(n, _)| !dup.contains(n));
     pairs.dedup_by(|a, b| a.0 == b.0);
     Labels::new(pairs).unwrap_or_default()
+}
+
+/// The expression inside any parentheses.
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        _ => e,
+    }
+}
+
+/// Go's `math.Max`/`math.Min`: NaN wins.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 /// Line:column of the first occurrence of `needle` in the query, 1-based.
@@ -223,7 +250,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
     }
     let range_arg = args
         .first()
-        .is_some_and(|a| matches!(a.as_ref(), Expr::MatrixSelector(_) | Expr::Subquery(_)));
+        .is_some_and(|a| matches!(unparen(a), Expr::MatrixSelector(_) | Expr::Subquery(_)));
     if range_arg
         || matches!(
             name,
@@ -371,15 +398,15 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             if hi < lo {
                 return Ok(Val::Vector(Vec::new()));
             }
-            Box::new(move |x| Some(x.max(lo).min(hi)))
+            Box::new(move |x| Some(go_max(lo, go_min(hi, x))))
         }
         "clamp_max" => {
             let hi = extra[0];
-            Box::new(move |x| Some(x.min(hi)))
+            Box::new(move |x| Some(go_min(hi, x)))
         }
         "clamp_min" => {
             let lo = extra[0];
-            Box::new(move |x| Some(x.max(lo)))
+            Box::new(move |x| Some(go_max(lo, x)))
         }
         "round" => {
             let inv = 1.0 / extra.first().copied().unwrap_or(1.0);
@@ -421,8 +448,8 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     } else {
         (0, (1..args.len()).collect())
     };
-    let marg = &args[mi];
-    let (at, off, range) = match marg.as_ref() {
+    let marg = unparen(&args[mi]);
+    let (at, off, range) = match marg {
         Expr::MatrixSelector(ms) => (&ms.vs.at, &ms.vs.offset, dur_ms(&ms.range)),
         Expr::Subquery(sq) => (&sq.at, &sq.offset, dur_ms(&sq.range)),
         _ => {

@@ -115,7 +115,7 @@ pub(crate) fn avg(p: &[Point]) -> f64 {
     }
     let mut mean = 0.0;
     for (i, x) in p.iter().enumerate() {
-        mean += (x.v - mean) / (i + 1) as f64;
+        mean = super::aggregate::mean_inc(mean, x.v, (i + 1) as f64);
     }
     mean
 }
@@ -175,6 +175,9 @@ pub(crate) fn quantile_over(q: f64, p: &[Point]) -> f64 {
 
 /// Median absolute deviation.
 pub(crate) fn mad(p: &[Point]) -> f64 {
+    if p.iter().any(|x| x.v.is_nan()) {
+        return f64::NAN;
+    }
     let mut v: Vec<f64> = p.iter().map(|x| x.v).collect();
     let median = quantile(0.5, &mut v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
