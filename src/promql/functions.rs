@@ -206,6 +206,23 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
     match name {
         "time" => return Ok(Val::Scalar(t as f64 / 1000.0)),
         "pi" => return Ok(Val::Scalar(std::f64::consts::PI)),
+        // Experimental: the query's own range and step, in seconds.
+        "start" => return Ok(Val::Scalar(ev.start as f64 / 1000.0)),
+        "end" => return Ok(Val::Scalar(ev.end as f64 / 1000.0)),
+        "range" => return Ok(Val::Scalar((ev.end - ev.start) as f64 / 1000.0)),
+        "step" => return Ok(Val::Scalar(ev.step as f64 / 1000.0)),
+        "min_of" | "max_of" => {
+            let mut acc: Option<f64> = None;
+            for a in args {
+                let x = arg_scalar(ev.eval(a, t)?, name)?;
+                acc = Some(match acc {
+                    None => x,
+                    Some(y) if name == "min_of" => go_min(x, y),
+                    Some(y) => go_max(x, y),
+                });
+            }
+            return Ok(Val::Scalar(acc.unwrap_or(f64::NAN)));
+        }
         "vector" => {
             let v = arg_scalar(ev.eval(&args[0], t)?, name)?;
             return Ok(Val::Vector(vec![ESample {
