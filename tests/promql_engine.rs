@@ -533,3 +533,25 @@ fn name_dropping_is_lazy() {
     let v = vector(&e, r#"sum by (__name__) (rate(limit[5m]))"#, t);
     assert_eq!(v[0].0, "{}");
 }
+
+#[test]
+fn engine_is_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Engine>();
+}
+
+#[test]
+fn range_aggregation_over_steps() {
+    let (_d, e) = standard();
+    let Value::Matrix(m) = e
+        .range("sum by (job) (http_requests_total)", 0, 10 * M, 5 * M)
+        .unwrap()
+        .value
+    else {
+        panic!()
+    };
+    assert_eq!(m.len(), 2);
+    let api: Vec<f64> = m[0].points.iter().map(|p| p.v).collect();
+    assert_eq!(api, [0.0, 150.0, 300.0]);
+    assert_eq!(m[0].labels.to_string(), r#"{job="api"}"#);
+}

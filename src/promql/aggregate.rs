@@ -146,8 +146,17 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
             )));
         }
     }
+    let node = a as *const AggregateExpr as usize;
+    let mut cache = ev.group_cache.remove(&node).unwrap_or_default();
     for (i, s) in input.iter().enumerate() {
-        let mut gl = group_labels(&s.labels, modifier);
+        let mut gl = match cache.get(&s.labels) {
+            Some(g) => g.clone(),
+            None => {
+                let g = group_labels(&s.labels, modifier);
+                cache.insert(s.labels.clone(), g.clone());
+                g
+            }
+        };
         if op == T_COUNT_VALUES {
             gl = labels_set(&gl, &count_label, &format_float(s.v));
         }
@@ -180,6 +189,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
             _ => {}
         }
     }
+    ev.group_cache.insert(node, cache);
     let mut out = Vec::with_capacity(groups.len());
     match op {
         T_TOPK | T_BOTTOMK | T_LIMITK => {

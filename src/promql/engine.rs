@@ -251,6 +251,7 @@ impl Engine {
             cur_samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),
+            group_cache: HashMap::new(),
         };
         let mut ranges: HashMap<usize, (i64, i64, &VectorSelector)> = HashMap::new();
         ev.plan(expr, start, end, &mut ranges);
@@ -348,6 +349,9 @@ pub(crate) struct Evaluator<'a> {
     pub cur_samples: usize,
     warnings: Vec<String>,
     infos: Vec<String>,
+    /// Group labels by input series, per aggregation node: computed once per
+    /// series for the whole query instead of once per step.
+    pub group_cache: HashMap<usize, HashMap<Labels, Labels>>,
 }
 
 fn key(vs: &VectorSelector) -> usize {
