@@ -203,6 +203,20 @@ fn selector_text_start(e: &Expr) -> Option<String> {
 pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     let name = c.func.name;
     let args = &c.args.args;
+    // The parser checks arities; checked again here so that no index below can
+    // be out of bounds whatever tree reaches us.
+    let declared = c.func.arg_types.len();
+    let min_args = if c.func.variadic == 0 {
+        declared
+    } else {
+        declared.saturating_sub(1)
+    };
+    if args.len() < min_args {
+        return Err(PromqlError::bad_data(format!(
+            "expected at least {min_args} argument(s) in call to {name:?}, got {}",
+            args.len()
+        )));
+    }
     match name {
         "time" => return Ok(Val::Scalar(t as f64 / 1000.0)),
         "pi" => return Ok(Val::Scalar(std::f64::consts::PI)),

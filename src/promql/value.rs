@@ -130,3 +130,30 @@ pub(crate) fn format_float(v: f64) -> String {
         format!("{v}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_format_as_go_does() {
+        assert_eq!(format_float(6.0), "6");
+        assert_eq!(format_float(0.25), "0.25");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_float(f64::NAN), "NaN");
+        assert_eq!(format_float(1e21), "1000000000000000000000");
+    }
+
+    #[test]
+    fn label_edits() {
+        let l = Labels::new([("__name__", "m"), ("a", "1"), ("b", "2")]).unwrap();
+        assert_eq!(drop_metric_name(&l).to_string(), r#"{a="1", b="2"}"#);
+        assert_eq!(labels_only(&l, &["b"]).to_string(), r#"{b="2"}"#);
+        assert_eq!(labels_set(&l, "a", "").to_string(), r#"m{b="2"}"#);
+        assert_eq!(
+            labels_set(&l, "c", "3").to_string(),
+            r#"m{a="1", b="2", c="3"}"#
+        );
+    }
+}
