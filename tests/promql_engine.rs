@@ -555,3 +555,31 @@ fn range_aggregation_over_steps() {
     assert_eq!(api, [0.0, 150.0, 300.0]);
     assert_eq!(m[0].labels.to_string(), r#"{job="api"}"#);
 }
+
+#[test]
+fn timeout_is_its_own_error_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(Db::open(dir.path(), Options::default()).unwrap());
+    let e = Engine::new(
+        db,
+        EngineOptions {
+            timeout: Duration::ZERO,
+            ..EngineOptions::default()
+        },
+    );
+    let err = e.range("up", 0, 600_000, 1_000).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+}
+
+#[test]
+fn sort_in_a_range_query_warns() {
+    let (_d, e) = standard();
+    let res = e.range("sort(limit)", 0, 2 * M, M).unwrap();
+    assert_eq!(
+        res.warnings,
+        [
+            "PromQL warning: sort is ineffective for range queries since results are always ordered by labels (1:1)"
+        ]
+    );
+    assert!(e.instant("sort(limit)", 0).unwrap().warnings.is_empty());
+}
