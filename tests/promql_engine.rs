@@ -583,3 +583,14 @@ fn sort_in_a_range_query_warns() {
     );
     assert!(e.instant("sort(limit)", 0).unwrap().warnings.is_empty());
 }
+
+#[test]
+fn long_but_accepted_chains_evaluate() {
+    let (_d, e) = standard();
+    let q = format!("{}limit", "limit + ".repeat(200));
+    assert_eq!(one(&e, &q, 0), 201_000.0);
+    let q = format!("{}1{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(scalar(&e, &q, 0), 1.0);
+    let q = format!("{}limit", "limit + ".repeat(300));
+    assert_eq!(e.instant(&q, 0).unwrap_err().kind, ErrorKind::BadData);
+}

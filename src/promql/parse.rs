@@ -12,7 +12,11 @@ use crate::model::Matcher;
 /// Longest query accepted, in bytes.
 pub const MAX_QUERY_LEN: usize = 256 * 1024;
 /// Deepest nesting of brackets and prefix operators accepted.
-pub const MAX_DEPTH: usize = 256;
+pub const MAX_DEPTH: usize = 128;
+/// Most binary operators accepted outside label matchers: a long chain such as
+/// `a+a+a+…` nests as deeply as brackets do (parsing it, dropping it and
+/// evaluating it all recurse once per operator).
+pub const MAX_OPERATORS: usize = 250;
 
 /// Parses `query` after checking its size and nesting.
 pub fn parse(query: &str) -> Result<Expr> {
@@ -42,9 +46,29 @@ pub fn parse(query: &str) -> Result<Expr> {
 /// skipped so brackets inside them do not count.
 fn check_depth(query: &str) -> Result<()> {
     let mut depth = 0usize;
+    let mut braces = 0usize;
     let mut prefix_run = 0usize;
+    let mut operators = 0usize;
+    let mut word = String::new();
     let mut chars = query.char_indices().peekable();
     while let Some((pos, c)) = chars.next() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            if braces == 0 && matches!(word.as_str(), "and" | "or" | "unless" | "atan2") {
+                operators += 1;
+            }
+            word.clear();
+        }
+        if braces == 0 && matches!(c, '+' | '-' | '*' | '/' | '%' | '^' | '=' | '!' | '<' | '>') {
+            operators += 1;
+        }
+        if operators > 2 * MAX_OPERATORS {
+            return Err(PromqlError::bad_data(format!(
+                "parse error at char {}: query has more than {MAX_OPERATORS} operators",
+                pos + 1
+            )));
+        }
         match c {
             '"' | '\'' | '`' => {
                 prefix_run = 0;
@@ -57,12 +81,18 @@ fn check_depth(query: &str) -> Result<()> {
                 }
             }
             '(' | '[' | '{' => {
+                if c == '{' {
+                    braces += 1;
+                }
                 depth += 1;
                 if depth + prefix_run > MAX_DEPTH {
                     return Err(too_deep(pos));
                 }
             }
             ')' | ']' | '}' => {
+                if c == '}' {
+                    braces = braces.saturating_sub(1);
+                }
                 depth = depth.saturating_sub(1);
                 prefix_run = 0;
             }
@@ -89,10 +119,10 @@ fn too_deep(pos: usize) -> PromqlError {
 /// The evaluator recurses over the tree; cap its depth too (binary operator chains
 /// such as `a+a+a+…` nest without brackets).
 fn check_expr_depth(e: &Expr, d: usize) -> Result<()> {
-    if d > 4 * MAX_DEPTH {
+    if d > 2 * MAX_DEPTH {
         return Err(PromqlError::bad_data(format!(
             "query nests deeper than {} expressions",
-            4 * MAX_DEPTH
+            2 * MAX_DEPTH
         )));
     }
     match e {
@@ -170,6 +200,14 @@ mod tests {
         let q = format!("{}1{}", "-(".repeat(50_000), ")".repeat(50_000));
         assert!(parse(&q).is_err());
         let q = format!("{}1", "-".repeat(100_000));
+        assert!(parse(&q).is_err());
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_without_crashing() {
+        let q = format!("{}1", "1+".repeat(100_000));
+        assert!(parse(&q).is_err());
+        let q = format!("{}1", "1 or ".repeat(40_000));
         assert!(parse(&q).is_err());
     }
 
