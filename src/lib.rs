@@ -63,5 +63,6 @@
 pub mod api;
 pub mod exposition;
 pub mod model;
+pub mod promql;
 pub mod scrape;
 pub mod tsdb;

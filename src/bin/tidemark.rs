@@ -18,6 +18,8 @@ mod check_metrics;
 mod import;
 #[path = "tidemark/logging.rs"]
 mod logging;
+#[path = "tidemark/query.rs"]
+mod query;
 #[path = "tidemark/server.rs"]
 mod server;
 #[path = "tidemark/tsdb_analyze.rs"]
@@ -57,6 +59,8 @@ enum Command {
     /// Backfill: write blocks from a file of samples.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Evaluate a PromQL expression against a data directory.
+    Query(query::QueryArgs),
     /// Tools for the blocks of a data directory, like `promtool tsdb`.
     #[command(subcommand)]
     Tsdb(TsdbCommand),
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Write(args))) => bench_write::run(&args),
         Some(Command::Import(ImportCommand::Openmetrics(args))) => import::run_openmetrics(&args),
         Some(Command::Tsdb(TsdbCommand::Analyze(args))) => tsdb_analyze::run(&args),
+        Some(Command::Query(args)) => query::run(&args),
         // Its exit status says what it found, so it maps its own.
         Some(Command::Check(CheckCommand::Metrics(args))) => return check_metrics::run(&args),
         Some(Command::Check(CheckCommand::Config(args))) => return check_config::run(&args),

@@ -1,0 +1,32 @@
+//! PromQL: parse and evaluate queries over a [`Db`](crate::tsdb::Db), with
+//! Prometheus 3.x semantics.
+//!
+//! The main types:
+//!
+//! - [`Engine`]: holds the database and the limits ([`EngineOptions`]: lookback
+//!   delta, max samples, timeout). It is `Send + Sync`; share one behind an `Arc`.
+//!   [`Engine::instant`] evaluates at one time, [`Engine::range`] at every step of a
+//!   range; the `_with` forms take [`QueryOptions`] (a per-query lookback delta and a
+//!   cancellation flag the caller may set from another thread).
+//! - [`QueryResult`]: the [`Value`] (a scalar, a string, an instant vector of
+//!   [`Sample`]s or a matrix of [`Series`] of [`Point`]s) plus the warnings and infos
+//!   Prometheus would annotate it with.
+//! - [`PromqlError`]: a failure with its [`ErrorKind`] (`bad_data`, `execution`,
+//!   `timeout`, `canceled` in Prometheus's API).
+//!
+//! Queries are parsed by `promql-parser` behind guards (length and nesting caps,
+//! anchored regexes); evaluation is ours: each selector's series are read once for
+//! the whole query into buffers and every step is evaluated from them.
+
+mod aggregate;
+mod binary;
+mod engine;
+mod error;
+mod functions;
+mod parse;
+mod range_fns;
+mod value;
+
+pub use engine::{Engine, EngineOptions, QueryOptions};
+pub use error::{ErrorKind, PromqlError};
+pub use value::{Point, QueryResult, Sample, Series, Value};

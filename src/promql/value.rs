@@ -1,0 +1,159 @@
+//! Query results, and the values the evaluator passes between nodes.
+
+use crate::model::Labels;
+
+/// One element of an instant vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: Labels,
+    pub t: i64,
+    pub v: f64,
+}
+
+/// One point of a series in a matrix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub t: i64,
+    pub v: f64,
+}
+
+/// One element of a matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+}
+
+/// What a query evaluates to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar { t: i64, v: f64 },
+    String { t: i64, v: String },
+    Vector(Vec<Sample>),
+    Matrix(Vec<Series>),
+}
+
+/// A result with Prometheus's annotations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub value: Value,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+/// An instant-vector element inside the evaluator: `t` is the sample's own
+/// timestamp (for `timestamp()`), `drop_name` marks a `__name__` to be removed at
+/// the end (Prometheus 3 drops it lazily).
+#[derive(Debug, Clone)]
+pub(crate) struct ESample {
+    pub labels: Labels,
+    pub t: i64,
+    pub v: f64,
+    pub drop_name: bool,
+}
+
+/// A range-vector element inside the evaluator.
+#[derive(Debug, Clone)]
+pub(crate) struct ESeries {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+    pub drop_name: bool,
+}
+
+/// A value inside the evaluator, at one evaluation time.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Scalar(f64),
+    Str(String),
+    Vector(Vec<ESample>),
+    Matrix(Vec<ESeries>),
+}
+
+impl Val {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "vector",
+            Val::Matrix(_) => "matrix",
+        }
+    }
+}
+
+/// Label-set edits the evaluator needs; the result is always valid because it is
+/// built from a valid set.
+pub(crate) fn labels_without(l: &Labels, drop: &[&str]) -> Labels {
+    if !l.iter().any(|x| drop.contains(&x.name)) {
+        return l.clone();
+    }
+    Labels::new(
+        l.iter()
+            .filter(|x| !drop.contains(&x.name))
+            .map(|x| (x.name, x.value)),
+    )
+    .unwrap_or_default()
+}
+
+pub(crate) fn labels_only(l: &Labels, keep: &[&str]) -> Labels {
+    Labels::new(
+        l.iter()
+            .filter(|x| keep.contains(&x.name))
+            .map(|x| (x.name, x.value)),
+    )
+    .unwrap_or_default()
+}
+
+/// `l` with `name` set to `value` (removed when `value` is empty).
+pub(crate) fn labels_set(l: &Labels, name: &str, value: &str) -> Labels {
+    let mut pairs: Vec<(String, String)> = l
+        .iter()
+        .filter(|x| x.name != name)
+        .map(|x| (x.name.to_string(), x.value.to_string()))
+        .collect();
+    pairs.push((name.to_string(), value.to_string()));
+    Labels::new(pairs).unwrap_or_default()
+}
+
+pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
+    labels_without(l, &["__name__"])
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)` as Prometheus prints values in labels.
+pub(crate) fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v == f64::INFINITY {
+        "+Inf".to_string()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_string()
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_format_as_go_does() {
+        assert_eq!(format_float(6.0), "6");
+        assert_eq!(format_float(0.25), "0.25");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_float(f64::NAN), "NaN");
+        assert_eq!(format_float(1e21), "1000000000000000000000");
+    }
+
+    #[test]
+    fn label_edits() {
+        let l = Labels::new([("__name__", "m"), ("a", "1"), ("b", "2")]).unwrap();
+        assert_eq!(drop_metric_name(&l).to_string(), r#"{a="1", b="2"}"#);
+        assert_eq!(labels_only(&l, &["b"]).to_string(), r#"{b="2"}"#);
+        assert_eq!(labels_set(&l, "a", "").to_string(), r#"m{b="2"}"#);
+        assert_eq!(
+            labels_set(&l, "c", "3").to_string(),
+            r#"m{a="1", b="2", c="3"}"#
+        );
+    }
+}
