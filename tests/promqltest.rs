@@ -223,7 +223,8 @@ fn promqltest_scripts() {
     assert!(report.is_empty(), "{report}");
 }
 
-/// Every conformance script is read without a command the parser cannot handle.
+/// Every conformance script is read without a command the parser cannot handle,
+/// and every query can be pinned with `@` for the extra check.
 #[test]
 fn conformance_scripts_parse() {
     let dir = conformance_dir();
@@ -241,7 +242,15 @@ fn conformance_scripts_parse() {
                 script::Command::Broken { reason, .. } => {
                     broken.push(format!("{name}:{}: {reason}", c.line));
                 }
-                script::Command::Eval(_) => evals += 1,
+                script::Command::Eval(e) => {
+                    evals += 1;
+                    if let Err(msg) = query::pin_at(&e.expr, 60_000) {
+                        broken.push(format!("{name}:{}: cannot pin {:?}: {msg}", c.line, e.expr));
+                    }
+                    if std::env::var("PROMQLTEST_SHOW_PINNED").as_deref() == Ok("1") {
+                        println!("{name}:{}: {:?}", c.line, query::pin_at(&e.expr, 60_000));
+                    }
+                }
                 _ => {}
             }
         }

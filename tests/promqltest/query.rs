@@ -258,8 +258,17 @@ impl Walk<'_> {
                     _ => {}
                 }
             }
+            // Prometheus prints `sel[r] anchored @ t`: `@` goes after the
+            // extended-range keyword of a matrix selector.
+            let mut k = close + 1;
+            while matches!(
+                ident(toks.get(k)).map(str::to_ascii_lowercase).as_deref(),
+                Some("anchored" | "smoothed")
+            ) {
+                k += 1;
+            }
             let (next, has_at) = self.modifiers(close + 1)?;
-            levels.push((subquery, toks[close].end, has_at));
+            levels.push((subquery, toks[k - 1].end, has_at));
             j = next;
         }
         if let Some(&(_, at, has_at)) = levels.iter().rev().find(|l| l.0) {
@@ -448,6 +457,11 @@ mod tests {
             "foo @ 100.000 and bar @ 100.000 unless baz @ 100.000"
         );
         assert_eq!(pin("-foo^2"), "-foo @ 100.000^2");
+        assert_eq!(
+            pin("rate(foo[1m] anchored)"),
+            "rate(foo[1m] anchored @ 100.000)"
+        );
+        assert_eq!(pin("foo smoothed"), "foo @ 100.000 smoothed");
     }
 
     #[test]
