@@ -22,10 +22,13 @@
 //! `PROMQLTEST_WRITE_EXPECTED=1 cargo test --test promqltest` rewrites the list
 //! from the current failures.
 //!
-//! Until the PromQL engine is merged the evaluator is the small reference
-//! evaluator in `promqltest/reference.rs` (literals and plain selectors only); the
-//! engine's adapter is `promqltest/engine_adapter.rs` (see [`evaluator_under_test`]).
+//! The scripts run against `tidemark::promql::Engine` through
+//! `promqltest/engine_adapter.rs`. The small reference evaluator in
+//! `promqltest/reference.rs` (literals and plain selectors only) checks the runner
+//! itself, independently of the engine.
 
+#[path = "promqltest/engine_adapter.rs"]
+mod engine_adapter;
 #[path = "promqltest/labels.rs"]
 mod labels;
 #[path = "promqltest/query.rs"]
@@ -47,11 +50,9 @@ use std::path::{Path, PathBuf};
 
 use run::{CaseResult, Evaluator};
 
-/// The evaluator the scripts run against. When the engine is merged: declare
-/// `#[path = "promqltest/engine_adapter.rs"] mod engine_adapter;` above and return `Box::new(engine_adapter::EngineEvaluator::new())`
-/// here, then regenerate the expected failures.
+/// The evaluator the scripts run against: the engine.
 fn evaluator_under_test() -> Box<dyn Evaluator> {
-    Box::new(reference::Reference::new())
+    Box::new(engine_adapter::EngineEvaluator::new())
 }
 
 const EXPECTED_FAILURES: &str = "tests/promql/expected_failures.txt";

@@ -1,12 +1,5 @@
 //! The promqltest runner's [`Evaluator`] over `tidemark::promql::Engine`.
 //!
-//! Not compiled until the engine is merged. To wire it up, in
-//! `tests/promqltest.rs`: declare
-//! `#[path = "promqltest/engine_adapter.rs"] mod engine_adapter;`, make
-//! `evaluator_under_test` return `Box::new(engine_adapter::EngineEvaluator::new())`,
-//! and regenerate `tests/promql/expected_failures.txt` with
-//! `PROMQLTEST_WRITE_EXPECTED=1 cargo test --test promqltest`.
-//!
 //! Engine settings as Prometheus's test engine: 5m lookback (the default), at
 //! most 10,000 samples a query, a generous timeout.
 
