@@ -516,6 +516,13 @@ fn limits_and_cancellation() {
     };
     let err = e.instant_with("limit", 0, &opts).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Canceled);
+    // A per-query timeout shorter than the engine's applies.
+    let opts = QueryOptions {
+        timeout: Some(Duration::ZERO),
+        ..QueryOptions::default()
+    };
+    let err = e.instant_with("limit", 0, &opts).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
 }
 
 #[test]

@@ -52,6 +52,9 @@ pub struct QueryOptions {
     pub lookback_delta: Option<Duration>,
     /// Set to `true` (from any thread) to stop the query with a `canceled` error.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// A shorter timeout than the engine's for this query (the API's `timeout`
+    /// parameter); the smaller of the two applies.
+    pub timeout: Option<Duration>,
 }
 
 /// Evaluates PromQL over a database.
@@ -245,7 +248,9 @@ impl Engine {
             query: String::new(),
             data: HashMap::new(),
             started: Instant::now(),
-            timeout: self.opts.timeout,
+            timeout: opts
+                .timeout
+                .map_or(self.opts.timeout, |t| t.min(self.opts.timeout)),
             cancel: opts.cancel.as_deref(),
             max_samples: self.opts.max_samples,
             cur_samples: 0,

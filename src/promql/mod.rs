@@ -6,11 +6,12 @@
 //! - [`Engine`]: holds the database and the limits ([`EngineOptions`]: lookback
 //!   delta, max samples, timeout). It is `Send + Sync`; share one behind an `Arc`.
 //!   [`Engine::instant`] evaluates at one time, [`Engine::range`] at every step of a
-//!   range; the `_with` forms take [`QueryOptions`] (a per-query lookback delta and a
-//!   cancellation flag the caller may set from another thread).
+//!   range; the `_with` forms take [`QueryOptions`] (a per-query lookback delta and
+//!   timeout, and a cancellation flag the caller may set from another thread).
 //! - [`QueryResult`]: the [`Value`] (a scalar, a string, an instant vector of
 //!   [`Sample`]s or a matrix of [`Series`] of [`Point`]s) plus the warnings and infos
 //!   Prometheus would annotate it with.
+//! - [`json`]: a [`Value`] written as Prometheus's HTTP API writes it.
 //! - [`PromqlError`]: a failure with its [`ErrorKind`] (`bad_data`, `execution`,
 //!   `timeout`, `canceled` in Prometheus's API).
 //!
@@ -23,6 +24,7 @@ mod binary;
 mod engine;
 mod error;
 mod functions;
+pub mod json;
 mod parse;
 mod range_fns;
 mod value;

@@ -1,0 +1,289 @@
+//! A [`Value`] in the JSON form of Prometheus's HTTP API, byte for byte as
+//! Prometheus writes it: `{"resultType":…,"result":…}` with timestamps as numbers
+//! of seconds carrying exactly the milliseconds there are (`1435781451.781`,
+//! `1.500`, `7`), sample values as strings in Go's shortest form (`"1"`,
+//! `"1e-07"`, `"+Inf"`), and strings escaped as Go's encoder escapes them
+//! (including `<`, `>`, `&`, U+2028 and U+2029).
+//!
+//! Written by hand into one `String` rather than through `serde_json::Value`:
+//! a range query answer can hold millions of points, and building a tree of
+//! them first would double the memory the answer takes.
+
+use std::fmt::Write as _;
+
+use super::{Value, value::Point};
+use crate::model::Labels;
+
+/// Appends `{"resultType":…,"result":…}` for `value` to `out`.
+pub fn write_data(value: &Value, out: &mut String) {
+    out.push_str("{\"resultType\":\"");
+    match value {
+        Value::Scalar { t, v } => {
+            out.push_str("scalar\",\"result\":");
+            write_point(*t, *v, out);
+        }
+        Value::String { t, v } => {
+            out.push_str("string\",\"result\":[");
+            write_timestamp(*t, out);
+            out.push(',');
+            write_string(v, out);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push_str("vector\",\"result\":[");
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&s.labels, out);
+                out.push_str(",\"value\":");
+                write_point(s.t, s.v, out);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push_str("matrix\",\"result\":[");
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(&s.labels, out);
+                out.push_str(",\"values\":[");
+                for (j, Point { t, v }) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    write_point(*t, *v, out);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+}
+
+/// The JSON text of `value` (see [`write_data`]).
+pub fn data_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_data(value, &mut out);
+    out
+}
+
+/// `[t,"v"]`.
+fn write_point(t: i64, v: f64, out: &mut String) {
+    out.push('[');
+    write_timestamp(t, out);
+    out.push_str(",\"");
+    write_float(v, out);
+    out.push_str("\"]");
+}
+
+/// `{"name":"value",…}` in label order.
+fn write_labels(labels: &Labels, out: &mut String) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(l.name, out);
+        out.push(':');
+        write_string(l.value, out);
+    }
+    out.push('}');
+}
+
+/// Milliseconds as seconds: the whole seconds, then `.` and all three digits of
+/// the milliseconds when there are any (Prometheus does not trim `1.500`).
+pub fn write_timestamp(t: i64, out: &mut String) {
+    let abs = t.unsigned_abs();
+    if t < 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", abs / 1000);
+    let frac = abs % 1000;
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, f, -1, 64)` where `f` is `'e'` for magnitudes
+/// below 1e-6 or from 1e21 on and `'f'` otherwise: the shortest digits that
+/// read back as `v`.
+pub fn write_float(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else {
+        let abs = v.abs();
+        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+            write_exponent(v, out);
+        } else {
+            // Rust's `Display` for f64 is the shortest round-tripping decimal
+            // without an exponent, as Go's 'f' with precision -1; -0 keeps its sign
+            // in both.
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
+/// Go's `'e'` form: `d.ddde±XX`, at least two exponent digits.
+fn write_exponent(v: f64, out: &mut String) {
+    // `{:e}` gives the shortest mantissa and an exponent without padding, e.g.
+    // `1e-7`, `1.5e21`.
+    let text = format!("{v:e}");
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let (sign, digits) = match exp.strip_prefix('-') {
+        Some(d) => ('-', d),
+        None => ('+', exp),
+    };
+    out.push_str(mantissa);
+    out.push('e');
+    out.push(sign);
+    if digits.len() < 2 {
+        out.push('0');
+    }
+    out.push_str(digits);
+}
+
+/// A JSON string as Go's `encoding/json` writes it (HTML-safe).
+pub fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escape: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => None,
+            c if (c as u32) < 0x20 => None,
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        match escape {
+            Some(e) => out.push_str(e),
+            None => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::{Sample, Series};
+
+    fn float(v: f64) -> String {
+        let mut s = String::new();
+        write_float(v, &mut s);
+        s
+    }
+
+    fn ts(t: i64) -> String {
+        let mut s = String::new();
+        write_timestamp(t, &mut s);
+        s
+    }
+
+    #[test]
+    fn floats_as_go_formats_them() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (-2.25, "-2.25"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-07"),
+            (-1.5e-7, "-1.5e-07"),
+            (1.2345e-300, "1.2345e-300"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e300, "1.5e+300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (123456789.123, "123456789.123"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(float(*v), *want, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_three_digits_of_milliseconds() {
+        assert_eq!(ts(1_435_781_451_781), "1435781451.781");
+        assert_eq!(ts(1500), "1.500");
+        assert_eq!(ts(1050), "1.050");
+        assert_eq!(ts(1001), "1.001");
+        assert_eq!(ts(7000), "7");
+        assert_eq!(ts(0), "0");
+        assert_eq!(ts(-1500), "-1.500");
+        assert_eq!(ts(-5), "-0.005");
+        assert_eq!(ts(i64::MIN), "-9223372036854775.808");
+    }
+
+    #[test]
+    fn strings_escaped_as_go() {
+        let mut s = String::new();
+        write_string("a\"b\\c\nd<e>&\u{1}\u{2028}é", &mut s);
+        assert_eq!(s, r#""a\"b\\c\nd\u003ce\u003e\u0026\u0001\u2028é""#);
+    }
+
+    #[test]
+    fn shapes_of_each_value_type() {
+        let labels = Labels::new([("__name__", "up"), ("job", "a")]).unwrap();
+        assert_eq!(
+            data_json(&Value::Scalar { t: 4000, v: 2.0 }),
+            r#"{"resultType":"scalar","result":[4,"2"]}"#
+        );
+        assert_eq!(
+            data_json(&Value::String {
+                t: 1,
+                v: "x".into()
+            }),
+            r#"{"resultType":"string","result":[0.001,"x"]}"#
+        );
+        assert_eq!(
+            data_json(&Value::Vector(vec![])),
+            r#"{"resultType":"vector","result":[]}"#
+        );
+        assert_eq!(
+            data_json(&Value::Vector(vec![Sample {
+                labels: labels.clone(),
+                t: 1_435_781_451_781,
+                v: 1.0
+            }])),
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1435781451.781,"1"]}]}"#
+        );
+        assert_eq!(
+            data_json(&Value::Matrix(vec![Series {
+                labels: Labels::empty(),
+                points: vec![Point { t: 0, v: 1.0 }, Point { t: 15_000, v: f64::NAN }],
+            }])),
+            r#"{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"NaN"]]}]}"#
+        );
+        // The output is valid JSON.
+        let text = data_json(&Value::Vector(vec![Sample {
+            labels: Labels::new([("a", "\u{0}\"<")]).unwrap(),
+            t: -1,
+            v: -1e-9,
+        }]));
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["result"][0]["metric"]["a"], "\u{0}\"<");
+        assert_eq!(parsed["result"][0]["value"][1], "-1e-09");
+    }
+}
