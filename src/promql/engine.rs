@@ -11,6 +11,7 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, VectorSelector};
 
 use super::error::{ErrorKind, PromqlError, Result};
+use super::histogram::{Forced, MonotonicityNote};
 use super::parse::{parse, to_matchers};
 use super::value::{
     ESample, ESeries, Point, QueryResult, Sample, Series, Val, Value, drop_metric_name,
@@ -256,6 +257,7 @@ impl Engine {
             cur_samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),
+            monotonicity: Vec::new(),
             group_cache: HashMap::new(),
         };
         let mut ranges: HashMap<usize, (i64, i64, &VectorSelector)> = HashMap::new();
@@ -354,6 +356,8 @@ pub(crate) struct Evaluator<'a> {
     pub cur_samples: usize,
     warnings: Vec<String>,
     infos: Vec<String>,
+    /// Histograms made monotonic, merged per metric and position until the end.
+    monotonicity: Vec<MonotonicityNote>,
     /// Group labels by input series, per aggregation node: computed once per
     /// series for the whole query instead of once per step.
     pub group_cache: HashMap<usize, HashMap<Labels, Labels>>,
@@ -389,6 +393,10 @@ fn system_time_ms(t: &SystemTime) -> i64 {
 
 impl<'a> Evaluator<'a> {
     fn result(&mut self, value: Value) -> QueryResult {
+        for n in std::mem::take(&mut self.monotonicity) {
+            let msg = n.message();
+            self.info(msg);
+        }
         QueryResult {
             value,
             warnings: std::mem::take(&mut self.warnings),
@@ -405,6 +413,25 @@ impl<'a> Evaluator<'a> {
     pub fn info(&mut self, msg: String) {
         if !self.infos.contains(&msg) {
             self.infos.push(msg);
+        }
+    }
+
+    /// Records that a histogram of `metric` was made monotonic at `t`.
+    pub(crate) fn note_monotonicity(&mut self, metric: String, pos: String, t: i64, f: Forced) {
+        match self
+            .monotonicity
+            .iter_mut()
+            .find(|n| n.metric == metric && n.pos == pos)
+        {
+            Some(n) => n.merge(t, f),
+            None => self.monotonicity.push(MonotonicityNote {
+                metric,
+                pos,
+                min_t: t,
+                max_t: t,
+                forced: f,
+                count: 1,
+            }),
         }
     }
 
