@@ -6,6 +6,7 @@ use promql_parser::parser::{Call, Expr};
 use super::engine::{Evaluator, dur_ms};
 use super::error::{PromqlError, Result};
 use super::histogram;
+use super::info;
 use super::position::{arg_position, go_g, position};
 use super::range_fns as rf;
 use super::value::{ESample, ESeries, Point, Val, format_float, labels_set};
@@ -444,6 +445,15 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                 s.drop_name = true;
             }
             return Ok(Val::Vector(v));
+        }
+        "info" => {
+            let key = c as *const Call as usize;
+            let Some((plan, series)) = ev.info_data.remove(&key) else {
+                return Err(PromqlError::execution("info series were not loaded"));
+            };
+            let r = info::eval_info(ev, c, &plan, &series, t);
+            ev.info_data.insert(key, (plan, series));
+            return r.map(Val::Vector);
         }
         "histogram_quantile" => return histogram::histogram_quantile(ev, c, t).map(Val::Vector),
         "histogram_quantiles" => {

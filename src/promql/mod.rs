@@ -25,6 +25,7 @@ mod engine;
 mod error;
 mod functions;
 mod histogram;
+mod info;
 pub mod json;
 mod parse;
 mod position;
