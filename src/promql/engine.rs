@@ -10,10 +10,11 @@ use promql_parser::parser::ast::{AtModifier, Offset};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Call, Expr, VectorSelector};
 
+use super::durations::DurationContext;
 use super::error::{ErrorKind, PromqlError, Result};
 use super::histogram::{Forced, MonotonicityNote};
 use super::info::{self, InfoPlan};
-use super::parse::{parse, to_matchers};
+use super::parse::{parse_with, to_matchers};
 use super::value::{
     ESample, ESeries, Point, QueryResult, Sample, Series, Val, Value, drop_metric_name,
 };
@@ -123,7 +124,7 @@ impl Engine {
     }
 
     pub fn instant_with(&self, query: &str, t_ms: i64, opts: &QueryOptions) -> Result<QueryResult> {
-        let expr = parse(query)?;
+        let expr = parse_with(query, DurationContext::default())?;
         let mut ev = self.evaluator(&expr, t_ms, t_ms, 0, opts)?;
         ev.query = query.to_string();
         let val = ev.eval(&expr, t_ms)?;
@@ -173,7 +174,11 @@ impl Engine {
                 "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
             ));
         }
-        let expr = parse(query)?;
+        let ctx = DurationContext {
+            step_s: step_ms as f64 / 1000.0,
+            range_s: (end_ms - start_ms) as f64 / 1000.0,
+        };
+        let expr = parse_with(query, ctx)?;
         match expr.value_type() {
             ValueType::Vector | ValueType::Scalar => {}
             ValueType::Matrix => {

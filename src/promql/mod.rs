@@ -16,11 +16,14 @@
 //!   `timeout`, `canceled` in Prometheus's API).
 //!
 //! Queries are parsed by `promql-parser` behind guards (length and nesting caps,
-//! anchored regexes); evaluation is ours: each selector's series are read once for
+//! anchored regexes), after Prometheus's experimental duration expressions
+//! (`[5m * 2]`, `offset (step() * 3)`) are evaluated and written back as plain
+//! durations; evaluation is ours: each selector's series are read once for
 //! the whole query into buffers and every step is evaluated from them.
 
 mod aggregate;
 mod binary;
+mod durations;
 mod engine;
 mod error;
 mod functions;

@@ -5,6 +5,7 @@
 use promql_parser::label::{MatchOp, Matchers};
 use promql_parser::parser::Expr;
 
+use super::durations::{DurationContext, rewrite};
 use super::error::{PromqlError, Result};
 use crate::model::MatchType;
 use crate::model::Matcher;
@@ -18,8 +19,9 @@ pub const MAX_DEPTH: usize = 128;
 /// evaluating it all recurse once per operator).
 pub const MAX_OPERATORS: usize = 250;
 
-/// Parses `query` after checking its size and nesting.
-pub fn parse(query: &str) -> Result<Expr> {
+/// Parses `query` after checking its size and nesting, with its duration
+/// expressions evaluated in `ctx` (see [`durations`](super::durations)).
+pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Expr> {
     if query.len() > MAX_QUERY_LEN {
         return Err(PromqlError::bad_data(format!(
             "query is {} bytes long, at most {MAX_QUERY_LEN} are accepted",
@@ -27,7 +29,8 @@ pub fn parse(query: &str) -> Result<Expr> {
         )));
     }
     check_depth(query)?;
-    let expr = promql_parser::parser::parse(query).map_err(|e| {
+    let rewritten = rewrite(query, ctx)?;
+    let expr = promql_parser::parser::parse(&rewritten.text).map_err(|e| {
         let e = e.trim().to_string();
         PromqlError::bad_data(if e.is_empty() {
             "parse error: invalid query".to_string()
@@ -38,7 +41,11 @@ pub fn parse(query: &str) -> Result<Expr> {
         })
     })?;
     check_expr_depth(&expr, 0)?;
-    Ok(expr)
+    // Prometheus evaluates durations once the whole query has parsed.
+    match rewritten.deferred {
+        Some(e) => Err(e),
+        None => Ok(expr),
+    }
 }
 
 /// Rejects queries whose brackets nest deeper than [`MAX_DEPTH`], or with long runs
@@ -188,6 +195,11 @@ pub fn to_matchers(name: Option<&str>, ms: &Matchers) -> Result<Vec<Vec<Matcher>
 mod tests {
     use super::*;
 
+    /// Parses `query` as an instant query sees it.
+    fn parse(query: &str) -> Result<Expr> {
+        parse_with(query, DurationContext::default())
+    }
+
     #[test]
     fn deep_parens_are_refused_without_crashing() {
         let q = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
@@ -229,6 +241,29 @@ mod tests {
             let e = parse(q).unwrap_err();
             assert_eq!(e.kind, super::super::ErrorKind::BadData, "{q}");
         }
+    }
+
+    #[test]
+    fn duration_errors_come_after_parse_errors() {
+        let e = parse("rate(m[step()])").unwrap_err();
+        assert_eq!(e.message, "7:13: duration must be greater than 0");
+        let e = parse("rate(m[step()]) + )").unwrap_err();
+        assert!(e.message.starts_with("parse error"), "{}", e.message);
+        let range = DurationContext {
+            step_s: 15.0,
+            range_s: 3600.0,
+        };
+        assert!(parse_with("rate(m[step()]) + max_over_time(m[range():step()])", range).is_ok());
+    }
+
+    #[test]
+    fn deep_duration_expressions_are_refused_without_crashing() {
+        let q = format!("m[{}1{}]", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse(&q).is_err());
+        let q = format!("m[{}1]", "-".repeat(100_000));
+        assert!(parse(&q).is_err());
+        let q = format!("m[{}1]", "1^".repeat(100_000));
+        assert!(parse(&q).is_err());
     }
 
     #[test]
