@@ -1,11 +1,12 @@
 //! The HTTP API of a running `tidemark` as Grafana's Prometheus datasource uses
 //! it: the calls it makes, in its order, with every status and JSON field it
-//! reads. (Queries are left out: they need the PromQL engine.)
+//! reads; and the query endpoints' answers, limits and errors as Prometheus
+//! words them.
 #![cfg(unix)]
 
 mod common;
 
-use common::server::{Server, fill, now_ms};
+use common::server::{Server, fill, fill_samples, now_ms};
 use serde_json::json;
 
 const SERIES: &[&[(&str, &str)]] = &[
@@ -30,7 +31,16 @@ fn grafana_datasource_calls_in_order() {
     let server = Server::start(dir.path(), &[], "/");
     let (start, end) = ((t / 1000) - 3600, (t / 1000) + 3600);
 
-    // Save & test, then the version probe: buildinfo by POST first; 405 makes
+    // Save & test: a form POST of an instant query.
+    let r = server.post_form("/api/v1/query", "query=1%2B1&time=4");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        r#"{"status":"success","data":{"resultType":"scalar","result":[4,"2"]}}"#
+    );
+
+    // Then the version probe: buildinfo by POST first; 405 makes
     // Grafana retry with GET.
     let r = server
         .request(
@@ -87,6 +97,35 @@ fn grafana_datasource_calls_in_order() {
         .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["data"].as_array().unwrap().len(), 2);
+
+    // A dashboard panel: query_range by form POST, with Grafana's extra
+    // parameters (ignored).
+    let step = 60;
+    let r = server.post_form(
+        "/api/v1/query_range",
+        &format!(
+            "query=sum+by+(job)+(up)&start={}&end={}&step={step}&utcOffsetSec=3600&dashboardUID=x",
+            t / 1000 - 120,
+            t / 1000 + 120
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["data"]["resultType"], "matrix");
+    let result = v["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), 2);
+    assert_eq!(result[0]["metric"], json!({"job": "node"}));
+    assert_eq!(result[1]["metric"], json!({"job": "tidemark"}));
+    for series in result {
+        let values = series["values"].as_array().unwrap();
+        // The sample at t is seen from t to t + 5m: the steps from t on.
+        assert!(!values.is_empty() && values.len() <= 5, "{values:?}");
+        for p in values {
+            assert!(p[0].is_number());
+            assert_eq!(p[1], "1");
+        }
+    }
 
     // The exemplar probe sends milliseconds where seconds belong.
     let (status, v) = server.get_json(&format!(
@@ -196,4 +235,198 @@ fn max_connections_holds_further_connections() {
     let mut answer = String::new();
     second.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// One series `m` with the values 1, 2, 3 … at 0, 15 s, 30 s …, and `m_ms`
+/// with one sample at a millisecond timestamp.
+fn query_data(dir: &std::path::Path) {
+    fill_samples(
+        dir,
+        &[
+            (
+                &[("__name__", "m"), ("job", "a")],
+                (0..40).map(|i| (i * 15_000, (i + 1) as f64)).collect(),
+            ),
+            (
+                &[("__name__", "m"), ("job", "b<&>")],
+                (0..40).map(|i| (i * 15_000, -0.5)).collect(),
+            ),
+            (&[("__name__", "m_ms")], vec![(1_435_781_451_781, 1e-7)]),
+        ],
+    );
+}
+
+fn body(r: &common::server::Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[test]
+fn query_answers_as_prometheus_writes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    query_data(dir.path());
+    let server = Server::start(dir.path(), &[], "/");
+    let get = |path: &str| {
+        let r = server.request("GET", path, &[], "").unwrap();
+        (r.status, body(&r))
+    };
+
+    // Instant vector, exactly as Prometheus encodes it (Go's HTML-safe escaping).
+    assert_eq!(
+        get("/api/v1/query?query=m&time=30"),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"m","job":"a"},"value":[30,"3"]},{"metric":{"__name__":"m","job":"b\u003c\u0026\u003e"},"value":[30,"-0.5"]}]}}"#.to_string()
+        )
+    );
+    // Millisecond timestamps and the exponent form of small values.
+    assert_eq!(
+        get("/api/v1/query?query=m_ms&time=1435781451.781"),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"m_ms"},"value":[1435781451.781,"1e-07"]}]}}"#.to_string()
+        )
+    );
+    assert_eq!(
+        get("/api/v1/query?query=1%2F0&time=1.5"),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1.500,"+Inf"]}}"#
+                .to_string()
+        )
+    );
+    assert_eq!(
+        get("/api/v1/query?query=%22x%22&time=2015-07-01T20:10:51.781Z"),
+        (
+            200,
+            r#"{"status":"success","data":{"resultType":"string","result":[1435781451.781,"x"]}}"#
+                .to_string()
+        )
+    );
+    // A range selector in an instant query is a matrix.
+    let (status, text) = get("/api/v1/query?query=m%7Bjob%3D%22a%22%7D%5B30s%5D&time=60");
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"m","job":"a"},"values":[[45,"4"],[60,"5"]]}]}}"#
+    );
+    // Range query, by GET and by POST alike; a float step.
+    let want = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[0,"1"],[7.500,"1"],[15,"2"]]}]}}"#;
+    assert_eq!(
+        get("/api/v1/query_range?query=sum+by+(job)(m%7Bjob%3D%22a%22%7D)&start=0&end=15&step=7.5"),
+        (200, want.to_string())
+    );
+    let r = server.post_form(
+        "/api/v1/query_range",
+        "query=sum+by+(job)(m%7Bjob%3D%22a%22%7D)&start=0&end=15&step=7500ms",
+    );
+    assert_eq!((r.status, body(&r)), (200, want.to_string()));
+    // lookback_delta narrows what an instant selector sees.
+    let (_, text) = get("/api/v1/query?query=m%7Bjob%3D%22a%22%7D&time=40&lookback_delta=5s");
+    assert_eq!(
+        text,
+        r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#
+    );
+    // The query metrics count what ran.
+    let (_, text) = get("/metrics");
+    assert!(
+        text.contains(r#"tidemark_engine_query_duration_seconds_count{slice="inner_eval"}"#),
+        "{text}"
+    );
+}
+
+#[test]
+fn query_errors_as_prometheus_words_them() {
+    let dir = tempfile::tempdir().unwrap();
+    query_data(dir.path());
+    let server = Server::start(dir.path(), &["--query.max-samples=5"], "/");
+    let check = |path: &str, status: u16, error_type: &str, message: &str| {
+        let (got, v) = server.get_json(path);
+        assert_eq!(
+            (got, v),
+            (
+                status,
+                json!({"status":"error","errorType":error_type,"error":message})
+            ),
+            "{path}"
+        );
+    };
+    check(
+        "/api/v1/query_range?query=m&start=10&end=5&step=1",
+        400,
+        "bad_data",
+        r#"invalid parameter "end": end timestamp must not be before start time"#,
+    );
+    check(
+        "/api/v1/query_range?query=m&start=0&end=5&step=0",
+        400,
+        "bad_data",
+        r#"invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer"#,
+    );
+    check(
+        "/api/v1/query_range?query=m&start=0&end=5&step=1.5m",
+        400,
+        "bad_data",
+        r#"invalid parameter "step": cannot parse "1.5m" to a valid duration"#,
+    );
+    check(
+        "/api/v1/query_range?query=m&start=0&end=11001&step=1",
+        400,
+        "bad_data",
+        "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+    );
+    check(
+        "/api/v1/query_range?query=m&end=5&step=1",
+        400,
+        "bad_data",
+        r#"invalid parameter "start": cannot parse "" to a valid timestamp"#,
+    );
+    check(
+        "/api/v1/query?query=m&time=yesterday",
+        400,
+        "bad_data",
+        r#"invalid parameter "time": Invalid time value for 'time': cannot parse "yesterday" to a valid timestamp"#,
+    );
+    check(
+        "/api/v1/query?query=m&timeout=soon",
+        400,
+        "bad_data",
+        r#"invalid parameter "timeout": cannot parse "soon" to a valid duration"#,
+    );
+    check(
+        "/api/v1/query?query=m&lookback_delta=x",
+        400,
+        "bad_data",
+        r#"error parsing lookback delta duration: cannot parse "x" to a valid duration"#,
+    );
+    check(
+        "/api/v1/query_range?query=m%5B1m%5D&start=0&end=60&step=15",
+        400,
+        "bad_data",
+        r#"invalid parameter "query": invalid expression type "range vector" for range query, must be Scalar or instant Vector"#,
+    );
+    // More samples than --query.max-samples: execution, 422.
+    check(
+        "/api/v1/query?query=m%5B5m%5D&time=300",
+        422,
+        "execution",
+        "query processing would load too many samples into memory in query execution",
+    );
+    // A timeout that has already passed.
+    let (status, v) = server.get_json("/api/v1/query?query=m&time=30&timeout=0s");
+    assert_eq!(
+        (status, v["errorType"].as_str()),
+        (503, Some("timeout")),
+        "{v}"
+    );
+    // A query that does not parse: bad_data naming the parameter.
+    let (status, v) = server.get_json("/api/v1/query?query=sum(");
+    assert_eq!((status, v["errorType"].as_str()), (400, Some("bad_data")));
+    let message = v["error"].as_str().unwrap();
+    assert!(
+        message.starts_with(r#"invalid parameter "query": "#),
+        "{message}"
+    );
+    // The server keeps answering.
+    let (status, _) = server.get_json("/api/v1/query?query=m&time=30");
+    assert_eq!(status, 200);
 }

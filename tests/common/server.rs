@@ -35,6 +35,20 @@ pub fn fill(dir: &Path, series: &[&[(&str, &str)]], t: i64) {
     db.close().expect("close");
 }
 
+/// Writes each series (label pairs) with its `(t, v)` samples.
+pub fn fill_samples(dir: &Path, series: &[(&[(&str, &str)], Vec<(i64, f64)>)]) {
+    let db = Db::open(dir, Options::default()).expect("open db");
+    let mut app = db.appender();
+    for (pairs, samples) in series {
+        let labels = Labels::new(pairs.iter().copied()).expect("labels");
+        for &(t, v) in samples {
+            app.append(&labels, t, v).expect("append");
+        }
+    }
+    app.commit().expect("commit");
+    db.close().expect("close");
+}
+
 /// A running server, killed on drop.
 pub struct Server {
     child: Child,
@@ -144,6 +158,17 @@ impl Server {
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)?;
         Ok(Response::parse(&raw))
+    }
+
+    /// A form POST (`application/x-www-form-urlencoded`).
+    pub fn post_form(&self, path: &str, body: &str) -> Response {
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .expect("request")
     }
 
     /// GET, answer as JSON.
