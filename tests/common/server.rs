@@ -35,8 +35,11 @@ pub fn fill(dir: &Path, series: &[&[(&str, &str)]], t: i64) {
     db.close().expect("close");
 }
 
-/// Writes each series (label pairs) with its `(t, v)` samples.
-pub fn fill_samples(dir: &Path, series: &[(&[(&str, &str)], Vec<(i64, f64)>)]) {
+/// A series for [`fill_samples`]: label pairs and `(t, v)` samples.
+pub type SeriesSamples<'a> = (&'a [(&'a str, &'a str)], Vec<(i64, f64)>);
+
+/// Writes each series with its samples.
+pub fn fill_samples(dir: &Path, series: &[SeriesSamples]) {
     let db = Db::open(dir, Options::default()).expect("open db");
     let mut app = db.appender();
     for (pairs, samples) in series {
