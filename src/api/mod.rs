@@ -1,5 +1,7 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`, `series`,
+//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`,
+//! `metadata` and `targets/metadata` (`metadata.rs`, from the scrape
+//! manager's targets), `series`,
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
 //! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
 //! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
@@ -19,6 +21,7 @@ mod buildinfo;
 mod error;
 mod health;
 mod lifecycle;
+mod metadata;
 mod metrics;
 mod middleware;
 mod params;
@@ -257,6 +260,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/metadata", get(metadata::metadata))
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))
         .route("/api/v1/label/{name}/values", get(series::label_values))
