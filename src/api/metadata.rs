@@ -124,8 +124,7 @@ pub(super) async fn targets_metadata(
     let matchers: Vec<Matcher> = if match_target.is_empty() {
         Vec::new()
     } else {
-        parse_selector(match_target)
-            .map_err(|e| invalid_param("match_target", &e.to_string()))?
+        parse_selector(match_target).map_err(|e| invalid_param("match_target", &e.to_string()))?
     };
     let metric = form.value("metric");
     let targets = active_targets(&state);
@@ -241,7 +240,11 @@ mod tests {
                 .map(|(k, v)| (k.to_owned(), v.len()))
                 .collect()
         };
-        let all = [("a_total".to_owned(), 1), ("b".to_owned(), 2), ("c".to_owned(), 1)];
+        let all = [
+            ("a_total".to_owned(), 1),
+            ("b".to_owned(), 2),
+            ("c".to_owned(), 1),
+        ];
         // Negative: no limit; 0 metrics: none at all.
         assert_eq!(names(-1, -1), all);
         assert_eq!(names(-5, 0), all);
@@ -252,7 +255,11 @@ mod tests {
         // Per metric: the first entries found (targets in order).
         assert_eq!(
             names(-1, 1),
-            [("a_total".to_owned(), 1), ("b".to_owned(), 1), ("c".to_owned(), 1)]
+            [
+                ("a_total".to_owned(), 1),
+                ("b".to_owned(), 1),
+                ("c".to_owned(), 1)
+            ]
         );
         assert_eq!(
             json(&aggregate(&t, "b", -1, 1)["b"]),
@@ -266,7 +273,12 @@ mod tests {
         assert_eq!(int_param(&form(""), "limit").unwrap(), -1);
         assert_eq!(int_param(&form("limit=-3"), "limit").unwrap(), -3);
         assert_eq!(int_param(&form("limit=%2B4"), "limit").unwrap(), 4);
-        for bad in ["limit=x", "limit=1.5", "limit=%201", "limit=99999999999999999999"] {
+        for bad in [
+            "limit=x",
+            "limit=1.5",
+            "limit=%201",
+            "limit=99999999999999999999",
+        ] {
             let e = int_param(&form(bad), "limit").unwrap_err();
             assert_eq!(e.message, "limit must be a number", "{bad}");
         }

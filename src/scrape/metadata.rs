@@ -59,10 +59,7 @@ impl TargetMetadata {
 
     /// The metadata of `family`.
     pub fn get(&self, family: &str) -> Option<&MetricMetadata> {
-        let i = self
-            .0
-            .binary_search_by(|m| (*m.family).cmp(family))
-            .ok()?;
+        let i = self.0.binary_search_by(|m| (*m.family).cmp(family)).ok()?;
         self.0.get(i)
     }
 
@@ -298,7 +295,10 @@ mod tests {
                 row("x_total", "counter", "A \\ and\nnewline.", ""),
             ]
         );
-        assert_eq!(c.snapshot().get("u").map(|m| m.kind), Some(MetricType::Unknown));
+        assert_eq!(
+            c.snapshot().get("u").map(|m| m.kind),
+            Some(MetricType::Unknown)
+        );
         assert!(c.snapshot().get("x").is_none());
     }
 
@@ -310,7 +310,10 @@ mod tests {
         let before = c.snapshot();
         for now in 2..5 {
             scrape(&mut c, body, Format::Text, now);
-            assert!(Arc::ptr_eq(&before.0, &c.snapshot().0), "scrape {now} copied");
+            assert!(
+                Arc::ptr_eq(&before.0, &c.snapshot().0),
+                "scrape {now} copied"
+            );
         }
         // Out of order: found all the same, nothing copied.
         let swapped = "# HELP n N.\n# TYPE n counter\nn 1\n# HELP m Help \\\\ escaped.\n# TYPE m gauge\nm 1\n";
@@ -332,9 +335,15 @@ mod tests {
     #[test]
     fn lines_that_went_away_reset_and_split_lines_merge() {
         let mut c = MetadataCache::default();
-        let om = "# TYPE d_bytes gauge\n# HELP d_bytes Size.\n# UNIT d_bytes bytes\nd_bytes 1\n# EOF\n";
+        let om =
+            "# TYPE d_bytes gauge\n# HELP d_bytes Size.\n# UNIT d_bytes bytes\nd_bytes 1\n# EOF\n";
         scrape(&mut c, om, Format::OpenMetrics, 1);
-        scrape(&mut c, "# TYPE d_bytes gauge\nd_bytes 1\n# EOF\n", Format::OpenMetrics, 2);
+        scrape(
+            &mut c,
+            "# TYPE d_bytes gauge\nd_bytes 1\n# EOF\n",
+            Format::OpenMetrics,
+            2,
+        );
         assert_eq!(table(&c.snapshot()), [row("d_bytes", "gauge", "", "")]);
         // HELP and TYPE of one family apart: both count.
         let apart = "# HELP p P.\n# HELP q Q.\n# TYPE p counter\np 1\nq 1\n";

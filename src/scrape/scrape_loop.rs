@@ -31,8 +31,7 @@ use tracing::{debug, warn};
 use super::client::HttpClient;
 use crate::model::Labels;
 use crate::scrape::{
-    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, Target,
-    TargetMetadata,
+    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, Target, TargetMetadata,
 };
 use crate::tsdb::{Appender, Db};
 
