@@ -6,6 +6,10 @@
 
 mod common;
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
 use common::server::{Server, fill, fill_samples, now_ms};
 use serde_json::json;
 
@@ -73,6 +77,10 @@ fn grafana_datasource_calls_in_order() {
     ));
     assert_eq!(status, 200);
     assert_eq!(v["data"], json!(["node_load1", "up"]));
+    // Then the metadata of every metric, for the help and type shown beside
+    // the names (nothing scraped here: an empty object).
+    let (status, v) = server.get_json("/api/v1/metadata");
+    assert_eq!((status, v), (200, json!({"status":"success","data":{}})));
     let (_, v) = server.get_json(&format!(
         "/api/v1/label/job/values?match%5B%5D=%7B__name__%3D%22up%22%7D&start={start}&end={end}"
     ));
@@ -429,4 +437,153 @@ fn query_errors_as_prometheus_words_them() {
     // The server keeps answering.
     let (status, _) = server.get_json("/api/v1/query?query=m&time=30");
     assert_eq!(status, 200);
+}
+
+/// A scrape target on a loopback port answering every request with `body` as
+/// OpenMetrics; its `host:port`.
+fn openmetrics_target(body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    address
+}
+
+const TARGET_ONE: &str = "# TYPE http_requests counter\n# HELP http_requests Requests served.\nhttp_requests_total{code=\"200\"} 3\n# TYPE request_duration_seconds histogram\n# HELP request_duration_seconds Time to serve.\n# UNIT request_duration_seconds seconds\nrequest_duration_seconds_bucket{le=\"+Inf\"} 1\nrequest_duration_seconds_sum 0.5\nrequest_duration_seconds_count 1\n# TYPE build info\nbuild_info{version=\"1\"} 1\n# EOF\n";
+const TARGET_TWO: &str = "# TYPE http_requests counter\n# HELP http_requests Requests, second target.\nhttp_requests_total 1\n# EOF\n";
+
+#[test]
+fn metadata_of_scraped_targets_with_its_parameters() {
+    let one = openmetrics_target(TARGET_ONE);
+    let two = openmetrics_target(TARGET_TWO);
+    let config = format!(
+        "global:\n  scrape_interval: 200ms\n  scrape_timeout: 150ms\nscrape_configs:\n  - job_name: fake\n    static_configs:\n      - targets: ['{one}', '{two}']\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_config(dir.path(), &config, &[], "/");
+
+    // Until both targets were scraped.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, v) = server.get_json("/api/v1/metadata?metric=http_requests");
+        if v["data"]["http_requests"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not scraped: {v}\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A metric's entries come in the order of the targets, by URL.
+    let first = json!({"type":"counter","help":"Requests served.","unit":""});
+    let second = json!({"type":"counter","help":"Requests, second target.","unit":""});
+    let url = |a: &str| format!("http://{a}/metrics");
+    let (first, second) = if url(&one) < url(&two) {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let build = json!([{"type":"info","help":"","unit":""}]);
+    let duration = json!([{"type":"histogram","help":"Time to serve.","unit":"seconds"}]);
+    let everything = json!({
+        "build": build,
+        "http_requests": [first, second],
+        "request_duration_seconds": duration,
+    });
+    let data = |query: &str| {
+        let (status, v) = server.get_json(&format!("/api/v1/metadata{query}"));
+        assert_eq!(status, 200, "{query}: {v}");
+        assert_eq!(v["status"], "success");
+        v["data"].clone()
+    };
+    // Not the report series (up, scrape_duration_seconds, ...).
+    assert_eq!(data(""), everything);
+    assert_eq!(data("?limit=-1"), everything);
+    assert_eq!(data("?limit=3&limit_per_metric=0"), everything);
+    assert_eq!(
+        data("?metric=request_duration_seconds"),
+        json!({"request_duration_seconds": duration})
+    );
+    assert_eq!(data("?metric=http_requests_total"), json!({}));
+    assert_eq!(data("?limit=0"), json!({}));
+    assert_eq!(data("?limit=1"), json!({"build": build}));
+    assert_eq!(
+        data("?limit_per_metric=1"),
+        json!({"build": build, "http_requests": [first], "request_duration_seconds": duration})
+    );
+    assert_eq!(
+        data("?metric=http_requests&limit_per_metric=1"),
+        json!({"http_requests": [first]})
+    );
+    for (query, message) in [
+        ("?limit=ten", "limit must be a number"),
+        ("?limit=1.5", "limit must be a number"),
+        ("?limit_per_metric=x", "limit_per_metric must be a number"),
+    ] {
+        let (status, v) = server.get_json(&format!("/api/v1/metadata{query}"));
+        assert_eq!(
+            (status, v),
+            (
+                400,
+                json!({"status":"error","errorType":"bad_data","error":message})
+            )
+        );
+    }
+    let r = server.request("POST", "/api/v1/metadata", &[], "").unwrap();
+    assert_eq!(r.status, 405);
+
+    // Per target: every family, or one metric (then without "metric").
+    let (status, v) = server.get_json(&format!(
+        "/api/v1/targets/metadata?match_target=%7Binstance%3D%22{one}%22%7D"
+    ));
+    assert_eq!(status, 200);
+    let target = json!({"instance": one, "job": "fake"});
+    assert_eq!(
+        v["data"],
+        json!([
+            {"target": target, "metric": "build", "type": "info", "help": "", "unit": ""},
+            {"target": target, "metric": "http_requests", "type": "counter", "help": "Requests served.", "unit": ""},
+            {"target": target, "metric": "request_duration_seconds", "type": "histogram", "help": "Time to serve.", "unit": "seconds"},
+        ])
+    );
+    let (_, v) = server.get_json(&format!(
+        "/api/v1/targets/metadata?match_target=%7Binstance%3D%22{two}%22%7D&metric=http_requests"
+    ));
+    assert_eq!(
+        v["data"],
+        json!([{"target": {"instance": two, "job": "fake"}, "type": "counter", "help": "Requests, second target.", "unit": ""}])
+    );
+    let (_, v) = server.get_json("/api/v1/targets/metadata?metric=http_requests&limit=0");
+    assert_eq!(v["data"], json!([]));
+    // As in Prometheus, the limit is checked before each target.
+    let (_, v) = server.get_json("/api/v1/targets/metadata?limit=1");
+    let first_target_families = if url(&one) < url(&two) { 3 } else { 1 };
+    assert_eq!(v["data"].as_array().unwrap().len(), first_target_families);
+    let (status, v) =
+        server.get_json("/api/v1/targets/metadata?match_target=%7Bjob%3D~%22.*%22%7D");
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["errorType"], "bad_data");
 }

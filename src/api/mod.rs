@@ -1,5 +1,7 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`, `series`,
+//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`,
+//! `metadata` and `targets/metadata` (`metadata.rs`, from the scrape
+//! manager's targets), `series`,
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
 //! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
 //! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
@@ -20,6 +22,7 @@ mod buildinfo;
 mod error;
 mod health;
 mod lifecycle;
+mod metadata;
 mod metrics;
 mod middleware;
 mod params;
@@ -295,6 +298,8 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/query_range",
             get(query::query_range).post(query::query_range),
         )
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/metadata", get(metadata::metadata))
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))
         .route("/api/v1/label/{name}/values", get(series::label_values))

@@ -63,8 +63,14 @@ impl Server {
     /// Starts on `data` with an empty scrape configuration and `args`, and waits
     /// until `/-/ready` answers 200 (under `prefix`).
     pub fn start(data: &Path, args: &[&str], prefix: &str) -> Server {
+        Server::start_with_config(data, "scrape_configs: []\n", args, prefix)
+    }
+
+    /// As [`start`](Self::start), with `config` as the configuration file.
+    pub fn start_with_config(data: &Path, config: &str, args: &[&str], prefix: &str) -> Server {
+        let text = config;
         let config = data.join("tidemark-test.yml");
-        std::fs::write(&config, "scrape_configs: []\n").expect("config");
+        std::fs::write(&config, text).expect("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
