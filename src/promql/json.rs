@@ -272,7 +272,13 @@ mod tests {
         assert_eq!(
             data_json(&Value::Matrix(vec![Series {
                 labels: Labels::empty(),
-                points: vec![Point { t: 0, v: 1.0 }, Point { t: 15_000, v: f64::NAN }],
+                points: vec![
+                    Point { t: 0, v: 1.0 },
+                    Point {
+                        t: 15_000,
+                        v: f64::NAN
+                    }
+                ],
             }])),
             r#"{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"NaN"]]}]}"#
         );
