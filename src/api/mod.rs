@@ -5,9 +5,11 @@
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
 //! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
 //! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
-//! `query_exemplars` (`status.rs`), and `query` and `query_range` over the
-//! PromQL engine (`query.rs`). Responses are gzipped when the client accepts it
-//! and timed by handler and code (`middleware.rs`).
+//! `query_exemplars` (`status.rs`), `query` and `query_range` over the
+//! PromQL engine (`query.rs`), and with `--web.enable-admin-api` the TSDB
+//! admin endpoints `admin/tsdb/{delete_series,clean_tombstones,snapshot}`
+//! (`admin.rs`). Responses are gzipped when the client accepts it and timed
+//! by handler and code (`middleware.rs`).
 //!
 //! [`router`] builds the `Router` from an [`ApiState`]. The state starts "not
 //! ready" (`/-/ready` answers 503); the binary hands it the open database with
@@ -18,6 +20,7 @@
 //! from [`ApiState::set_query_options`]. A wrong method on a known path answers 405, an unknown path 404, both
 //! as Prometheus's JSON error envelope ([`ApiError`]).
 
+mod admin;
 mod buildinfo;
 mod error;
 mod health;
@@ -87,6 +90,8 @@ struct Shared {
     start_time: std::time::SystemTime,
     query: RwLock<query::QuerySettings>,
     query_metrics: query::QueryMetrics,
+    /// Whether the TSDB admin endpoints answer (`--web.enable-admin-api`).
+    admin: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -127,6 +132,7 @@ impl ApiState {
                 start_time: std::time::SystemTime::now(),
                 query: RwLock::new(query::QuerySettings::default()),
                 query_metrics,
+                admin: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -179,6 +185,18 @@ impl ApiState {
 
     fn reloader(&self) -> Option<ReloadSender> {
         self.shared.reloader.read().clone()
+    }
+
+    /// Enables the TSDB admin endpoints (`--web.enable-admin-api`); without it
+    /// they answer 503 "admin APIs disabled", as Prometheus's do.
+    pub fn set_admin_enabled(&self, on: bool) {
+        self.shared
+            .admin
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn admin_enabled(&self) -> bool {
+        self.shared.admin.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The configuration text `/api/v1/status/config` shows.
@@ -314,6 +332,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.shared.durations.clone(),
             middleware::measure,

@@ -68,6 +68,10 @@ pub struct ServerArgs {
     /// Enable shutdown and reload via HTTP request (`POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// Enable the TSDB admin endpoints (`/api/v1/admin/tsdb/delete_series`,
+    /// `clean_tombstones`, `snapshot`).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
     /// The URL under which tidemark is externally reachable (e.g. behind a
     /// reverse proxy). Its path is the default route prefix.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -157,6 +161,7 @@ impl ServerArgs {
         );
         put("web.listen-address", self.listen_address.clone());
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
+        put("web.enable-admin-api", self.enable_admin_api.to_string());
         put(
             "web.external-url",
             self.external_url.clone().unwrap_or_default(),
@@ -226,6 +231,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     info!(address = %listener.local_addr()?, "Listening on");
     let state = ApiState::new();
     state.set_flags(args.flag_map());
+    state.set_admin_enabled(args.enable_admin_api);
     state.set_config_text(config_text(&args.config_file));
     state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
     state.set_query_options(
