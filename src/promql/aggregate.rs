@@ -11,7 +11,10 @@ use promql_parser::parser::token::{
 
 use super::engine::Evaluator;
 use super::error::{PromqlError, Result};
-use super::value::{ESample, Val, format_float, labels_only, labels_set, labels_without};
+use super::position::{arg_position, go_g};
+use super::value::{
+    ESample, Val, format_float, has_metadata, labels_only, labels_set, labels_without,
+};
 use crate::model::Labels;
 
 /// Kahan-Neumaier summation step: returns the new sum and compensation.
@@ -230,15 +233,16 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
                 return Err(PromqlError::execution("Ratio value is NaN"));
             }
             if !(-1.0..=1.0).contains(&r) {
+                let pos = arg_position(&ev.query, "limit_ratio", 0);
                 ev.warn(format!(
-                    "PromQL warning: ratio value should be between -1 and 1, got {} capping to {}",
-                    format_float(r),
+                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}{pos}",
+                    go_g(r),
                     if r < 0.0 { -1 } else { 1 }
                 ));
             }
             let r = r.clamp(-1.0, 1.0);
             for s in &input {
-                let h = s.labels.hash_u64() as f64 / u64::MAX as f64;
+                let h = super::xxhash::labels_hash(&s.labels) as f64 / u64::MAX as f64;
                 let keep = if r >= 0.0 { h < r } else { h >= 1.0 + r };
                 if keep {
                     let mut s = s.clone();
@@ -256,9 +260,10 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         0.0
     };
     if op == T_QUANTILE && !(0.0..=1.0).contains(&q) {
+        let pos = arg_position(&ev.query, "quantile", 0);
         ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            format_float(q)
+            "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
+            go_g(q)
         ));
     }
     for mut g in groups {
@@ -281,7 +286,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
                 )));
             }
         };
-        let drop_name = g.drop_name && g.labels.get("__name__").is_some();
+        let drop_name = g.drop_name && has_metadata(&g.labels);
         out.push(ESample {
             labels: g.labels,
             t,

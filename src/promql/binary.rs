@@ -12,7 +12,7 @@ use promql_parser::parser::token::{
 
 use super::engine::Evaluator;
 use super::error::{PromqlError, Result};
-use super::value::{ESample, Val, labels_only, labels_set, labels_without};
+use super::value::{ESample, Val, drop_metric_name, labels_only, labels_set, labels_without};
 use crate::model::Labels;
 
 /// Applies `op` to two floats: the value and whether a comparison holds (always
@@ -77,7 +77,15 @@ pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &BinaryExpr, t: i64) -> Res
                 .unwrap_or(VectorMatchCardinality::OneToOne);
             match op {
                 T_LAND | T_LOR | T_LUNLESS => Ok(Val::Vector(set_op(op, l, r, matching))),
-                _ => vector_vector(op, l, r, matching, &card, rbool, t).map(Val::Vector),
+                _ => {
+                    let fill = modifier
+                        .map(|m| Fill {
+                            lhs: m.fill_values.lhs,
+                            rhs: m.fill_values.rhs,
+                        })
+                        .unwrap_or_default();
+                    vector_vector(op, l, r, matching, &card, fill, rbool, t).map(Val::Vector)
+                }
             }
         }
         (l, r) => Err(PromqlError::bad_data(format!(
@@ -166,17 +174,36 @@ fn set_op(
     }
 }
 
+/// Fill-in values of a binary operation (`fill`, `fill_left`, `fill_right`): the
+/// value a missing left or right sample takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fill {
+    pub lhs: Option<f64>,
+    pub rhs: Option<f64>,
+}
+
+/// One operand of an element-wise operation: a real sample or a filled-in one.
+struct Operand<'a> {
+    labels: &'a Labels,
+    v: f64,
+    drop_name: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn vector_vector(
     op: TokenId,
     lhs: Vec<ESample>,
     rhs: Vec<ESample>,
     matching: Option<&LabelModifier>,
     card: &VectorMatchCardinality,
+    fill: Fill,
     rbool: bool,
     t: i64,
 ) -> Result<Vec<ESample>> {
     let cmp = is_comparison(op);
     let swapped = matches!(card, VectorMatchCardinality::OneToMany(_));
+    // As Prometheus does, the sides are swapped for one-to-many matching and the
+    // fill values keep applying to the swapped sides.
     let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
     let include: Vec<&str> = card
         .labels()
@@ -187,77 +214,167 @@ fn vector_vector(
         let sig = signature(&s.labels, matching);
         if let Some(&prev) = one_sigs.get(&sig) {
             let side = if swapped { "left" } else { "right" };
+            let (mut d1, mut d2) = (prom_labels(&s.labels), prom_labels(&one[prev].labels));
+            if d1 > d2 {
+                std::mem::swap(&mut d1, &mut d2);
+            }
             return Err(PromqlError::execution(format!(
-                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{d1}, {d2}];many-to-many matching not allowed: matching labels must be unique on one side",
                 prom_labels(&sig),
-                prom_labels(&one[prev].labels),
-                prom_labels(&s.labels)
             )));
         }
         one_sigs.insert(sig, i);
     }
-    let one_to_one = matches!(card, VectorMatchCardinality::OneToOne);
-    let mut matched: HashSet<Labels> = HashSet::new();
-    let mut inserted: HashSet<Labels> = HashSet::new();
-    let mut out = Vec::new();
-    for ls in many {
+    let mut j = Joiner {
+        op,
+        cmp,
+        rbool,
+        swapped,
+        one_to_one: matches!(card, VectorMatchCardinality::OneToOne),
+        matching,
+        include,
+        t,
+        matched: HashSet::new(),
+        inserted: HashMap::new(),
+        out: Vec::new(),
+    };
+    for ls in &many {
         let sig = signature(&ls.labels, matching);
-        let Some(&ri) = one_sigs.get(&sig) else {
-            continue;
+        let l = Operand {
+            labels: &ls.labels,
+            v: ls.v,
+            drop_name: ls.drop_name,
         };
-        let rs = &one[ri];
-        // Checked before filtering, so the error does not depend on the values.
-        if one_to_one && !matched.insert(sig) {
-            return Err(PromqlError::execution(
-                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-            ));
+        match one_sigs.get(&sig) {
+            Some(&ri) => {
+                let rs = &one[ri];
+                let r = Operand {
+                    labels: &rs.labels,
+                    v: rs.v,
+                    drop_name: rs.drop_name,
+                };
+                j.pair(l, r, &sig)?;
+            }
+            None => {
+                if let Some(f) = fill.rhs {
+                    let r = Operand {
+                        labels: &sig,
+                        v: f,
+                        drop_name: false,
+                    };
+                    j.pair(l, r, &sig)?;
+                }
+            }
         }
-        let (vl, vr) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
-        let (mut val, keep) = apply(op, vl, vr);
-        if rbool {
+    }
+    if let Some(f) = fill.lhs {
+        for rs in &one {
+            let sig = signature(&rs.labels, matching);
+            if j.is_matched(&sig) {
+                continue;
+            }
+            let l = Operand {
+                labels: &sig,
+                v: f,
+                drop_name: false,
+            };
+            let r = Operand {
+                labels: &rs.labels,
+                v: rs.v,
+                drop_name: rs.drop_name,
+            };
+            j.pair(l, r, &sig)?;
+        }
+    }
+    Ok(j.out)
+}
+
+/// The state of one vector-to-vector operation: what matched, and the output.
+struct Joiner<'a> {
+    op: TokenId,
+    cmp: bool,
+    rbool: bool,
+    swapped: bool,
+    one_to_one: bool,
+    matching: Option<&'a LabelModifier>,
+    include: Vec<&'a str>,
+    t: i64,
+    /// One-to-one: the signatures matched so far.
+    matched: HashSet<Labels>,
+    /// Many-to-one: the result label sets by signature.
+    inserted: HashMap<Labels, HashSet<Labels>>,
+    out: Vec<ESample>,
+}
+
+impl Joiner<'_> {
+    fn is_matched(&self, sig: &Labels) -> bool {
+        if self.one_to_one {
+            self.matched.contains(sig)
+        } else {
+            self.inserted.get(sig).is_some_and(|s| !s.is_empty())
+        }
+    }
+
+    /// Applies the operator to a "many"-side and a "one"-side operand.
+    fn pair(&mut self, ls: Operand<'_>, rs: Operand<'_>, sig: &Labels) -> Result<()> {
+        let (vl, vr) = if self.swapped {
+            (rs.v, ls.v)
+        } else {
+            (ls.v, rs.v)
+        };
+        let (mut val, keep) = apply(self.op, vl, vr);
+        if self.rbool {
             val = if keep { 1.0 } else { 0.0 };
-        } else if !keep {
-            continue;
         }
-        let drop_name = rbool || !cmp || ls.drop_name;
-        let mut labels = if one_to_one {
-            match matching {
+        let mut labels = if self.cmp {
+            ls.labels.clone()
+        } else {
+            // Arithmetic changes what the metric is: its name, type and unit go.
+            drop_metric_name(ls.labels)
+        };
+        if self.one_to_one {
+            labels = match self.matching {
                 Some(LabelModifier::Include(on)) => {
                     let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
-                    labels_only(&ls.labels, &names)
+                    labels_only(&labels, &names)
                 }
                 Some(LabelModifier::Exclude(ign)) => {
                     let names: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
-                    labels_without(&ls.labels, &names)
+                    labels_without(&labels, &names)
                 }
-                None => ls.labels.clone(),
-            }
-        } else {
-            ls.labels.clone()
-        };
-        for name in &include {
+                None => labels,
+            };
+        }
+        for name in &self.include {
             labels = labels_set(&labels, name, rs.labels.get(name).unwrap_or(""));
         }
-        if !one_to_one {
-            let key = if drop_name {
-                labels_without(&labels, &["__name__"])
-            } else {
-                labels.clone()
-            };
-            if !inserted.insert(key) {
+        if self.one_to_one {
+            if !self.matched.insert(sig.clone()) {
                 return Err(PromqlError::execution(
-                    "multiple matches for labels: grouping labels must ensure unique matches",
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
                 ));
             }
+        } else if !self
+            .inserted
+            .entry(sig.clone())
+            .or_default()
+            .insert(labels.clone())
+        {
+            return Err(PromqlError::execution(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
         }
-        out.push(ESample {
+        if !keep && !self.rbool {
+            return Ok(());
+        }
+        self.out.push(ESample {
             labels,
-            t,
+            t: self.t,
             v: val,
-            drop_name,
+            drop_name: self.rbool || !self.cmp || ls.drop_name,
         });
+        Ok(())
     }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,16 +8,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use promql_parser::parser::ast::{AtModifier, Offset};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{Expr, VectorSelector};
+use promql_parser::parser::{Call, Expr, VectorSelector};
 
 use super::error::{ErrorKind, PromqlError, Result};
+use super::histogram::{Forced, MonotonicityNote};
+use super::info::{self, InfoPlan};
 use super::parse::{parse, to_matchers};
 use super::value::{
     ESample, ESeries, Point, QueryResult, Sample, Series, Val, Value, drop_metric_name,
 };
 use super::{aggregate, binary, functions};
-use crate::model::Labels;
 use crate::model::is_stale_nan;
+use crate::model::{Labels, Matcher};
 use crate::tsdb::Db;
 
 /// Subquery resolution when a subquery gives none (Prometheus's default global
@@ -256,14 +258,28 @@ impl Engine {
             cur_samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),
+            info_data: HashMap::new(),
+            monotonicity: Vec::new(),
             group_cache: HashMap::new(),
         };
         let mut ranges: HashMap<usize, (i64, i64, &VectorSelector)> = HashMap::new();
-        ev.plan(expr, start, end, &mut ranges);
+        let mut infos: Vec<(i64, i64, &Call)> = Vec::new();
+        ev.plan(expr, start, end, &mut ranges, &mut infos);
         for (key, (mint, maxt, vs)) in ranges {
             ev.check()?;
             let loaded = self.load(vs, mint, maxt)?;
             ev.data.insert(key, loaded);
+        }
+        for (mint, maxt, c) in infos {
+            ev.check()?;
+            let key = c as *const Call as usize;
+            let plan = InfoPlan::new(c)?;
+            let (lo, hi) = match ev.info_data.get(&key) {
+                Some(_) => continue,
+                None => (mint, maxt),
+            };
+            let loaded = self.load_matching(&plan.select_matchers(), lo, hi)?;
+            ev.info_data.insert(key, (plan, loaded));
         }
         Ok(ev)
     }
@@ -271,9 +287,19 @@ impl Engine {
     /// Reads the series of one selector over `[mint, maxt]` into buffers.
     fn load(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
         let sets = to_matchers(vs.name.as_deref(), &vs.matchers)?;
+        self.load_sets(&sets, mint, maxt)
+    }
+
+    /// Reads the series matching all of `matchers` over `[mint, maxt]`.
+    fn load_matching(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
+        self.load_sets(&[matchers.to_vec()], mint, maxt)
+    }
+
+    /// Reads the series matching any of the matcher sets over `[mint, maxt]`.
+    fn load_sets(&self, sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
         let q = self.db.querier(mint, maxt);
         let mut out: Vec<Loaded> = Vec::new();
-        for matchers in &sets {
+        for matchers in sets {
             let set = q
                 .select(matchers)
                 .map_err(|e| PromqlError::execution(e.to_string()))?;
@@ -354,6 +380,10 @@ pub(crate) struct Evaluator<'a> {
     pub cur_samples: usize,
     warnings: Vec<String>,
     infos: Vec<String>,
+    /// The plan and the series of each `info` call (by the address of its node).
+    pub info_data: HashMap<usize, (InfoPlan, Vec<Loaded>)>,
+    /// Histograms made monotonic, merged per metric and position until the end.
+    monotonicity: Vec<MonotonicityNote>,
     /// Group labels by input series, per aggregation node: computed once per
     /// series for the whole query instead of once per step.
     pub group_cache: HashMap<usize, HashMap<Labels, Labels>>,
@@ -389,6 +419,10 @@ fn system_time_ms(t: &SystemTime) -> i64 {
 
 impl<'a> Evaluator<'a> {
     fn result(&mut self, value: Value) -> QueryResult {
+        for n in std::mem::take(&mut self.monotonicity) {
+            let msg = n.message();
+            self.info(msg);
+        }
         QueryResult {
             value,
             warnings: std::mem::take(&mut self.warnings),
@@ -405,6 +439,25 @@ impl<'a> Evaluator<'a> {
     pub fn info(&mut self, msg: String) {
         if !self.infos.contains(&msg) {
             self.infos.push(msg);
+        }
+    }
+
+    /// Records that a histogram of `metric` was made monotonic at `t`.
+    pub(crate) fn note_monotonicity(&mut self, metric: String, pos: String, t: i64, f: Forced) {
+        match self
+            .monotonicity
+            .iter_mut()
+            .find(|n| n.metric == metric && n.pos == pos)
+        {
+            Some(n) => n.merge(t, f),
+            None => self.monotonicity.push(MonotonicityNote {
+                metric,
+                pos,
+                min_t: t,
+                max_t: t,
+                forced: f,
+                count: 1,
+            }),
         }
     }
 
@@ -434,7 +487,7 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
+    pub(crate) fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
         match at {
             None => None,
             Some(AtModifier::Start) => Some(self.start),
@@ -458,6 +511,7 @@ impl<'a> Evaluator<'a> {
         mint: i64,
         maxt: i64,
         out: &mut HashMap<usize, (i64, i64, &'e VectorSelector)>,
+        infos: &mut Vec<(i64, i64, &'e Call)>,
     ) {
         let mut add = |vs: &'e VectorSelector, range: i64| {
             let (lo, hi) = match self.at_ms(&vs.at) {
@@ -486,23 +540,36 @@ impl<'a> Evaluator<'a> {
                 let range = dur_ms(&sq.range);
                 let lo = lo.saturating_sub(off).saturating_sub(range);
                 let hi = hi.saturating_sub(off);
-                self.plan(&sq.expr, lo, hi, out);
+                self.plan(&sq.expr, lo, hi, out, infos);
             }
             Expr::Aggregate(a) => {
-                self.plan(&a.expr, mint, maxt, out);
+                self.plan(&a.expr, mint, maxt, out, infos);
                 if let Some(p) = &a.param {
-                    self.plan(p, mint, maxt, out);
+                    self.plan(p, mint, maxt, out, infos);
                 }
             }
-            Expr::Unary(u) => self.plan(&u.expr, mint, maxt, out),
+            Expr::Unary(u) => self.plan(&u.expr, mint, maxt, out, infos),
             Expr::Binary(b) => {
-                self.plan(&b.lhs, mint, maxt, out);
-                self.plan(&b.rhs, mint, maxt, out);
+                self.plan(&b.lhs, mint, maxt, out, infos);
+                self.plan(&b.rhs, mint, maxt, out, infos);
             }
-            Expr::Paren(p) => self.plan(&p.expr, mint, maxt, out),
+            Expr::Paren(p) => self.plan(&p.expr, mint, maxt, out, infos),
             Expr::Call(c) => {
+                if c.func.name == "info" {
+                    // The info series: over the lookback before the first
+                    // argument's reference times.
+                    let (at, off) = info::info_time(self, &c.args.args[0]);
+                    let (lo, hi) = match at {
+                        Some(at) => (at, at),
+                        None => (mint, maxt),
+                    };
+                    let (lo, hi) = (lo.saturating_sub(off), hi.saturating_sub(off));
+                    infos.push((lo.saturating_sub(self.lookback), hi, c));
+                    self.plan(&c.args.args[0], mint, maxt, out, infos);
+                    return;
+                }
                 for a in &c.args.args {
-                    self.plan(a, mint, maxt, out);
+                    self.plan(a, mint, maxt, out, infos);
                 }
             }
             Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}

@@ -5,11 +5,14 @@ use promql_parser::parser::{Call, Expr};
 
 use super::engine::{Evaluator, dur_ms};
 use super::error::{PromqlError, Result};
+use super::histogram;
+use super::info;
+use super::position::{arg_position, go_g, position};
 use super::range_fns as rf;
-use super::value::{ESample, ESeries, Point, Val, format_float, labels_set, labels_without};
+use super::value::{ESample, ESeries, Point, Val, format_float, labels_set};
 use crate::model::Labels;
 
-fn arg_vector(v: Val, name: &str) -> Result<Vec<ESample>> {
+pub(crate) fn arg_vector(v: Val, name: &str) -> Result<Vec<ESample>> {
     match v {
         Val::Vector(v) => Ok(v),
         other => Err(PromqlError::bad_data(format!(
@@ -19,7 +22,7 @@ fn arg_vector(v: Val, name: &str) -> Result<Vec<ESample>> {
     }
 }
 
-fn arg_scalar(v: Val, name: &str) -> Result<f64> {
+pub(crate) fn arg_scalar(v: Val, name: &str) -> Result<f64> {
     match v {
         Val::Scalar(v) => Ok(v),
         other => Err(PromqlError::bad_data(format!(
@@ -29,7 +32,7 @@ fn arg_scalar(v: Val, name: &str) -> Result<f64> {
     }
 }
 
-fn arg_string(v: Val, name: &str) -> Result<String> {
+pub(crate) fn arg_string(v: Val, name: &str) -> Result<String> {
     match v {
         Val::Str(s) => Ok(s),
         other => Err(PromqlError::bad_data(format!(
@@ -40,7 +43,7 @@ fn arg_string(v: Val, name: &str) -> Result<String> {
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -154,6 +157,57 @@ fn absent_labels(e: &Expr) -> Labels {
     Labels::new(pairs).unwrap_or_default()
 }
 
+/// Whether `name` may name a label (Prometheus 3 accepts any non-empty UTF-8).
+fn valid_label_name(name: &str) -> bool {
+    !name.is_empty()
+}
+
+/// Splits `s` into runs of ASCII digits and runs of anything else.
+fn natural_chunks(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut digits = None;
+    for (i, c) in s.char_indices() {
+        let d = c.is_ascii_digit();
+        if digits.is_some_and(|x| x != d) {
+            out.push(&s[start..i]);
+            start = i;
+        }
+        digits = Some(d);
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// Whether `a` sorts before `b` in the natural order `sort_by_label` uses (the
+/// one of the Go package Prometheus calls): chunk by chunk, runs of digits
+/// compared as integers; a string that runs out of chunks first comes first.
+fn natural_less(a: &str, b: &str) -> bool {
+    let (ca, cb) = (natural_chunks(a), natural_chunks(b));
+    for (i, x) in ca.iter().enumerate() {
+        let Some(y) = cb.get(i) else {
+            return false;
+        };
+        let same = match (x.parse::<i64>(), y.parse::<i64>()) {
+            (Ok(p), Ok(q)) if p != q => return p < q,
+            (Ok(_), Ok(_)) => true,
+            _ => x == y,
+        };
+        if !same {
+            return x < y;
+        }
+        if i == ca.len() - 1 {
+            return true;
+        }
+        if i == cb.len() - 1 {
+            return false;
+        }
+    }
+    false
+}
+
 /// The expression inside any parentheses.
 fn unparen(e: &Expr) -> &Expr {
     match e {
@@ -176,19 +230,6 @@ fn go_min(a: f64, b: f64) -> f64 {
         f64::NAN
     } else {
         a.min(b)
-    }
-}
-
-/// Line:column of the first occurrence of `needle` in the query, 1-based.
-fn position(query: &str, needle: &str) -> String {
-    match query.find(needle) {
-        Some(i) => {
-            let before = &query[..i];
-            let line = before.matches('\n').count() + 1;
-            let col = i - before.rfind('\n').map(|p| p + 1).unwrap_or(0) + 1;
-            format!(" ({line}:{col})")
-        }
-        None => String::new(),
     }
 }
 
@@ -305,7 +346,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                     "invalid regular expression in label_replace(): {e}"
                 ))
             })?;
-            if dst.is_empty() {
+            if !valid_label_name(&dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
@@ -333,7 +374,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             for a in &args[3..] {
                 srcs.push(arg_string(ev.eval(a, t)?, name)?);
             }
-            if dst.is_empty() {
+            if !valid_label_name(&dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));
@@ -377,20 +418,19 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                     }
                     let desc = name == "sort_by_label_desc";
                     v.sort_by(|a, b| {
-                        let mut o = std::cmp::Ordering::Equal;
                         for n in &names {
-                            o = a
-                                .labels
-                                .get(n)
-                                .unwrap_or("")
-                                .cmp(b.labels.get(n).unwrap_or(""));
-                            if o != std::cmp::Ordering::Equal {
-                                break;
+                            let (x, y) = (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
+                            if x == y {
+                                continue;
                             }
+                            let o = if natural_less(x, y) {
+                                std::cmp::Ordering::Less
+                            } else {
+                                std::cmp::Ordering::Greater
+                            };
+                            return if desc { o.reverse() } else { o };
                         }
-                        if o == std::cmp::Ordering::Equal {
-                            o = a.labels.cmp(&b.labels);
-                        }
+                        let o = a.labels.cmp(&b.labels);
                         if desc { o.reverse() } else { o }
                     });
                 }
@@ -406,7 +446,20 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             }
             return Ok(Val::Vector(v));
         }
-        "histogram_quantile" => return histogram_quantile(ev, c, t),
+        "info" => {
+            let key = c as *const Call as usize;
+            let Some((plan, series)) = ev.info_data.remove(&key) else {
+                return Err(PromqlError::execution("info series were not loaded"));
+            };
+            let r = info::eval_info(ev, c, &plan, &series, t);
+            ev.info_data.insert(key, (plan, series));
+            return r.map(Val::Vector);
+        }
+        "histogram_quantile" => return histogram::histogram_quantile(ev, c, t).map(Val::Vector),
+        "histogram_quantiles" => {
+            return histogram::histogram_quantiles(ev, c, t).map(Val::Vector);
+        }
+        "histogram_fraction" => return histogram::histogram_fraction(ev, c, t).map(Val::Vector),
         _ => {}
     }
     // Element-wise functions of one vector and optional scalars.
@@ -531,9 +584,10 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
         }
     }
     if name == "quantile_over_time" && !(0.0..=1.0).contains(&extra[0]) {
+        let pos = arg_position(&ev.query, name, 0);
         ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            format_float(extra[0])
+            "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
+            go_g(extra[0])
         ));
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
@@ -593,124 +647,21 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     Ok(Val::Vector(out))
 }
 
-/// A histogram's labels (without `le`), its `(le, count)` buckets, its metric name.
-type BucketGroup = (Labels, Vec<(f64, f64)>, String);
-
-/// `histogram_quantile` over classic `le` buckets.
-fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
-    let args = &c.args.args;
-    let q = arg_scalar(ev.eval(&args[0], t)?, "histogram_quantile")?;
-    let v = arg_vector(ev.eval(&args[1], t)?, "histogram_quantile")?;
-    if !(0.0..=1.0).contains(&q) {
-        ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}",
-            format_float(q)
-        ));
-    }
-    let mut groups: Vec<BucketGroup> = Vec::new();
-    let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
-    for s in &v {
-        let metric = s.labels.metric_name().unwrap_or("").to_string();
-        let le = match s.labels.get("le").map(|x| x.trim().parse::<f64>()) {
-            Some(Ok(le)) => le,
-            other => {
-                let raw = match other {
-                    Some(_) => s.labels.get("le").unwrap_or(""),
-                    None => "",
-                };
-                ev.warn(format!(
-                    "PromQL warning: bucket label \"le\" is missing or has a malformed value of {raw:?} for metric name {metric:?}"
-                ));
-                continue;
-            }
-        };
-        let key = labels_without(&s.labels, &["le", "__name__"]);
-        let i = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new(), metric.clone()));
-            groups.len() - 1
-        });
-        groups[i].1.push((le, s.v));
-    }
-    let mut out = Vec::new();
-    for (labels, mut buckets, metric) in groups {
-        let (val, forced) = bucket_quantile(q, &mut buckets);
-        if forced {
-            let pos = position(&ev.query, "histogram_quantile");
-            ev.info(format!(
-                "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {metric:?}{pos}"
-            ));
-        }
-        out.push(ESample {
-            labels,
-            t,
-            v: val,
-            drop_name: false,
-        });
-    }
-    Ok(Val::Vector(out))
-}
-
-/// The quantile of classic buckets `(upper bound, cumulative count)`, and whether
-/// the counts had to be made monotonic.
-fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> (f64, bool) {
-    if q.is_nan() {
-        return (f64::NAN, false);
-    }
-    if q < 0.0 {
-        return (f64::NEG_INFINITY, false);
-    }
-    if q > 1.0 {
-        return (f64::INFINITY, false);
-    }
-    b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(std::cmp::Ordering::Equal));
-    if b.last().map(|x| x.0) != Some(f64::INFINITY) {
-        return (f64::NAN, false);
-    }
-    // Coalesce equal bounds.
-    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(b.len());
-    for &(le, n) in b.iter() {
-        match merged.last_mut() {
-            Some(last) if last.0 == le => last.1 += n,
-            _ => merged.push((le, n)),
-        }
-    }
-    let mut forced = false;
-    let mut max = f64::NEG_INFINITY;
-    for x in merged.iter_mut() {
-        if x.1 > max {
-            max = x.1;
-        } else if x.1 < max {
-            x.1 = max;
-            forced = true;
-        }
-    }
-    if merged.len() < 2 {
-        return (f64::NAN, forced);
-    }
-    let obs = merged[merged.len() - 1].1;
-    if obs == 0.0 || obs.is_nan() {
-        return (f64::NAN, forced);
-    }
-    let mut rank = q * obs;
-    let i = merged.partition_point(|x| x.1 < rank);
-    if i == merged.len() - 1 {
-        return (merged[merged.len() - 2].0, forced);
-    }
-    if i == 0 && merged[0].0 <= 0.0 {
-        return (merged[0].0, forced);
-    }
-    let (mut start, end, mut count) = (0.0, merged[i].0, merged[i].1);
-    if i > 0 {
-        start = merged[i - 1].0;
-        count -= merged[i - 1].1;
-        rank -= merged[i - 1].1;
-    }
-    (start + (end - start) * (rank / count), forced)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn natural_order() {
+        assert!(natural_less("2", "10"));
+        assert!(!natural_less("10", "2"));
+        assert!(natural_less("4m5", "4m600"));
+        assert!(natural_less("4m600", "4m1000"));
+        assert!(natural_less("1.2.3", "1.11.3"));
+        assert!(natural_less("1.11.3", "1.111.3"));
+        assert!(natural_less("a", "b"));
+        assert!(!natural_less("", "x"));
+    }
 
     #[test]
     fn calendar_parts() {
@@ -724,13 +675,5 @@ mod tests {
         assert_eq!(time_part("hour", s), 12.0);
         assert_eq!(time_part("minute", s), 34.0);
         assert_eq!(time_part("day_of_week", 0.0), 4.0);
-    }
-
-    #[test]
-    fn bucket_quantile_interpolates_and_fixes_monotonicity() {
-        let mut b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
-        assert_eq!(bucket_quantile(0.5, &mut b), (1.0, false));
-        let mut b = vec![(1.0, 10.0), (2.0, 5.0), (f64::INFINITY, 20.0)];
-        assert!(bucket_quantile(0.5, &mut b).1);
     }
 }

@@ -24,10 +24,14 @@ mod binary;
 mod engine;
 mod error;
 mod functions;
+mod histogram;
+mod info;
 pub mod json;
 mod parse;
+mod position;
 mod range_fns;
 mod value;
+mod xxhash;
 
 pub use engine::{Engine, EngineOptions, QueryOptions};
 pub use error::{ErrorKind, PromqlError};

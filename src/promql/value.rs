@@ -114,8 +114,18 @@ pub(crate) fn labels_set(l: &Labels, name: &str, value: &str) -> Labels {
     Labels::new(pairs).unwrap_or_default()
 }
 
+/// The labels that name a metric's schema: `__name__`, `__type__`, `__unit__`.
+/// Prometheus drops all three where it drops the metric name.
+pub(crate) const METADATA_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
+/// `l` without the metric name and the other metadata labels ([`METADATA_LABELS`]).
 pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
-    labels_without(l, &["__name__"])
+    labels_without(l, &METADATA_LABELS)
+}
+
+/// Whether `l` has any of the [`METADATA_LABELS`].
+pub(crate) fn has_metadata(l: &Labels) -> bool {
+    METADATA_LABELS.iter().any(|n| l.get(n).is_some())
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)` as Prometheus prints values in labels.
@@ -149,6 +159,9 @@ mod tests {
     fn label_edits() {
         let l = Labels::new([("__name__", "m"), ("a", "1"), ("b", "2")]).unwrap();
         assert_eq!(drop_metric_name(&l).to_string(), r#"{a="1", b="2"}"#);
+        let typed = Labels::new([("__name__", "m"), ("__type__", "counter"), ("__unit__", "s"), ("a", "1")]).unwrap();
+        assert_eq!(drop_metric_name(&typed).to_string(), r#"{a="1"}"#);
+        assert!(has_metadata(&typed) && !has_metadata(&drop_metric_name(&typed)));
         assert_eq!(labels_only(&l, &["b"]).to_string(), r#"{b="2"}"#);
         assert_eq!(labels_set(&l, "a", "").to_string(), r#"m{b="2"}"#);
         assert_eq!(

@@ -197,7 +197,10 @@ impl Walk<'_> {
                 Tok::Ident(name) => {
                     let lower = name.to_ascii_lowercase();
                     let next_paren = is_punct(toks.get(i + 1), "(");
-                    if GROUPING.contains(&lower.as_str()) {
+                    // `fill`, `fill_left` and `fill_right` take a value in
+                    // brackets; without one they are metric names.
+                    let fill_word = lower.starts_with("fill");
+                    if GROUPING.contains(&lower.as_str()) && (next_paren || !fill_word) {
                         i = if next_paren {
                             matching(toks, i + 1)? + 1
                         } else {
@@ -462,6 +465,18 @@ mod tests {
             "rate(foo[1m] anchored @ 100.000)"
         );
         assert_eq!(pin("foo smoothed"), "foo @ 100.000 smoothed");
+    }
+
+    #[test]
+    fn fill_without_a_value_is_a_metric() {
+        assert_eq!(
+            pin("fill + fill(0) other"),
+            "fill @ 100.000 + fill(0) other @ 100.000"
+        );
+        assert_eq!(
+            pin("other + fill_left(0) fill_left"),
+            "other @ 100.000 + fill_left(0) fill_left @ 100.000"
+        );
     }
 
     #[test]
