@@ -20,7 +20,8 @@
 //! `#` starts a comment). The test fails when a case outside the list fails, and
 //! when a listed case passes (or no longer exists): the list only shrinks.
 //! `PROMQLTEST_WRITE_EXPECTED=1 cargo test --test promqltest` rewrites the list
-//! from the current failures.
+//! from the current failures; `PROMQLTEST_SHOW_FAILURES=1 cargo test --test
+//! promqltest -- --nocapture` prints every failing case with its reason.
 //!
 //! The scripts run against `tidemark::promql::Engine` through
 //! `promqltest/engine_adapter.rs`. The small reference evaluator in
@@ -184,6 +185,11 @@ fn promqltest_scripts() {
         return;
     }
 
+    if std::env::var("PROMQLTEST_SHOW_FAILURES").as_deref() == Ok("1") {
+        for (k, (what, reason)) in &failures {
+            println!("FAILED {k}: {}\n    {}", one_line(what), one_line(reason));
+        }
+    }
     let listed = read_expected(&expected_path);
     let mut report = String::new();
     let unexpected: Vec<_> = failures

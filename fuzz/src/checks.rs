@@ -304,6 +304,7 @@ pub fn wal_records(data: &[u8]) {
         None => assert_eq!(ty, Err(RecordError::Empty)),
         Some(1) => assert_eq!(ty, Ok(RecordType::Series)),
         Some(2) => assert_eq!(ty, Ok(RecordType::Samples)),
+        Some(3) => assert_eq!(ty, Ok(RecordType::Tombstones)),
         Some(&b) => assert_eq!(ty, Err(RecordError::UnknownType(b))),
     }
 

@@ -1,28 +1,36 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`, `series`,
+//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`,
+//! `metadata` and `targets/metadata` (`metadata.rs`, from the scrape
+//! manager's targets), `series`,
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
 //! `selector.rs` and parameters read as Go's `ParseForm` in `params.rs`),
 //! `status/{buildinfo,config,flags,runtimeinfo,tsdb}`, `rules`, `alerts` and
-//! `query_exemplars` (`status.rs`). Responses are gzipped when the client
-//! accepts it and timed by handler and code (`middleware.rs`). The query
-//! endpoints come with the PromQL engine.
+//! `query_exemplars` (`status.rs`), `query` and `query_range` over the
+//! PromQL engine (`query.rs`), and with `--web.enable-admin-api` the TSDB
+//! admin endpoints `admin/tsdb/{delete_series,clean_tombstones,snapshot}`
+//! (`admin.rs`). Responses are gzipped when the client accepts it and timed
+//! by handler and code (`middleware.rs`).
 //!
 //! [`router`] builds the `Router` from an [`ApiState`]. The state starts "not
 //! ready" (`/-/ready` answers 503); the binary hands it the open database with
 //! [`ApiState::set_storage`] and takes it back with [`ApiState::take_storage`] to
 //! close it, hands it the scrape manager with [`ApiState::set_scrape_manager`],
 //! and, with `--web.enable-lifecycle`, where to send reloads with
-//! [`ApiState::set_reloader`]. A wrong method on a known path answers 405, an unknown path 404, both
+//! [`ApiState::set_reloader`]; the engine's limits and the query concurrency come
+//! from [`ApiState::set_query_options`]. A wrong method on a known path answers 405, an unknown path 404, both
 //! as Prometheus's JSON error envelope ([`ApiError`]).
 
+mod admin;
 mod buildinfo;
 mod error;
 mod health;
 mod lifecycle;
+mod metadata;
 mod metrics;
 mod middleware;
 mod params;
 mod process;
+mod query;
 pub mod selector;
 mod series;
 mod status;
@@ -35,13 +43,14 @@ use axum::routing::{get, post};
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 
+use crate::promql::EngineOptions;
 use crate::scrape::ScrapeManager;
 use crate::tsdb::Db;
 
 pub use buildinfo::{BUILD_INFO, BuildInfo};
 pub use error::{ApiError, ErrorType};
 pub use lifecycle::{ReloadRequest, ReloadSender};
-pub use params::{MAX_TIME_MS, MIN_TIME_MS, parse_time};
+pub use params::{MAX_TIME_MS, MIN_TIME_MS, parse_duration, parse_time};
 pub use status::{Flags, retention_text};
 
 /// The open database, shared by the handlers and the metric collectors; `None`
@@ -79,6 +88,10 @@ struct Shared {
     /// Retention as runtimeinfo shows it.
     retention: RwLock<String>,
     start_time: std::time::SystemTime,
+    query: RwLock<query::QuerySettings>,
+    query_metrics: query::QueryMetrics,
+    /// Whether the TSDB admin endpoints answer (`--web.enable-admin-api`).
+    admin: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -94,6 +107,17 @@ impl ApiState {
             "Histogram of latencies for HTTP requests.",
             durations.clone(),
         );
+        let query_metrics = query::QueryMetrics::new();
+        registry.register(
+            "tidemark_engine_query_duration_seconds",
+            "Query timings by phase: queue_time, inner_eval, result_encode.",
+            query_metrics.durations.clone(),
+        );
+        registry.register(
+            "tidemark_engine_queries",
+            "The current number of queries being executed or waiting.",
+            query_metrics.running.clone(),
+        );
         ApiState {
             shared: Arc::new(Shared {
                 registry,
@@ -106,6 +130,9 @@ impl ApiState {
                 flags: RwLock::new(Flags::new()),
                 retention: RwLock::new(String::new()),
                 start_time: std::time::SystemTime::now(),
+                query: RwLock::new(query::QuerySettings::default()),
+                query_metrics,
+                admin: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -160,6 +187,18 @@ impl ApiState {
         self.shared.reloader.read().clone()
     }
 
+    /// Enables the TSDB admin endpoints (`--web.enable-admin-api`); without it
+    /// they answer 503 "admin APIs disabled", as Prometheus's do.
+    pub fn set_admin_enabled(&self, on: bool) {
+        self.shared
+            .admin
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn admin_enabled(&self) -> bool {
+        self.shared.admin.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The configuration text `/api/v1/status/config` shows.
     pub fn set_config_text(&self, text: String) {
         *self.shared.config_text.write() = text;
@@ -185,6 +224,21 @@ impl ApiState {
 
     fn retention_text(&self) -> String {
         self.shared.retention.read().clone()
+    }
+
+    /// The engine's limits (timeout, max samples, lookback delta) and how many
+    /// queries may run at once; further ones wait.
+    pub fn set_query_options(&self, engine: EngineOptions, max_concurrency: usize) {
+        *self.shared.query.write() = query::QuerySettings::new(engine, max_concurrency);
+    }
+
+    fn query_settings(&self) -> (EngineOptions, Arc<tokio::sync::Semaphore>) {
+        let q = self.shared.query.read();
+        (q.engine.clone(), Arc::clone(&q.slots))
+    }
+
+    fn query_metrics(&self) -> &query::QueryMetrics {
+        &self.shared.query_metrics
     }
 
     fn start_time(&self) -> std::time::SystemTime {
@@ -257,6 +311,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/query", get(query::query).post(query::query))
+        .route(
+            "/api/v1/query_range",
+            get(query::query_range).post(query::query_range),
+        )
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
+        .route("/api/v1/metadata", get(metadata::metadata))
         .route("/api/v1/series", get(series::series).post(series::series))
         .route("/api/v1/labels", get(series::labels).post(series::labels))
         .route("/api/v1/label/{name}/values", get(series::label_values))
@@ -271,6 +332,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/tsdb", get(status::tsdb))
+        .route(
+            "/api/v1/admin/tsdb/delete_series",
+            post(admin::delete_series).put(admin::delete_series),
+        )
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(admin::clean_tombstones).put(admin::clean_tombstones),
+        )
+        .route(
+            "/api/v1/admin/tsdb/snapshot",
+            post(admin::snapshot).put(admin::snapshot),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.shared.durations.clone(),
             middleware::measure,

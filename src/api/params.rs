@@ -72,6 +72,18 @@ impl Form {
             .map_err(|e| invalid_param(name, &format!("Invalid time value for '{name}': {e}")))
     }
 
+    /// Parameter `name` as a duration in nanoseconds (Prometheus's API
+    /// `parseDuration`), `None` when empty; the error is `invalid parameter`.
+    pub fn duration(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        let v = self.value(name);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        parse_duration(v)
+            .map(Some)
+            .map_err(|e| invalid_param(name, &e))
+    }
+
     /// `limit`: 0 (the default) means none; negative or not a number is refused.
     pub fn limit(&self, name: &str) -> Result<usize, ApiError> {
         let v = self.value(name);
@@ -155,6 +167,29 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         _ => {}
     }
     parse_rfc3339(s).ok_or_else(cannot)
+}
+
+/// A duration as Prometheus's API takes it, in nanoseconds: float seconds
+/// (`"15"`, `"0.5"`, negative allowed) or a Prometheus duration (`"1m30s"`).
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    if let Some(secs) = parse_go_float(s) {
+        let ns = secs * 1e9;
+        if ns.is_nan() {
+            return Err(format!("cannot parse {s:?} to a valid duration"));
+        }
+        // i64::MAX as f64 rounds up to 2^63, so `>=` catches it.
+        if ns >= i64::MAX as f64 || ns < i64::MIN as f64 {
+            return Err(format!(
+                "cannot parse {s:?} to a valid duration. It overflows int64"
+            ));
+        }
+        return Ok(ns as i64);
+    }
+    match crate::model::parse_duration(s) {
+        Ok(d) => i64::try_from(d.as_nanos())
+            .map_err(|_| format!("cannot parse {s:?} to a valid duration")),
+        Err(_) => Err(format!("cannot parse {s:?} to a valid duration")),
+    }
 }
 
 /// Go's `strconv.ParseFloat` on decimal input: digits with optional sign,
@@ -295,6 +330,34 @@ mod tests {
                 Err(format!("cannot parse {bad:?} to a valid timestamp"))
             );
         }
+    }
+
+    #[test]
+    fn durations_parse_as_prometheus() {
+        assert_eq!(parse_duration("15"), Ok(15_000_000_000));
+        assert_eq!(parse_duration("0.5"), Ok(500_000_000));
+        assert_eq!(parse_duration("-1"), Ok(-1_000_000_000));
+        assert_eq!(parse_duration("1m30s"), Ok(90_000_000_000));
+        assert_eq!(parse_duration("1ms"), Ok(1_000_000));
+        assert_eq!(parse_duration("0"), Ok(0));
+        assert_eq!(
+            parse_duration("1.5m"),
+            Err("cannot parse \"1.5m\" to a valid duration".into())
+        );
+        assert_eq!(
+            parse_duration("1e10"),
+            Err("cannot parse \"1e10\" to a valid duration. It overflows int64".into())
+        );
+        assert!(parse_duration("NaN").is_err());
+        assert!(parse_duration("").is_err());
+        let e = Form::parse(Some("step=x"), None)
+            .duration("step")
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "invalid parameter \"step\": cannot parse \"x\" to a valid duration"
+        );
+        assert_eq!(Form::parse(None, None).duration("step").unwrap(), None);
     }
 
     #[test]

@@ -189,10 +189,14 @@ impl fmt::Display for Text<'_> {
 }
 
 impl PartialEq<str> for Text<'_> {
+    /// Compares the unescaped text without copying it (but for a float label
+    /// value, which is respelled).
     fn eq(&self, other: &str) -> bool {
         match self.escapes {
             Escapes::None => self.raw == other,
-            _ => self.get() == other,
+            Escapes::Help => Unescaped::new(self.raw, false).eq(other.chars()),
+            Escapes::Quoted => Unescaped::new(self.raw, true).eq(other.chars()),
+            Escapes::Float => self.get() == other,
         }
     }
 }
@@ -205,24 +209,51 @@ impl PartialEq<&str> for Text<'_> {
 
 fn unescape(raw: &str, quote: bool) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('\\') => out.push('\\'),
-            Some('n') => out.push('\n'),
-            Some('"') if quote => out.push('"'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
+    out.extend(Unescaped::new(raw, quote));
+    out
+}
+
+/// The characters of escaped text with `\\`, `\n` (and with `quote`, `\"`)
+/// undone; any other backslash is kept as written.
+struct Unescaped<'a> {
+    chars: std::str::Chars<'a>,
+    quote: bool,
+    /// The character after a backslash that was not an escape.
+    pending: Option<char>,
+}
+
+impl<'a> Unescaped<'a> {
+    fn new(raw: &'a str, quote: bool) -> Unescaped<'a> {
+        Unescaped {
+            chars: raw.chars(),
+            quote,
+            pending: None,
         }
     }
-    out
+}
+
+impl Iterator for Unescaped<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        if let Some(c) = self.pending.take() {
+            return Some(c);
+        }
+        let c = self.chars.next()?;
+        if c != '\\' {
+            return Some(c);
+        }
+        Some(match self.chars.next() {
+            Some('\\') => '\\',
+            Some('n') => '\n',
+            Some('"') if self.quote => '"',
+            Some(other) => {
+                self.pending = Some(other);
+                '\\'
+            }
+            None => '\\',
+        })
+    }
 }
 
 /// One label of a sample or an exemplar.

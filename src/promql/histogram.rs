@@ -276,9 +276,7 @@ fn make_monotonic(b: &mut [(f64, f64)]) -> Option<Forced> {
         max_diff: 0.0,
     };
     let mut forced = false;
-    let Some(&(_, mut prev)) = b.first() else {
-        return None;
-    };
+    let &(_, mut prev) = b.first()?;
     for x in b.iter_mut().skip(1) {
         let curr = x.1;
         if curr == prev {

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Value, value::Point};
+use super::{QueryResult, Value, value::Point};
 use crate::model::Labels;
 
 /// Appends `{"resultType":…,"result":…}` for `value` to `out`.
@@ -64,6 +64,31 @@ pub fn write_data(value: &Value, out: &mut String) {
         }
     }
     out.push('}');
+}
+
+/// The whole success answer of a query: `{"status":"success","data":…}` with
+/// `"warnings"` and `"infos"` when there are any.
+pub fn response(r: &QueryResult) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    write_data(&r.value, &mut out);
+    for (key, list) in [("warnings", &r.warnings), ("infos", &r.infos)] {
+        if list.is_empty() {
+            continue;
+        }
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":[");
+        for (i, w) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_string(w, &mut out);
+        }
+        out.push(']');
+    }
+    out.push('}');
+    out
 }
 
 /// The JSON text of `value` (see [`write_data`]).
@@ -272,9 +297,23 @@ mod tests {
         assert_eq!(
             data_json(&Value::Matrix(vec![Series {
                 labels: Labels::empty(),
-                points: vec![Point { t: 0, v: 1.0 }, Point { t: 15_000, v: f64::NAN }],
+                points: vec![
+                    Point { t: 0, v: 1.0 },
+                    Point {
+                        t: 15_000,
+                        v: f64::NAN
+                    }
+                ],
             }])),
             r#"{"resultType":"matrix","result":[{"metric":{},"values":[[0,"1"],[15,"NaN"]]}]}"#
+        );
+        assert_eq!(
+            response(&QueryResult {
+                value: Value::Scalar { t: 0, v: 1.0 },
+                warnings: vec!["w".into()],
+                infos: vec![],
+            }),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[0,"1"]},"warnings":["w"]}"#
         );
         // The output is valid JSON.
         let text = data_json(&Value::Vector(vec![Sample {

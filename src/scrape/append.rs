@@ -11,14 +11,16 @@
 //! (`NaN` with Prometheus's staleness bits) at this scrape's time. A failed scrape
 //! (the target unreachable, a parse error, the sample limit) marks every series of
 //! the previous scrape stale, as Prometheus does. Series with explicit timestamps
-//! (kept with `honor_timestamps`) are not tracked for staleness.
+//! (kept with `honor_timestamps`) are not tracked for staleness. It also keeps
+//! the target's metric metadata (see [`metadata`](super::metadata)).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 
 use crate::exposition::{Entry, Format, Mode, Parser};
 use crate::model::{Labels, PassThrough, hash_span, hash_span_alt, stale_nan};
-use crate::scrape::{RelabelConfig, relabel};
+use crate::scrape::metadata::{FamilyLines, MetadataCache};
+use crate::scrape::{RelabelConfig, TargetMetadata, relabel};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 
 /// How a target's samples are stored (from its scrape config).
@@ -147,6 +149,8 @@ pub struct ScrapeCache {
     /// Report series by name.
     report: HashMap<&'static str, SeriesRef>,
     key: Vec<u8>,
+    /// The metric metadata of the target's HELP, TYPE and UNIT lines.
+    metadata: MetadataCache,
 }
 
 /// Two independent 64-bit hashes of a series' exposed bytes. Two different series
@@ -234,10 +238,23 @@ impl ScrapeCache {
         let mut counts = ScrapeCounts::default();
         let mut over_limit = false;
         let fail = |error, counts| Err(AppendFailure { error, counts });
+        let mut family = FamilyLines::default();
         for entry in Parser::new(body.bytes, body.format, Mode::Lenient) {
+            let meta = &mut self.metadata;
             let entry = match entry {
                 Ok(Entry::Sample(s)) => s,
-                Ok(_) => continue,
+                Ok(Entry::Type { name, kind }) => {
+                    family.kind(meta, name, kind, iteration);
+                    continue;
+                }
+                Ok(Entry::Help { name, help }) => {
+                    family.help(meta, name, help, iteration);
+                    continue;
+                }
+                Ok(Entry::Unit { name, unit }) => {
+                    family.unit(meta, name, unit, iteration);
+                    continue;
+                }
                 Err(e) => return fail(ScrapeAppendError::Parse(e.to_string()), counts),
             };
             let s = entry;
@@ -294,6 +311,7 @@ impl ScrapeCache {
                 counts.refused += 1;
             }
         }
+        family.flush(&mut self.metadata, iteration);
         if over_limit {
             return fail(
                 ScrapeAppendError::SampleLimit {
@@ -303,8 +321,14 @@ impl ScrapeCache {
             );
         }
         self.iteration = iteration;
+        self.metadata.expire(iteration);
         self.end_scrape(app, t, true);
         Ok(counts)
+    }
+
+    /// The target's metric metadata (cheap: shared, not copied).
+    pub fn metadata(&self) -> TargetMetadata {
+        self.metadata.snapshot()
     }
 
     /// After a failed scrape (its appender rolled back): stale markers for every

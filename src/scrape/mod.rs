@@ -18,13 +18,15 @@
 //! - the scrape loop: a fixed phase per target, aligned timestamps, the report
 //!   series, and stale markers when series, scrapes or targets go away;
 //! - [`ScrapeCache`], which stores one scrape's body as Prometheus's scrape loop
-//!   does (target labels merged, metric relabeling, staleness, the limits).
+//!   does (target labels merged, metric relabeling, staleness, the limits) and
+//!   keeps the target's [`TargetMetadata`] (its HELP, TYPE and UNIT lines).
 
 mod append;
 mod client;
 mod config;
 mod file_sd;
 mod manager;
+mod metadata;
 mod relabel;
 mod scrape_loop;
 mod target;
@@ -48,6 +50,7 @@ pub use file_sd::{
     read_target_groups,
 };
 pub use manager::{ActiveTarget, ApplyError, DroppedTarget, ScrapeManager, ScrapeStats};
+pub use metadata::{MetricMetadata, TargetMetadata};
 pub use relabel::{
     Action, DEFAULT_REGEX, DEFAULT_REPLACEMENT, DEFAULT_SEPARATOR, RelabelConfig,
     RelabelConfigError, RelabelOptions, RelabelRegex, relabel,

@@ -31,7 +31,7 @@ use tracing::{debug, warn};
 use super::client::HttpClient;
 use crate::model::Labels;
 use crate::scrape::{
-    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, Target,
+    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, Target, TargetMetadata,
 };
 use crate::tsdb::{Appender, Db};
 
@@ -77,6 +77,9 @@ pub struct TargetStatus {
     pub last_scrape_duration: Duration,
     /// Samples the last scrape exposed.
     pub last_samples: u64,
+    /// The metric metadata of the target's scrapes so far (shared with its
+    /// scrape cache, copied only when it changes).
+    pub metadata: TargetMetadata,
 }
 
 /// Counts over every loop of a manager, for its own `/metrics`.
@@ -303,6 +306,7 @@ pub(crate) async fn run(
             last_scrape: Some(wall),
             last_scrape_duration: duration,
             last_samples: counts.scraped,
+            metadata: state.cache.metadata(),
         };
     }
 }

@@ -21,10 +21,11 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::model::Matcher;
 use crate::tsdb::block::BlockError;
 use crate::tsdb::blockset::BlockSet;
 use crate::tsdb::compact::CompactError;
-use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay, SpillError};
+use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, DeleteError, Head, Replay, SpillError};
 use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
 use crate::tsdb::querier::Querier;
 use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
@@ -96,6 +97,8 @@ pub enum DbError {
     Block(Box<BlockError>),
     #[error(transparent)]
     Compact(Box<CompactError>),
+    #[error("deleting series in the head: {0}")]
+    Delete(#[from] DeleteError),
 }
 
 // Boxed: they are large, and every `Result` of the database carries them.
@@ -322,6 +325,39 @@ impl Db {
     /// plan says, and deletes blocks beyond retention. Returns what it did.
     pub fn maintain(&self) -> Result<MaintenanceReport, DbError> {
         self.m.run()
+    }
+
+    /// Marks the samples in `[mint, maxt]` (milliseconds, both included) of the
+    /// series matching all `matchers` deleted, in the blocks and in the head
+    /// (Prometheus's admin `delete_series`). Queries stop returning them at once;
+    /// a series with no sample left is no longer selected. The data stays on disk
+    /// until compaction or [`clean_tombstones`](Self::clean_tombstones) rewrites
+    /// the blocks, and the head drops it when cut into a block. Samples appended
+    /// afterwards are not affected.
+    pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<(), DbError> {
+        self.m.delete_series(matchers, mint, maxt).map(|_| ())
+    }
+
+    /// Rewrites every block with deleted samples without them, so that they are
+    /// gone from disk. Returns how many blocks were rewritten (or removed, when
+    /// nothing was left of them).
+    pub fn clean_tombstones(&self) -> Result<u64, DbError> {
+        self.m.clean_tombstones()
+    }
+
+    /// Writes a snapshot into `dest` (a new directory on the same file system as
+    /// the data directory): hard links of the blocks' files and, with
+    /// `with_head`, the head's samples written as blocks. The snapshot is a data
+    /// directory of its own: [`Db::open`] opens it. Returns the number of blocks
+    /// in it.
+    pub fn snapshot(&self, dest: impl AsRef<Path>, with_head: bool) -> Result<u64, DbError> {
+        self.m.snapshot(dest.as_ref(), with_head)
+    }
+
+    /// The open blocks, oldest first (tests look at their files).
+    #[cfg(test)]
+    pub(crate) fn test_blocks(&self) -> Vec<Arc<crate::tsdb::block::Block>> {
+        self.m.blocks().snapshot()
     }
 
     /// Current figures.

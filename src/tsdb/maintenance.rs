@@ -33,9 +33,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::model::Matcher;
 use crate::tsdb::block::{Block, BlockId};
 use crate::tsdb::blockset::{BlockSet, dir_size};
-use crate::tsdb::compact::run::{merge_blocks, write_head_block};
+use crate::tsdb::compact::run::{merge_blocks, rewrite_block, write_head_block};
 use crate::tsdb::compact::{
     CompactError, beyond_size_retention, beyond_time_retention, block_ranges, plan,
 };
@@ -323,10 +324,19 @@ impl Maintenance {
                     return Err(e.into());
                 }
             };
-            self.blocks.add(meta.ulid, &ids)?;
-            self.blocks.delete(&ids)?;
             report.compactions += 1;
             report.blocks_compacted += ids.len() as u64;
+            let Some(meta) = meta else {
+                // Every sample of the sources was deleted.
+                self.blocks.delete(&ids)?;
+                tracing::info!(
+                    sources = ids.len(),
+                    "blocks compacted into nothing: every sample was deleted"
+                );
+                continue;
+            };
+            self.blocks.add(meta.ulid, &ids)?;
+            self.blocks.delete(&ids)?;
             tracing::info!(
                 block = %meta.ulid,
                 level = meta.compaction.level,
@@ -337,6 +347,127 @@ impl Maintenance {
                 "blocks compacted"
             );
         }
+    }
+
+    /// Marks the samples in `[mint, maxt]` of the series matching `matchers`
+    /// deleted, in every block (their `tombstones` files) and in the head (a WAL
+    /// record). Waits for a maintenance pass in progress, and none starts
+    /// meanwhile, so a head cut or a compaction never loses a deletion. Returns
+    /// how many blocks changed. A crash part-way leaves the deletion done in some
+    /// sources only; deleting again is harmless.
+    pub(crate) fn delete_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<u64, DbError> {
+        let _running = self.running.lock();
+        let mut changed = 0;
+        for b in self.blocks.snapshot() {
+            if b.delete(matchers, mint, maxt)? {
+                changed += 1;
+            }
+        }
+        self.head.delete(matchers, mint, maxt)?;
+        Ok(changed)
+    }
+
+    /// Writes every block that has tombstones again without the deleted samples
+    /// (a block left with no sample is deleted). The new block names the old one
+    /// as its parent, so a crash after its rename leaves one view of the data
+    /// (see `BlockSet::open`). Returns how many blocks were rewritten.
+    pub(crate) fn clean_tombstones(&self) -> Result<u64, DbError> {
+        let _running = self.running.lock();
+        let mut done = 0;
+        for b in self.blocks.snapshot() {
+            if b.tombstones().is_empty() {
+                continue;
+            }
+            let id = b.meta().ulid;
+            match rewrite_block(&self.dir, &b)? {
+                Some(meta) => {
+                    self.blocks.add(meta.ulid, &[id])?;
+                    self.blocks.delete(&[id])?;
+                    tracing::info!(old = %id, new = %meta.ulid, "block rewritten without its deleted samples");
+                }
+                None => {
+                    self.blocks.delete(&[id])?;
+                    tracing::info!(block = %id, "block deleted: every sample of it was deleted");
+                }
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Writes a snapshot of the database into `dest` (which must not exist): hard
+    /// links of every file of every block and, with `with_head`, the head's
+    /// samples written as blocks (one per aligned block range, without deleted
+    /// samples). It is built in `<dest>.tmp` and renamed into place, so `dest`
+    /// exists only complete. `dest` must be on the data directory's file system
+    /// (hard links). Returns the number of blocks in it.
+    pub(crate) fn snapshot(&self, dest: &Path, with_head: bool) -> Result<u64, DbError> {
+        let _running = self.running.lock();
+        let io = |p: &Path, op: &'static str| {
+            let p = p.to_path_buf();
+            move |e: std::io::Error| DbError::Io {
+                path: p,
+                source: std::io::Error::new(e.kind(), format!("{op}: {e}")),
+            }
+        };
+        if dest.exists() {
+            return Err(io(dest, "create snapshot")(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists",
+            )));
+        }
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dest.with_file_name(format!("{name}.tmp"));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(io(&tmp, "remove"))?;
+        }
+        fs::create_dir_all(&tmp).map_err(io(&tmp, "create"))?;
+        let mut blocks = 0;
+        for b in self.blocks.snapshot() {
+            let target = tmp.join(b.meta().ulid.to_string());
+            fs::create_dir_all(target.join(crate::tsdb::block::CHUNKS_DIR))
+                .map_err(io(&target, "create"))?;
+            for f in b.files()? {
+                fs::hard_link(b.dir().join(&f), target.join(&f))
+                    .map_err(io(&b.dir().join(&f), "hard link"))?;
+            }
+            blocks += 1;
+        }
+        if with_head && let Some((lo, hi)) = self.head.time_range() {
+            let range = self.opts.chunk_range_ms;
+            let mut mint = lo.max(self.head.min_valid());
+            while mint <= hi {
+                let maxt = mint
+                    .div_euclid(range)
+                    .saturating_add(1)
+                    .saturating_mul(range);
+                if let (Some(_), _) = write_head_block(&self.head, &tmp, mint, maxt)? {
+                    blocks += 1;
+                }
+                if maxt == i64::MAX {
+                    break;
+                }
+                mint = maxt;
+            }
+        }
+        fs::File::open(&tmp)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&tmp, "fsync"))?;
+        fs::rename(&tmp, dest).map_err(io(dest, "rename"))?;
+        if let Some(parent) = dest.parent() {
+            fs::File::open(parent)
+                .and_then(|d| d.sync_all())
+                .map_err(io(parent, "fsync"))?;
+        }
+        Ok(blocks)
     }
 
     /// Deletes the blocks beyond time retention and, with a size limit, the oldest

@@ -16,16 +16,19 @@ mod blockset;
 pub mod chunk;
 pub mod compact;
 mod db;
+#[cfg(test)]
+mod delete_tests;
 mod head;
 pub mod import;
 pub mod index;
 mod maintenance;
 mod querier;
 mod sorted;
+pub mod tombstones;
 pub mod wal;
 
 pub use db::{Db, DbError, DbStats, OpenReport, Options};
-pub use head::{AppendError, Appender, SpillError};
+pub use head::{AppendError, Appender, DeleteError, SpillError};
 pub use maintenance::MaintenanceReport;
 pub use querier::{Querier, QueryError, Series, SeriesIter, SeriesSet};
 

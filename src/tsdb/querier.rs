@@ -24,6 +24,7 @@ use crate::model::{Labels, Matcher, Sample};
 use crate::tsdb::block::Block;
 use crate::tsdb::chunk::{ChunkIter, Encoding};
 use crate::tsdb::head::{ChunkSource, Head};
+use crate::tsdb::tombstones::{Interval, covers, is_deleted};
 
 /// Errors of the read path. Each names what was being read: a block's directory
 /// and file, or the head chunk file.
@@ -54,6 +55,18 @@ struct ChunkRef {
     /// the head, then blocks by ULID).
     rank: u32,
     loc: Loc,
+    /// The deleted intervals of the series in this chunk's source, if any.
+    deleted: Option<Arc<[Interval]>>,
+}
+
+/// Whether chunk `[min_t, max_t]` has samples in `[mint, maxt]` not all deleted
+/// (as far as its time range tells).
+fn visible(min_t: i64, max_t: i64, mint: i64, maxt: i64, deleted: &[Interval]) -> bool {
+    min_t <= maxt && max_t >= mint && !covers(deleted, min_t.max(mint), max_t.min(maxt))
+}
+
+fn shared(deleted: &[Interval]) -> Option<Arc<[Interval]>> {
+    (!deleted.is_empty()).then(|| Arc::from(deleted))
 }
 
 /// Reads the database over one time range.
@@ -95,12 +108,15 @@ impl Querier {
             }
             for (i, b) in self.blocks.iter().enumerate() {
                 let found = b
-                    .select(matchers)
+                    .select_with_ids(matchers)
                     .map_err(|e| QueryError::Index(e.to_string()))?;
-                for (labels, chunks) in found {
+                let tombstones = b.tombstones();
+                for (id, labels, chunks) in found {
+                    let deleted = tombstones.get(u64::from(id.0));
+                    let shared = shared(deleted);
                     let chunks: Vec<ChunkRef> = chunks
                         .into_iter()
-                        .filter(|c| c.min_time <= self.maxt && c.max_time >= self.mint)
+                        .filter(|c| visible(c.min_time, c.max_time, self.mint, self.maxt, deleted))
                         .map(|c| ChunkRef {
                             min_t: c.min_time,
                             max_t: c.max_time,
@@ -109,6 +125,7 @@ impl Querier {
                                 block: i,
                                 chunk_ref: c.chunk_ref,
                             },
+                            deleted: shared.clone(),
                         })
                         .collect();
                     if !chunks.is_empty() {
@@ -116,17 +133,22 @@ impl Querier {
                     }
                 }
             }
-            for (labels, chunks) in self.head.select(self.mint, self.maxt, matchers) {
-                let chunks = chunks
+            for (labels, chunks, deleted) in self.head.select(self.mint, self.maxt, matchers) {
+                let shared = shared(&deleted);
+                let chunks: Vec<ChunkRef> = chunks
                     .into_iter()
+                    .filter(|c| visible(c.min_t, c.max_t, self.mint, self.maxt, &deleted))
                     .map(|c| ChunkRef {
                         min_t: c.min_t,
                         max_t: c.max_t,
                         rank: 0,
                         loc: Loc::Head(c.source),
+                        deleted: shared.clone(),
                     })
                     .collect();
-                all.push((labels, chunks));
+                if !chunks.is_empty() {
+                    all.push((labels, chunks));
+                }
             }
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
@@ -149,6 +171,26 @@ impl Querier {
         })
     }
 
+    /// Whether any source of the querier has deleted samples: label lookups then
+    /// look at the series' chunks, so that a series whose samples are all deleted
+    /// does not show.
+    fn has_deletions(&self) -> bool {
+        self.head.has_tombstones() || self.blocks.iter().any(|b| !b.tombstones().is_empty())
+    }
+
+    /// Calls `f` with the labels of every series matching `matchers` that has
+    /// samples left in the range.
+    fn for_each_selected(
+        &self,
+        matchers: &[Matcher],
+        mut f: impl FnMut(&Labels),
+    ) -> Result<(), QueryError> {
+        for s in self.select(matchers)? {
+            f(s.labels());
+        }
+        Ok(())
+    }
+
     /// Whether the head holds data in the range at all.
     fn head_overlaps(&self) -> bool {
         let s = self.head.time_range();
@@ -163,7 +205,11 @@ impl Querier {
             return Ok(Vec::new());
         }
         let mut names: Vec<String> = Vec::new();
-        if matchers.is_empty() {
+        if self.has_deletions() {
+            self.for_each_selected(matchers, |l| {
+                names.extend(l.iter().map(|l| l.name.to_owned()));
+            })?;
+        } else if matchers.is_empty() {
             if self.head_overlaps() {
                 names = self.head.label_names();
             }
@@ -192,7 +238,13 @@ impl Querier {
             return Ok(Vec::new());
         }
         let mut values: Vec<String> = Vec::new();
-        if matchers.is_empty() {
+        if self.has_deletions() {
+            self.for_each_selected(matchers, |l| {
+                if let Some(v) = l.get(name) {
+                    values.push(v.to_owned());
+                }
+            })?;
+        } else if matchers.is_empty() {
             if self.head_overlaps() {
                 values = self.head.label_values(name);
             }
@@ -406,7 +458,8 @@ impl<'a> SeriesIter<'a> {
     }
 
     /// Opens the next chunk, or the next run of overlapping chunks; `Some(false)`
-    /// when there is none, `None` on error.
+    /// when there is none, `None` on error. A chunk with deleted samples is
+    /// decoded whole, like a run, and the deleted samples left out.
     fn open_next(&mut self) -> Option<bool> {
         let chunks = &self.series.chunks;
         let first = self.next_chunk;
@@ -420,7 +473,7 @@ impl<'a> SeriesIter<'a> {
             end += 1;
         }
         self.next_chunk = end;
-        if end == first + 1 {
+        if end == first + 1 && c.deleted.is_none() {
             match self.series.chunk_bytes(first) {
                 Ok((enc, bytes)) => {
                     self.current = Current::Chunk(ChunkIter::new(enc, bytes), first);
@@ -443,7 +496,12 @@ impl<'a> SeriesIter<'a> {
                     }
                 };
                 let mut it = ChunkIter::new(enc, bytes);
-                samples.extend(it.by_ref().map(|(t, v)| (t, rank, v)));
+                let deleted = c.deleted.as_deref().unwrap_or(&[]);
+                samples.extend(
+                    it.by_ref()
+                        .filter(|&(t, _)| !is_deleted(deleted, t))
+                        .map(|(t, v)| (t, rank, v)),
+                );
                 if let Some(e) = it.err() {
                     let why = format!("{}: {e}", self.series.chunk_origin(i));
                     self.fail(why);

@@ -35,6 +35,23 @@ pub fn fill(dir: &Path, series: &[&[(&str, &str)]], t: i64) {
     db.close().expect("close");
 }
 
+/// A series for [`fill_samples`]: label pairs and `(t, v)` samples.
+pub type SeriesSamples<'a> = (&'a [(&'a str, &'a str)], Vec<(i64, f64)>);
+
+/// Writes each series with its samples.
+pub fn fill_samples(dir: &Path, series: &[SeriesSamples]) {
+    let db = Db::open(dir, Options::default()).expect("open db");
+    let mut app = db.appender();
+    for (pairs, samples) in series {
+        let labels = Labels::new(pairs.iter().copied()).expect("labels");
+        for &(t, v) in samples {
+            app.append(&labels, t, v).expect("append");
+        }
+    }
+    app.commit().expect("commit");
+    db.close().expect("close");
+}
+
 /// A running server, killed on drop.
 pub struct Server {
     child: Child,
@@ -46,8 +63,14 @@ impl Server {
     /// Starts on `data` with an empty scrape configuration and `args`, and waits
     /// until `/-/ready` answers 200 (under `prefix`).
     pub fn start(data: &Path, args: &[&str], prefix: &str) -> Server {
+        Server::start_with_config(data, "scrape_configs: []\n", args, prefix)
+    }
+
+    /// As [`start`](Self::start), with `config` as the configuration file.
+    pub fn start_with_config(data: &Path, config: &str, args: &[&str], prefix: &str) -> Server {
+        let text = config;
         let config = data.join("tidemark-test.yml");
-        std::fs::write(&config, "scrape_configs: []\n").expect("config");
+        std::fs::write(&config, text).expect("config");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tidemark"))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -144,6 +167,17 @@ impl Server {
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)?;
         Ok(Response::parse(&raw))
+    }
+
+    /// A form POST (`application/x-www-form-urlencoded`).
+    pub fn post_form(&self, path: &str, body: &str) -> Response {
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .expect("request")
     }
 
     /// GET, answer as JSON.

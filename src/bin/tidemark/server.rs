@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use tidemark::api::{self, ApiState, BUILD_INFO};
 use tidemark::model::{format_duration, parse_bytes, parse_duration};
+use tidemark::promql::EngineOptions;
 use tidemark::scrape::{Config, ScrapeManager};
 use tidemark::tsdb::{Db, Options};
 use tokio::net::TcpListener;
@@ -67,6 +68,10 @@ pub struct ServerArgs {
     /// Enable shutdown and reload via HTTP request (`POST /-/reload`).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
+    /// Enable the TSDB admin endpoints (`/api/v1/admin/tsdb/delete_series`,
+    /// `clean_tombstones`, `snapshot`).
+    #[arg(long = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
     /// The URL under which tidemark is externally reachable (e.g. behind a
     /// reverse proxy). Its path is the default route prefix.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -79,6 +84,44 @@ pub struct ServerArgs {
     /// accepted. 0 means no limit.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 512)]
     pub max_connections: usize,
+    /// Longest a connection may wait for the client with nothing moving either
+    /// way (a request read half-way, an idle keep-alive connection) before it
+    /// is closed. Keep it above --query.timeout: a query's connection is quiet
+    /// while it runs. 0 means no limit.
+    #[arg(
+        long = "web.read-timeout",
+        value_name = "DURATION",
+        default_value = "5m",
+        value_parser = parse_duration
+    )]
+    pub read_timeout: Duration,
+    /// Longest a query may run before it is aborted.
+    #[arg(
+        long = "query.timeout",
+        value_name = "DURATION",
+        default_value = "2m",
+        value_parser = parse_duration
+    )]
+    pub query_timeout: Duration,
+    /// Most queries evaluated at once; further ones wait.
+    #[arg(long = "query.max-concurrency", value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub query_max_concurrency: u32,
+    /// Most samples a single query may hold in memory at once.
+    #[arg(
+        long = "query.max-samples",
+        value_name = "N",
+        default_value_t = 50_000_000
+    )]
+    pub query_max_samples: usize,
+    /// How far back an instant selector looks for a sample, and how long a
+    /// series without new samples stays in query results.
+    #[arg(
+        long = "query.lookback-delta",
+        value_name = "DURATION",
+        default_value = "5m",
+        value_parser = parse_duration
+    )]
+    pub query_lookback_delta: Duration,
 }
 
 impl ServerArgs {
@@ -118,12 +161,24 @@ impl ServerArgs {
         );
         put("web.listen-address", self.listen_address.clone());
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
+        put("web.enable-admin-api", self.enable_admin_api.to_string());
         put(
             "web.external-url",
             self.external_url.clone().unwrap_or_default(),
         );
         put("web.route-prefix", self.route_prefix());
         put("web.max-connections", self.max_connections.to_string());
+        put("web.read-timeout", format_duration(self.read_timeout));
+        put("query.timeout", format_duration(self.query_timeout));
+        put(
+            "query.max-concurrency",
+            self.query_max_concurrency.to_string(),
+        );
+        put("query.max-samples", self.query_max_samples.to_string());
+        put(
+            "query.lookback-delta",
+            format_duration(self.query_lookback_delta),
+        );
         f
     }
 }
@@ -176,8 +231,24 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     info!(address = %listener.local_addr()?, "Listening on");
     let state = ApiState::new();
     state.set_flags(args.flag_map());
+    state.set_admin_enabled(args.enable_admin_api);
     state.set_config_text(config_text(&args.config_file));
     state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
+    state.set_query_options(
+        EngineOptions {
+            lookback_delta: args.query_lookback_delta,
+            max_samples: args.query_max_samples,
+            timeout: args.query_timeout,
+        },
+        usize::try_from(args.query_max_concurrency).unwrap_or(usize::MAX),
+    );
+    if !args.read_timeout.is_zero() && args.read_timeout < args.query_timeout {
+        warn!(
+            read_timeout = %format_duration(args.read_timeout),
+            query_timeout = %format_duration(args.query_timeout),
+            "--web.read-timeout is shorter than --query.timeout: long queries lose their connection"
+        );
+    }
     let prefix = args.route_prefix();
     if prefix != "/" {
         info!(prefix = prefix.as_str(), "Serving routes under a prefix");
@@ -185,11 +256,14 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let routes = api::router_under(state.clone(), &prefix);
     let (stop_web, web_stopped) = oneshot::channel::<()>();
     let mut web = tokio::spawn(
-        axum::serve(LimitedListener::new(listener, args.max_connections), routes)
-            .with_graceful_shutdown(async {
-                let _ = web_stopped.await;
-            })
-            .into_future(),
+        axum::serve(
+            LimitedListener::new(listener, args.max_connections, args.read_timeout),
+            routes,
+        )
+        .with_graceful_shutdown(async {
+            let _ = web_stopped.await;
+        })
+        .into_future(),
     );
 
     let path = args.storage_path.clone();
@@ -359,23 +433,44 @@ async fn bind(address: &str) -> anyhow::Result<TcpListener> {
 }
 
 /// A listener that holds at most `limit` connections open at once (as
-/// Prometheus's `--web.max-connections`): `accept` waits for a slot.
+/// Prometheus's `--web.max-connections`): `accept` waits for a slot. Its
+/// connections close when nothing moves either way for `read_timeout`
+/// (`--web.read-timeout`): a client that stops sending a request half-way, or an
+/// idle keep-alive connection.
 struct LimitedListener {
     inner: TcpListener,
     slots: Option<Arc<tokio::sync::Semaphore>>,
+    read_timeout: Option<Duration>,
 }
 
 impl LimitedListener {
-    fn new(inner: TcpListener, limit: usize) -> LimitedListener {
+    fn new(inner: TcpListener, limit: usize, read_timeout: Duration) -> LimitedListener {
         let slots = (limit > 0).then(|| Arc::new(tokio::sync::Semaphore::new(limit)));
-        LimitedListener { inner, slots }
+        let read_timeout = (!read_timeout.is_zero()).then_some(read_timeout);
+        LimitedListener {
+            inner,
+            slots,
+            read_timeout,
+        }
     }
 }
 
-/// A connection holding its slot until dropped.
+/// A connection holding its slot until dropped, timing out reads that wait
+/// longer than the read timeout since the connection last moved.
 struct LimitedIo {
     io: tokio::net::TcpStream,
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    read_timeout: Option<Duration>,
+    /// Armed while a read waits; cleared whenever bytes move either way.
+    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl LimitedIo {
+    fn moved<T>(&mut self, poll: &std::task::Poll<std::io::Result<T>>) {
+        if matches!(poll, std::task::Poll::Ready(Ok(_))) {
+            self.deadline = None;
+        }
+    }
 }
 
 impl axum::serve::Listener for LimitedListener {
@@ -389,7 +484,13 @@ impl axum::serve::Listener for LimitedListener {
             None => None,
         };
         let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        (LimitedIo { io, _slot: slot }, addr)
+        let io = LimitedIo {
+            io,
+            _slot: slot,
+            read_timeout: self.read_timeout,
+            deadline: None,
+        };
+        (io, addr)
     }
 
     fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -403,7 +504,24 @@ impl tokio::io::AsyncRead for LimitedIo {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+        let poll = std::pin::Pin::new(&mut self.io).poll_read(cx, buf);
+        if poll.is_ready() {
+            self.moved(&poll);
+            return poll;
+        }
+        let Some(timeout) = self.read_timeout else {
+            return poll;
+        };
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match deadline.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "read timed out (--web.read-timeout)",
+            ))),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
     }
 }
 
@@ -413,7 +531,9 @@ impl tokio::io::AsyncWrite for LimitedIo {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+        let poll = std::pin::Pin::new(&mut self.io).poll_write(cx, buf);
+        self.moved(&poll);
+        poll
     }
 
     fn poll_flush(
@@ -435,7 +555,9 @@ impl tokio::io::AsyncWrite for LimitedIo {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let poll = std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.moved(&poll);
+        poll
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -11,6 +11,7 @@ use super::{Access, BlockError, BlockMeta, ByteSource, ChunkReader, MmapFile, Pr
 use crate::model::{Labels, MatchType, Matcher};
 use crate::tsdb::index::{ChunkMeta, IndexError, IndexReader, SeriesId};
 use crate::tsdb::sorted::{difference, intersect, union};
+use crate::tsdb::tombstones::{Interval, TOMBSTONES_FILE, Tombstones};
 
 /// The index file, mapped or read with `pread`.
 #[derive(Debug)]
@@ -42,6 +43,10 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexReader<IndexSource>,
     chunks: ChunkReader,
+    /// Deleted time ranges by series id; replaced whole by [`Block::delete`].
+    tombstones: parking_lot::RwLock<std::sync::Arc<Tombstones>>,
+    /// Held by [`Block::delete`]: one rewrite of the tombstones file at a time.
+    deleting: parking_lot::Mutex<()>,
 }
 
 impl fmt::Debug for Block {
@@ -72,12 +77,84 @@ impl Block {
         let index = IndexReader::open(source).map_err(index_err(dir))?;
         let chunks = ChunkReader::open(&dir.join(CHUNKS_DIR), access)
             .map_err(|e| BlockError::chunks(dir, e))?;
+        let tombstones = Tombstones::read_dir(dir).map_err(|source| BlockError::Tombstones {
+            dir: dir.to_owned(),
+            source,
+        })?;
         Ok(Block {
             dir: dir.to_owned(),
             meta,
             index,
             chunks,
+            tombstones: parking_lot::RwLock::new(std::sync::Arc::new(tombstones)),
+            deleting: parking_lot::Mutex::new(()),
         })
+    }
+
+    /// The block's tombstones as they are now (keys are series ids).
+    pub fn tombstones(&self) -> std::sync::Arc<Tombstones> {
+        std::sync::Arc::clone(&self.tombstones.read())
+    }
+
+    /// Marks the samples in `[mint, maxt]` of the series matching `matchers`
+    /// deleted: each series' interval is clamped to the block's range and to its
+    /// chunks, the `tombstones` file is rewritten (atomically) and the new
+    /// tombstones take effect for readers that look after this returns. Returns
+    /// whether anything changed.
+    pub fn delete(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<bool, BlockError> {
+        let lo = mint.max(self.meta.min_time);
+        let hi = maxt.min(self.meta.max_time.saturating_sub(1));
+        if lo > hi {
+            return Ok(false);
+        }
+        let _one = self.deleting.lock();
+        let mut next = (*self.tombstones()).clone();
+        let mut changed = false;
+        for (id, _, chunks) in self.select_with_ids(matchers)? {
+            let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else {
+                continue;
+            };
+            let (a, b) = (lo.max(first.min_time), hi.min(last.max_time));
+            if a <= b {
+                changed |= next.add(u64::from(id.0), Interval::new(a, b));
+            }
+        }
+        if !changed {
+            return Ok(false);
+        }
+        self.write_tombstones(next)?;
+        Ok(true)
+    }
+
+    /// Replaces the tombstones file and what readers see.
+    fn write_tombstones(&self, t: Tombstones) -> Result<(), BlockError> {
+        t.write_dir(&self.dir)
+            .map_err(|source| BlockError::Tombstones {
+                dir: self.dir.clone(),
+                source,
+            })?;
+        *self.tombstones.write() = std::sync::Arc::new(t);
+        Ok(())
+    }
+
+    /// The block's files, relative to its directory (`meta.json`, `index`,
+    /// `tombstones` when present, `chunks/NNNNNN`): what a snapshot links.
+    pub fn files(&self) -> Result<Vec<std::path::PathBuf>, BlockError> {
+        let mut out = vec![PathBuf::from(super::META_FILE), PathBuf::from(INDEX_FILE)];
+        if self.dir.join(TOMBSTONES_FILE).exists() {
+            out.push(PathBuf::from(TOMBSTONES_FILE));
+        }
+        let chunks = self.dir.join(CHUNKS_DIR);
+        let list =
+            std::fs::read_dir(&chunks).map_err(BlockError::io(&self.dir, "list", CHUNKS_DIR))?;
+        let mut segs = Vec::new();
+        for e in list {
+            let e = e.map_err(BlockError::io(&self.dir, "list", CHUNKS_DIR))?;
+            segs.push(Path::new(CHUNKS_DIR).join(e.file_name()));
+        }
+        segs.sort();
+        out.extend(segs);
+        Ok(out)
     }
 
     pub fn dir(&self) -> &Path {
@@ -108,6 +185,19 @@ impl Block {
         &self,
         matchers: &[Matcher],
     ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>, BlockError> {
+        Ok(self
+            .select_with_ids(matchers)?
+            .into_iter()
+            .map(|(_, l, c)| (l, c))
+            .collect())
+    }
+
+    /// [`select`](Self::select) with each series' id (the key of its tombstones).
+    #[allow(clippy::type_complexity)]
+    pub fn select_with_ids(
+        &self,
+        matchers: &[Matcher],
+    ) -> Result<Vec<(SeriesId, Labels, Vec<ChunkMeta>)>, BlockError> {
         let err = index_err(&self.dir);
         let postings = |name: &str, values: &mut dyn Iterator<Item = &String>| {
             values
@@ -146,7 +236,10 @@ impl Block {
             ids = difference(&ids, s);
         }
         ids.into_iter()
-            .map(|id| self.index.series(id).map_err(&err))
+            .map(|id| {
+                let (l, c) = self.index.series(id).map_err(&err)?;
+                Ok((id, l, c))
+            })
             .collect()
     }
 

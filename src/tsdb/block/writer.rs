@@ -73,6 +73,12 @@ pub enum BlockError {
         #[source]
         source: ChunkFileError,
     },
+    #[error("block {}: {source}", dir.display())]
+    Tombstones {
+        dir: PathBuf,
+        #[source]
+        source: crate::tsdb::tombstones::TombstoneError,
+    },
     /// The writer was given something a block cannot hold; nothing is left on disk.
     #[error("block {}: {file}: {reason}", dir.display())]
     Invalid {
@@ -90,6 +96,7 @@ impl BlockError {
             | BlockError::Meta { dir, .. }
             | BlockError::Index { dir, .. }
             | BlockError::Chunks { dir, .. }
+            | BlockError::Tombstones { dir, .. }
             | BlockError::Invalid { dir, .. } => dir,
         }
     }
@@ -103,6 +110,7 @@ impl BlockError {
             | BlockError::Invalid { file, .. } => file,
             BlockError::Meta { .. } => META_FILE,
             BlockError::Index { .. } => INDEX_FILE,
+            BlockError::Tombstones { .. } => crate::tsdb::tombstones::TOMBSTONES_FILE,
         }
     }
 

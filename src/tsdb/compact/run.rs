@@ -9,6 +9,7 @@ use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta, Co
 use crate::tsdb::chunk::{self, ChunkIter, Encoding};
 use crate::tsdb::head::Head;
 use crate::tsdb::index::ChunkMeta;
+use crate::tsdb::tombstones::{Interval, covers, is_deleted};
 
 /// Errors carrying out a head cut or a compaction.
 #[derive(Debug, thiserror::Error)]
@@ -100,21 +101,49 @@ pub(crate) fn write_head_block(
 /// chunks overlap in time the samples are merged by timestamp (of equal
 /// timestamps, the block written first, lowest ULID, wins, as in queries) and
 /// encoded again; otherwise chunks are copied as they are.
+///
+/// Samples the sources' tombstones mark deleted are left out (chunks holding
+/// some are decoded and encoded again). Returns `None`, writing nothing, when no
+/// sample is left.
 pub(crate) fn merge_blocks(
     parent: &Path,
     sources: &[Arc<Block>],
-) -> Result<BlockMeta, CompactError> {
+) -> Result<Option<BlockMeta>, CompactError> {
+    merge(parent, sources, None)
+}
+
+/// Writes `block` again without the samples its tombstones mark deleted, at the
+/// same level, naming it as its parent (Prometheus's CleanTombstones). `None`
+/// when nothing is left of it.
+pub(crate) fn rewrite_block(
+    parent: &Path,
+    block: &Arc<Block>,
+) -> Result<Option<BlockMeta>, CompactError> {
+    merge(
+        parent,
+        std::slice::from_ref(block),
+        Some(block.meta().compaction.level),
+    )
+}
+
+fn merge(
+    parent: &Path,
+    sources: &[Arc<Block>],
+    level: Option<u32>,
+) -> Result<Option<BlockMeta>, CompactError> {
     let mut by_ulid: Vec<&Arc<Block>> = sources.iter().collect();
     by_ulid.sort_by_key(|b| b.meta().ulid);
     let min_time = sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let max_time = sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
     let mut compaction = Compaction {
-        level: sources
-            .iter()
-            .map(|b| b.meta().compaction.level)
-            .max()
-            .unwrap_or(0)
-            + 1,
+        level: level.unwrap_or_else(|| {
+            sources
+                .iter()
+                .map(|b| b.meta().compaction.level)
+                .max()
+                .unwrap_or(0)
+                + 1
+        }),
         sources: sources
             .iter()
             .flat_map(|b| b.meta().compaction.sources.iter().copied())
@@ -125,11 +154,17 @@ pub(crate) fn merge_blocks(
     compaction.sources.sort_unstable();
     compaction.sources.dedup();
 
-    // Every series of every source, tagged with its source (by ULID order).
-    let mut all: Vec<(Labels, usize, Vec<ChunkMeta>)> = Vec::new();
+    // Every series of every source, tagged with its source (by ULID order) and
+    // its deleted intervals there; chunks all deleted are left out at once.
+    let mut all: Vec<(Labels, usize, Vec<ChunkMeta>, Vec<Interval>)> = Vec::new();
     for (rank, b) in by_ulid.iter().enumerate() {
-        let found = b.select(&[]).map_err(CompactError::Block)?;
-        all.extend(found.into_iter().map(|(l, c)| (l, rank, c)));
+        let found = b.select_with_ids(&[]).map_err(CompactError::Block)?;
+        let tombstones = b.tombstones();
+        all.extend(found.into_iter().filter_map(|(id, l, mut c)| {
+            let deleted = tombstones.get(u64::from(id.0)).to_vec();
+            c.retain(|m| !covers(&deleted, m.min_time, m.max_time));
+            (!c.is_empty()).then_some((l, rank, c, deleted))
+        }));
     }
     all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
 
@@ -142,23 +177,31 @@ pub(crate) fn merge_blocks(
         while j < all.len() && all[j].0 == all[i].0 {
             j += 1;
         }
-        let mut chunks: Vec<(usize, &ChunkMeta)> = all[i..j]
+        let mut chunks: Vec<(usize, &ChunkMeta, &[Interval])> = all[i..j]
             .iter()
-            .flat_map(|(_, rank, c)| c.iter().map(move |m| (*rank, m)))
+            .flat_map(|(_, rank, c, d)| c.iter().map(move |m| (*rank, m, d.as_slice())))
             .collect();
-        chunks.sort_by_key(|(rank, m)| (m.min_time, *rank));
+        chunks.sort_by_key(|(rank, m, _)| (m.min_time, *rank));
         let overlapping = chunks
             .windows(2)
-            .any(|w| w[1].1.min_time <= w[0].1.max_time);
+            .any(|w| w[1].1.min_time <= w[0].1.max_time)
+            || chunks.iter().any(|(_, m, d)| {
+                d.iter()
+                    .any(|iv| iv.mint <= m.max_time && iv.maxt >= m.min_time)
+            });
         let labels = all[i].0.clone();
         if overlapping {
             let mut samples: Vec<(i64, usize, f64)> = Vec::new();
-            for &(rank, m) in &chunks {
+            for &(rank, m, deleted) in &chunks {
                 let b = by_ulid[rank];
                 let (enc, bytes) = b.chunk(m.chunk_ref)?;
                 let enc = Encoding::try_from(enc).map_err(|e| source_err(b, m, e))?;
                 let mut it = ChunkIter::new(enc, bytes);
-                samples.extend(it.by_ref().map(|(t, v)| (t, rank, v)));
+                samples.extend(
+                    it.by_ref()
+                        .filter(|&(t, _)| !is_deleted(deleted, t))
+                        .map(|(t, v)| (t, rank, v)),
+                );
                 if let Some(e) = it.err() {
                     return Err(source_err(b, m, e));
                 }
@@ -171,14 +214,18 @@ pub(crate) fn merge_blocks(
             }
         } else {
             let series = out.start_series(labels)?;
-            for &(rank, m) in &chunks {
+            for &(rank, m, _) in &chunks {
                 let (enc, bytes) = by_ulid[rank].chunk(m.chunk_ref)?;
                 out.add_chunk(series, m.min_time, m.max_time, enc, &bytes)?;
             }
         }
         i = j;
     }
-    Ok(out.finish()?)
+    if out.stats().num_series == 0 {
+        // Dropping the builder removes its temporary directory.
+        return Ok(None);
+    }
+    Ok(Some(out.finish()?))
 }
 
 fn source_err(b: &Block, m: &ChunkMeta, e: impl std::fmt::Display) -> CompactError {

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 pub use appender::{AppendError, Appender};
+
 pub(crate) use replay::Replay;
 pub(crate) use series::ChunkLimits;
 pub use spill::SpillError;
@@ -36,7 +37,8 @@ use self::stripe::StripeSeries;
 use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
-use crate::tsdb::wal::{Wal, WalError};
+use crate::tsdb::tombstones::{Interval, Tombstones};
+use crate::tsdb::wal::{self, RefTombstone, Wal, WalError};
 
 /// Where a chunk of a selected series is.
 #[derive(Debug, Clone)]
@@ -96,6 +98,19 @@ pub(crate) struct Head {
     /// Set when the head could not apply committed samples (the spill file failed):
     /// the head refuses further commits rather than diverge from the WAL.
     poisoned: Mutex<Option<String>>,
+    /// Deleted time ranges by series ref (see [`Head::delete`]).
+    tombstones: Mutex<Tombstones>,
+}
+
+/// Why [`Head::delete`] did not record a deletion.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error("the database is closed")]
+    Closed,
+    #[error("the head refuses writes: {0}")]
+    Poisoned(String),
+    #[error(transparent)]
+    Wal(#[from] WalError),
 }
 
 /// The WAL as commits use it.
@@ -136,7 +151,82 @@ impl Head {
             min_valid: AtomicI64::new(i64::MIN),
             wal: Mutex::new(WalSlot::default()),
             poisoned: Mutex::new(None),
+            tombstones: Mutex::new(Tombstones::new()),
         }
+    }
+
+    /// Marks the samples in `[mint, maxt]` of the series matching `matchers`
+    /// deleted. Each series' interval is clamped to the samples it holds, so
+    /// samples appended later are never affected. The deletion is logged in the
+    /// WAL (a tombstones record) before it takes effect. Returns the number of
+    /// series it touched.
+    pub(crate) fn delete(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<u64, DeleteError> {
+        let mut stones: Vec<RefTombstone> = Vec::new();
+        for r in self.postings.select(matchers) {
+            let Some(s) = self.series.get_by_ref(r) else {
+                continue;
+            };
+            let d = s.data();
+            let first = d
+                .closed
+                .first()
+                .map(|c| c.min_t)
+                .or(d.open.as_ref().map(|o| o.min_t));
+            let last = d
+                .open
+                .as_ref()
+                .map(|o| o.app.last_t().unwrap_or(o.min_t))
+                .or(d.closed.last().map(|c| c.max_t));
+            drop(d);
+            let (Some(first), Some(last)) = (first, last) else {
+                continue;
+            };
+            let (lo, hi) = (mint.max(first), maxt.min(last));
+            if lo <= hi {
+                stones.push(RefTombstone {
+                    series_ref: r,
+                    mint: lo,
+                    maxt: hi,
+                });
+            }
+        }
+        if stones.is_empty() {
+            return Ok(0);
+        }
+        if let Some(why) = self.poisoned.lock().as_ref() {
+            return Err(DeleteError::Poisoned(why.clone()));
+        }
+        let mut rec = Vec::new();
+        wal::encode_tombstones(&stones, &mut rec);
+        let mut slot = self.wal.lock();
+        let w = slot.wal.as_mut().ok_or(DeleteError::Closed)?;
+        w.log(&[&rec])?;
+        // Under the WAL lock: deletions take effect in WAL order.
+        let mut t = self.tombstones.lock();
+        for st in &stones {
+            t.add(st.series_ref.0, Interval::new(st.mint, st.maxt));
+        }
+        Ok(stones.len() as u64)
+    }
+
+    /// Records a deletion read back from the WAL.
+    pub(crate) fn restore_tombstone(&self, r: SeriesRef, iv: Interval) {
+        self.tombstones.lock().add(r.0, iv);
+    }
+
+    /// The deleted intervals of series `r` (empty if none).
+    pub(crate) fn deleted(&self, r: SeriesRef) -> Vec<Interval> {
+        self.tombstones.lock().get(r.0).to_vec()
+    }
+
+    /// Whether any sample of the head is marked deleted.
+    pub(crate) fn has_tombstones(&self) -> bool {
+        !self.tombstones.lock().is_empty()
     }
 
     pub(crate) fn attach_wal(&self, wal: Wal) {
@@ -239,14 +329,16 @@ impl Head {
         }
     }
 
-    /// Series matching `matchers` with their chunks overlapping `[mint, maxt]`,
-    /// sorted by labels. Series with no such chunk are left out.
+    /// Series matching `matchers` with their chunks overlapping `[mint, maxt]`
+    /// and their deleted intervals, sorted by labels. Series with no such chunk
+    /// are left out.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn select(
         &self,
         mint: i64,
         maxt: i64,
         matchers: &[Matcher],
-    ) -> Vec<(Labels, Vec<ChunkMeta>)> {
+    ) -> Vec<(Labels, Vec<ChunkMeta>, Vec<Interval>)> {
         let mut out = Vec::new();
         for r in self.postings.select(matchers) {
             let Some(s) = self.series.get_by_ref(r) else {
@@ -275,7 +367,7 @@ impl Head {
             }
             drop(d);
             if !chunks.is_empty() {
-                out.push((s.labels().clone(), chunks));
+                out.push((s.labels().clone(), chunks, self.deleted(r)));
             }
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));

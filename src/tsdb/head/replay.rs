@@ -17,6 +17,7 @@ use super::stripe::U64Map;
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::XorIter;
+use crate::tsdb::tombstones::Interval;
 use crate::tsdb::wal::{self, RefSample, RefSeries};
 
 /// Largest series ref replay accepts. Writers hand refs out from 64 upwards, so
@@ -121,6 +122,19 @@ impl<'h> Replay<'h> {
                 self.samples_buf.clear();
                 wal::decode_samples(rec, &mut self.samples_buf).map_err(|e| e.to_string())?;
                 self.samples()?;
+            }
+            wal::RecordType::Tombstones => {
+                let mut stones = Vec::new();
+                wal::decode_tombstones(rec, &mut stones).map_err(|e| e.to_string())?;
+                for st in stones {
+                    // A series gone from the head took its deleted samples along.
+                    if let Some(known) = self.known.get(&st.series_ref.0) {
+                        self.head.restore_tombstone(
+                            known.series.series_ref(),
+                            Interval::new(st.mint, st.maxt),
+                        );
+                    }
+                }
             }
         }
         Ok(())

@@ -15,6 +15,7 @@ use super::{ChunkSource, Head, SpillError};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::{ChunkIter, Encoding};
+use crate::tsdb::tombstones::is_deleted;
 
 /// What [`Head::truncate`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,6 +94,8 @@ impl Head {
                 v
             };
             samples.clear();
+            // Deleted samples are not written into blocks.
+            let deleted = self.deleted(s.series_ref());
             for src in &sources {
                 let (enc, bytes): (Encoding, &[u8]) = match src {
                     ChunkSource::Open(b) => (Encoding::Xor, b),
@@ -108,7 +111,7 @@ impl Head {
                 for (t, v) in it.by_ref() {
                     if t >= maxt {
                         note_next(t);
-                    } else if t >= mint {
+                    } else if t >= mint && !is_deleted(&deleted, t) {
                         samples.push((t, v));
                     }
                 }
@@ -150,6 +153,12 @@ impl Head {
             }
         }
         self.postings.delete(&removed);
+        {
+            // Deletions of removed series are done with (a series created again
+            // gets a new ref).
+            let gone: std::collections::HashSet<u64> = removed.iter().map(|(r, _)| r.0).collect();
+            self.tombstones.lock().retain(|r, _| !gone.contains(&r));
+        }
         out.series = removed.len() as u64;
         drop(removed);
         drop(all);

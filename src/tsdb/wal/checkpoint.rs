@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use super::reader::{SegmentReader, read_segments_strict, read_strict};
 use super::record::{
-    RecordType, RefSample, RefSeries, decode_samples, decode_series, encode_samples, encode_series,
-    record_type,
+    RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,
+    decode_tombstones, encode_samples, encode_series, encode_tombstones, record_type,
 };
 use super::segment::{
     DirListing, check_consecutive, checkpoint_name, checkpoint_tmp_name, sync_dir,
@@ -173,6 +173,7 @@ fn write_tmp(
         stats: CheckpointStats::default(),
         series: Vec::new(),
         samples: Vec::new(),
+        stones: Vec::new(),
         batch: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
         ends: Vec::new(),
         out,
@@ -207,6 +208,7 @@ struct Filter<'a> {
     stats: CheckpointStats,
     series: Vec<RefSeries>,
     samples: Vec<RefSample>,
+    stones: Vec<RefTombstone>,
     /// Encoded output records, back to back; `ends` marks where each one ends.
     batch: Vec<u8>,
     ends: Vec<usize>,
@@ -244,6 +246,17 @@ impl Filter<'_> {
                 self.stats.dropped_samples += (total - self.samples.len()) as u64;
                 if !self.samples.is_empty() {
                     encode_samples(&self.samples, &mut self.batch);
+                    self.ends.push(self.batch.len());
+                }
+            }
+            RecordType::Tombstones => {
+                // Deletions of kept series that still reach the kept samples.
+                self.stones.clear();
+                decode_tombstones(rec, &mut self.stones).map_err(|e| e.to_string())?;
+                let (keep, mint) = (self.keep_series, self.mint);
+                self.stones.retain(|s| s.maxt >= mint && keep(s.series_ref));
+                if !self.stones.is_empty() {
+                    encode_tombstones(&self.stones, &mut self.batch);
                     self.ends.push(self.batch.len());
                 }
             }
@@ -327,6 +340,7 @@ mod tests {
                     decode_samples(rec, &mut out).map_err(|e| e.to_string())?;
                     samples.extend(out.iter().map(|s| (s.series_ref.0, s.t)));
                 }
+                RecordType::Tombstones => {}
             }
             Ok(())
         })

@@ -48,8 +48,8 @@ pub(crate) use checkpoint::{uncheckpointed_segments, write_checkpoint};
 pub(crate) use reader::read_full;
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{
-    RecordError, RecordType, RefSample, RefSeries, decode_samples, decode_series, encode_samples,
-    encode_series, record_type,
+    RecordError, RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,
+    decode_tombstones, encode_samples, encode_series, encode_tombstones, record_type,
 };
 pub use segment::{DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 pub use writer::{SyncPolicy, Wal, WalOptions};

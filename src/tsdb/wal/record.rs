@@ -6,6 +6,7 @@
 //! ```text
 //! series:  0x01 { ref u64 BE | n uvarint | n × (name_len uvarint, name, value_len uvarint, value) } …
 //! samples: 0x02 [ base_ref u64 BE | base_t i64 BE | { ref−base_ref varint | t−base_t varint | value } … ]
+//! tombstones: 0x03 { ref u64 BE | mint varint | maxt varint } …
 //! value:   zigzag(v as i64) << 1 uvarint, for integral v with |v| ≤ 2^53 (not -0.0)
 //!          | 0x01, v f64 bits BE      otherwise
 //! ```
@@ -40,6 +41,16 @@ pub enum RecordType {
     Series = 1,
     /// Float samples of series already logged.
     Samples = 2,
+    /// Deleted time ranges of series already logged (`[mint, maxt]`, both included).
+    Tombstones = 3,
+}
+
+/// A deleted time range of a series, as logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefTombstone {
+    pub series_ref: SeriesRef,
+    pub mint: i64,
+    pub maxt: i64,
 }
 
 /// Why a record could not be decoded. Offsets are bytes from the start of the record.
@@ -90,6 +101,7 @@ pub fn record_type(rec: &[u8]) -> Result<RecordType, RecordError> {
         None => Err(RecordError::Empty),
         Some(1) => Ok(RecordType::Series),
         Some(2) => Ok(RecordType::Samples),
+        Some(3) => Ok(RecordType::Tombstones),
         Some(&b) => Err(RecordError::UnknownType(b)),
     }
 }
@@ -143,6 +155,40 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         pos += put_value(&mut out[pos..], s.v);
     }
     buf.truncate(start + 1 + pos);
+}
+
+/// Appends a tombstones record for `stones` to `buf`.
+pub fn encode_tombstones(stones: &[RefTombstone], buf: &mut Vec<u8>) {
+    buf.reserve(1 + stones.len() * (8 + 2 * MAX_VARINT));
+    buf.push(RecordType::Tombstones as u8);
+    let mut tmp = [0u8; MAX_VARINT];
+    for s in stones {
+        buf.extend_from_slice(&s.series_ref.0.to_be_bytes());
+        for t in [s.mint, s.maxt] {
+            let n = put_uvarint(&mut tmp, zigzag(t));
+            buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+}
+
+/// Decodes a tombstones record, appending to `out`. On error `out` is left as it
+/// was.
+pub fn decode_tombstones(rec: &[u8], out: &mut Vec<RefTombstone>) -> Result<(), RecordError> {
+    all_or_nothing(out, |out| {
+        expect_type(rec, RecordType::Tombstones)?;
+        let mut d = Decoder { rec, pos: 1 };
+        while !d.done() {
+            let series_ref = SeriesRef(d.u64_be("series ref")?);
+            let mint = unzigzag(d.uvarint("tombstone mint")?);
+            let maxt = unzigzag(d.uvarint("tombstone maxt")?);
+            out.push(RefTombstone {
+                series_ref,
+                mint,
+                maxt,
+            });
+        }
+        Ok(())
+    })
 }
 
 /// Decodes a series record, appending to `out`. On error `out` is left as it was.
@@ -521,6 +567,40 @@ mod tests {
                 found: RecordType::Series
             })
         );
+    }
+
+    #[test]
+    fn tombstones_roundtrip_and_layout() {
+        let stones = [
+            RefTombstone {
+                series_ref: SeriesRef(65),
+                mint: -1,
+                maxt: 3,
+            },
+            RefTombstone {
+                series_ref: SeriesRef(u64::MAX),
+                mint: i64::MIN,
+                maxt: i64::MAX,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_tombstones(&stones, &mut buf);
+        assert_eq!(&buf[..11], &[3, 0, 0, 0, 0, 0, 0, 0, 65, 1, 6]);
+        assert_eq!(record_type(&buf), Ok(RecordType::Tombstones));
+        let mut out = vec![];
+        decode_tombstones(&buf, &mut out).unwrap();
+        assert_eq!(out, stones);
+        // Cut short anywhere: an error, and `out` untouched.
+        for n in 1..buf.len() {
+            let mut out = vec![stones[0]];
+            if decode_tombstones(&buf[..n], &mut out).is_err() {
+                assert_eq!(out, vec![stones[0]]);
+            }
+        }
+        assert!(decode_tombstones(&buf[..5], &mut out).is_err());
+        let mut empty = Vec::new();
+        encode_tombstones(&[], &mut empty);
+        assert_eq!(empty, vec![3]);
     }
 
     #[test]
