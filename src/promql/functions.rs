@@ -419,7 +419,8 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                     let desc = name == "sort_by_label_desc";
                     v.sort_by(|a, b| {
                         for n in &names {
-                            let (x, y) = (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
+                            let (x, y) =
+                                (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
                             if x == y {
                                 continue;
                             }
