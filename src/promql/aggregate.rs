@@ -11,6 +11,8 @@ use promql_parser::parser::token::{
 
 use super::engine::Evaluator;
 use super::error::{PromqlError, Result};
+use super::functions::valid_label_name;
+use super::go_strings::go_quote;
 use super::position::{arg_position, go_g};
 use super::value::{
     ESample, Val, format_float, has_metadata, labels_only, labels_set, labels_without,
@@ -143,9 +145,13 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
                 ));
             }
         };
-        if count_label.is_empty() {
+        if !valid_label_name(ev, &count_label) {
+            let quoted = match ev.non_utf8.bytes_of(&count_label) {
+                Some(bytes) => go_quote(bytes),
+                None => format!("{count_label:?}"),
+            };
             return Err(PromqlError::execution(format!(
-                "invalid label name {count_label:?}"
+                "invalid label name {quoted}"
             )));
         }
     }

@@ -12,9 +12,10 @@ use promql_parser::parser::{Call, Expr, VectorSelector};
 
 use super::durations::DurationContext;
 use super::error::{ErrorKind, PromqlError, Result};
+use super::go_strings::NonUtf8Strings;
 use super::histogram::{Forced, MonotonicityNote};
 use super::info::{self, InfoPlan};
-use super::parse::{parse_with, to_matchers};
+use super::parse::{Parsed, parse_with, to_matchers};
 use super::value::{
     ESample, ESeries, Point, QueryResult, Sample, Series, Val, Value, drop_metric_name,
 };
@@ -124,9 +125,10 @@ impl Engine {
     }
 
     pub fn instant_with(&self, query: &str, t_ms: i64, opts: &QueryOptions) -> Result<QueryResult> {
-        let expr = parse_with(query, DurationContext::default())?;
+        let Parsed { expr, non_utf8 } = parse_with(query, DurationContext::default())?;
         let mut ev = self.evaluator(&expr, t_ms, t_ms, 0, opts)?;
         ev.query = query.to_string();
+        ev.non_utf8 = non_utf8;
         let val = ev.eval(&expr, t_ms)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar { t: t_ms, v },
@@ -178,7 +180,7 @@ impl Engine {
             step_s: step_ms as f64 / 1000.0,
             range_s: (end_ms - start_ms) as f64 / 1000.0,
         };
-        let expr = parse_with(query, ctx)?;
+        let Parsed { expr, non_utf8 } = parse_with(query, ctx)?;
         match expr.value_type() {
             ValueType::Vector | ValueType::Scalar => {}
             ValueType::Matrix => {
@@ -194,6 +196,7 @@ impl Engine {
         }
         let mut ev = self.evaluator(&expr, start_ms, end_ms, step_ms, opts)?;
         ev.query = query.to_string();
+        ev.non_utf8 = non_utf8;
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut out: Vec<Series> = Vec::new();
         let mut total_points = 0usize;
@@ -253,6 +256,7 @@ impl Engine {
             step,
             lookback,
             query: String::new(),
+            non_utf8: NonUtf8Strings::default(),
             data: HashMap::new(),
             started: Instant::now(),
             timeout: opts
@@ -376,6 +380,8 @@ pub(crate) struct Evaluator<'a> {
     pub lookback: i64,
     /// The query text, for the positions in annotations.
     pub query: String,
+    /// String literals of the query that are not UTF-8.
+    pub non_utf8: NonUtf8Strings,
     /// Loaded series by selector (the address of its node in the parsed tree).
     data: HashMap<usize, Vec<Loaded>>,
     started: Instant,

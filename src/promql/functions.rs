@@ -157,9 +157,10 @@ fn absent_labels(e: &Expr) -> Labels {
     Labels::new(pairs).unwrap_or_default()
 }
 
-/// Whether `name` may name a label (Prometheus 3 accepts any non-empty UTF-8).
-fn valid_label_name(name: &str) -> bool {
-    !name.is_empty()
+/// Whether `name` may name a label: Prometheus 3 accepts any non-empty UTF-8,
+/// so not a string literal of the query that was not UTF-8 (`"\xff"`).
+pub(crate) fn valid_label_name(ev: &Evaluator<'_>, name: &str) -> bool {
+    !name.is_empty() && ev.non_utf8.bytes_of(name).is_none()
 }
 
 /// Splits `s` into runs of ASCII digits and runs of anything else.
@@ -346,7 +347,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                     "invalid regular expression in label_replace(): {e}"
                 ))
             })?;
-            if !valid_label_name(&dst) {
+            if !valid_label_name(ev, &dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
@@ -372,9 +373,15 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             let sep = arg_string(ev.eval(&args[2], t)?, name)?;
             let mut srcs = Vec::new();
             for a in &args[3..] {
-                srcs.push(arg_string(ev.eval(a, t)?, name)?);
+                let src = arg_string(ev.eval(a, t)?, name)?;
+                if !valid_label_name(ev, &src) {
+                    return Err(PromqlError::bad_data(format!(
+                        "invalid source label name in label_join(): {src}"
+                    )));
+                }
+                srcs.push(src);
             }
-            if !valid_label_name(&dst) {
+            if !valid_label_name(ev, &dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));

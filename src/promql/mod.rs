@@ -27,6 +27,7 @@ mod durations;
 mod engine;
 mod error;
 mod functions;
+mod go_strings;
 mod histogram;
 mod info;
 pub mod json;

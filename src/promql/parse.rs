@@ -5,8 +5,9 @@
 use promql_parser::label::{MatchOp, Matchers};
 use promql_parser::parser::Expr;
 
-use super::durations::{DurationContext, rewrite};
+use super::durations::{self, DurationContext};
 use super::error::{PromqlError, Result};
+use super::go_strings::{self, NonUtf8Strings};
 use crate::model::MatchType;
 use crate::model::Matcher;
 
@@ -19,9 +20,17 @@ pub const MAX_DEPTH: usize = 128;
 /// evaluating it all recurse once per operator).
 pub const MAX_OPERATORS: usize = 250;
 
+/// A parsed query.
+pub struct Parsed {
+    pub expr: Expr,
+    /// Its string literals that are not UTF-8 (see [`go_strings`](super::go_strings)).
+    pub non_utf8: NonUtf8Strings,
+}
+
 /// Parses `query` after checking its size and nesting, with its duration
-/// expressions evaluated in `ctx` (see [`durations`](super::durations)).
-pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Expr> {
+/// expressions evaluated in `ctx` (see [`durations`](super::durations)) and
+/// its strings' byte escapes read as Go reads them.
+pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Parsed> {
     if query.len() > MAX_QUERY_LEN {
         return Err(PromqlError::bad_data(format!(
             "query is {} bytes long, at most {MAX_QUERY_LEN} are accepted",
@@ -29,8 +38,9 @@ pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Expr> {
         )));
     }
     check_depth(query)?;
-    let rewritten = rewrite(query, ctx)?;
-    let expr = promql_parser::parser::parse(&rewritten.text).map_err(|e| {
+    let rewritten = durations::rewrite(query, ctx)?;
+    let (text, non_utf8) = go_strings::rewrite(&rewritten.text);
+    let expr = promql_parser::parser::parse(&text).map_err(|e| {
         let e = e.trim().to_string();
         PromqlError::bad_data(if e.is_empty() {
             "parse error: invalid query".to_string()
@@ -44,7 +54,7 @@ pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Expr> {
     // Prometheus evaluates durations once the whole query has parsed.
     match rewritten.deferred {
         Some(e) => Err(e),
-        None => Ok(expr),
+        None => Ok(Parsed { expr, non_utf8 }),
     }
 }
 
@@ -197,7 +207,7 @@ mod tests {
 
     /// Parses `query` as an instant query sees it.
     fn parse(query: &str) -> Result<Expr> {
-        parse_with(query, DurationContext::default())
+        parse_with(query, DurationContext::default()).map(|p| p.expr)
     }
 
     #[test]
