@@ -46,13 +46,7 @@ pub(crate) fn rewrite(query: &str) -> (Cow<'_, str>, NonUtf8Strings) {
                     i += 1;
                 }
             }
-            b'`' => {
-                i += 1;
-                while b.get(i).is_some_and(|&c| c != b'`') {
-                    i += 1;
-                }
-                i += 1;
-            }
+            b'`' => i = string_end(b, i).unwrap_or(b.len()),
             b'"' | b'\'' => {
                 // An unterminated string is the parser's to report.
                 let Some(end) = string_end(b, i) else { break };
@@ -77,13 +71,14 @@ pub(crate) fn rewrite(query: &str) -> (Cow<'_, str>, NonUtf8Strings) {
     (Cow::Owned(out), non_utf8)
 }
 
-/// The offset after the quoted string that opens at `i`.
-fn string_end(b: &[u8], i: usize) -> Option<usize> {
+/// The offset after the quoted string that opens at `i` (`"`, `'` or `` ` ``,
+/// the last without escapes), or `None` when it is not closed.
+pub(crate) fn string_end(b: &[u8], i: usize) -> Option<usize> {
     let quote = b[i];
     let mut j = i + 1;
     while let Some(&c) = b.get(j) {
         match c {
-            b'\\' => j += 2,
+            b'\\' if quote != b'`' => j += 2,
             _ if c == quote => return Some(j + 1),
             _ => j += 1,
         }

@@ -8,6 +8,7 @@ use promql_parser::parser::Expr;
 use super::durations::{self, DurationContext};
 use super::error::{PromqlError, Result};
 use super::go_strings::{self, NonUtf8Strings};
+use super::info;
 use crate::model::MatchType;
 use crate::model::Matcher;
 
@@ -40,6 +41,7 @@ pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Parsed> {
     check_depth(query)?;
     let rewritten = durations::rewrite(query, ctx)?;
     let (text, non_utf8) = go_strings::rewrite(&rewritten.text);
+    let text = info::mark_selectors(&text);
     let expr = promql_parser::parser::parse(&text).map_err(|e| {
         let e = e.trim().to_string();
         PromqlError::bad_data(if e.is_empty() {

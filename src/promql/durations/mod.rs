@@ -28,6 +28,7 @@ use std::borrow::Cow;
 use self::expr::{Node, Parser, Stop, signed};
 use self::lex::{Kind, MAX_SECONDS, Mode, Token};
 use super::error::PromqlError;
+use super::go_strings::string_end;
 
 /// The query's step and range (end − start), in seconds, for `step()` and
 /// `range()`; both 0 for an instant query.
@@ -377,18 +378,7 @@ fn unexpected(t: Token, q: &str, (context, expected): (&str, &str)) -> ParseFail
 
 /// The offset after the string that opens at `i`.
 fn skip_string(b: &[u8], i: usize) -> usize {
-    let quote = b[i];
-    let mut j = i + 1;
-    while let Some(&c) = b.get(j) {
-        if c == b'\\' && quote != b'`' {
-            j += 2;
-        } else if c == quote {
-            return j + 1;
-        } else {
-            j += 1;
-        }
-    }
-    b.len()
+    string_end(b, i).unwrap_or(b.len())
 }
 
 #[cfg(test)]
