@@ -25,7 +25,12 @@ struct BucketGroup {
 
 /// Groups `v` into histograms; samples without a parsable `le` are left out with
 /// a warning at the position of argument `arg` of function `func`.
-fn group_buckets(ev: &mut Evaluator<'_>, v: &[ESample], func: &str, arg: usize) -> Vec<BucketGroup> {
+fn group_buckets(
+    ev: &mut Evaluator<'_>,
+    v: &[ESample],
+    func: &str,
+    arg: usize,
+) -> Vec<BucketGroup> {
     let mut groups: Vec<BucketGroup> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for s in v {
@@ -83,7 +88,11 @@ pub(crate) fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Re
 
 /// `histogram_quantiles(buckets, "label", φ1, φ2, …)`: one series per histogram
 /// and quantile, told apart by `label`.
-pub(crate) fn histogram_quantiles(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Vec<ESample>> {
+pub(crate) fn histogram_quantiles(
+    ev: &mut Evaluator<'_>,
+    c: &Call,
+    t: i64,
+) -> Result<Vec<ESample>> {
     let args = &c.args.args;
     let v = arg_vector(ev.eval(&args[0], t)?, "histogram_quantiles")?;
     let label = arg_string(ev.eval(&args[1], t)?, "histogram_quantiles")?;

@@ -47,7 +47,10 @@ impl InfoPlan {
                 if m.name() == "__name__" {
                     name_matchers.push(m);
                 } else {
-                    data_matchers.entry(m.name().to_string()).or_default().push(m);
+                    data_matchers
+                        .entry(m.name().to_string())
+                        .or_default()
+                        .push(m);
                 }
             }
         }
@@ -138,7 +141,10 @@ pub(crate) fn eval_info(
     let r = at.unwrap_or(t).saturating_sub(off);
     let lo = r.saturating_sub(ev.lookback);
 
-    let ignored: Vec<bool> = base.iter().map(|s| plan.is_info_metric(&s.labels)).collect();
+    let ignored: Vec<bool> = base
+        .iter()
+        .map(|s| plan.is_info_metric(&s.labels))
+        .collect();
     let has_ids = base
         .iter()
         .zip(&ignored)
@@ -177,11 +183,7 @@ pub(crate) fn eval_info(
     let mut names: Vec<&str> = names.into_iter().collect();
     names.sort_unstable();
 
-    let all_match_empty = plan
-        .data_matchers
-        .values()
-        .flatten()
-        .all(|m| m.matches(""));
+    let all_match_empty = plan.data_matchers.values().flatten().all(|m| m.matches(""));
     let mut out = Vec::with_capacity(base.len());
     for (s, ign) in base.into_iter().zip(ignored) {
         if ign {

@@ -17,10 +17,14 @@
 //!
 //! Queries are parsed by `promql-parser` behind guards (length and nesting caps,
 //! anchored regexes); evaluation is ours: each selector's series are read once for
-//! the whole query into buffers and every step is evaluated from them.
+//! the whole query into buffers and every step is evaluated from them. A range
+//! query's selectors, range functions, aggregations and arithmetic are evaluated
+//! a series at a time over all steps at once (`columnar.rs`), the rest step by
+//! step on top of their results (`engine.rs`).
 
 mod aggregate;
 mod binary;
+mod columnar;
 mod engine;
 mod error;
 mod functions;

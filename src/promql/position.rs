@@ -9,7 +9,10 @@
 fn line_col(query: &str, i: usize) -> String {
     let before = &query[..i];
     let line = before.matches('\n').count() + 1;
-    let col = before[before.rfind('\n').map_or(0, |p| p + 1)..].chars().count() + 1;
+    let col = before[before.rfind('\n').map_or(0, |p| p + 1)..]
+        .chars()
+        .count()
+        + 1;
     format!(" ({line}:{col})")
 }
 

@@ -159,7 +159,13 @@ mod tests {
     fn label_edits() {
         let l = Labels::new([("__name__", "m"), ("a", "1"), ("b", "2")]).unwrap();
         assert_eq!(drop_metric_name(&l).to_string(), r#"{a="1", b="2"}"#);
-        let typed = Labels::new([("__name__", "m"), ("__type__", "counter"), ("__unit__", "s"), ("a", "1")]).unwrap();
+        let typed = Labels::new([
+            ("__name__", "m"),
+            ("__type__", "counter"),
+            ("__unit__", "s"),
+            ("a", "1"),
+        ])
+        .unwrap();
         assert_eq!(drop_metric_name(&typed).to_string(), r#"{a="1"}"#);
         assert!(has_metadata(&typed) && !has_metadata(&drop_metric_name(&typed)));
         assert_eq!(labels_only(&l, &["b"]).to_string(), r#"{b="2"}"#);
