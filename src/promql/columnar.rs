@@ -581,7 +581,8 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
             g.drop_name |= c.drop_name;
             g.count += 1.0;
             match op {
-                T_SUM | T_AVG => {
+                T_SUM => (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp),
+                T_AVG => {
                     (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp);
                     g.mean = mean_inc(g.mean, v, g.count);
                 }
@@ -665,27 +666,41 @@ fn top_bottom(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result
         Ok(())
     })?;
     let mut keep: Vec<Vec<bool>> = vec![vec![false; steps.n]; input.len()];
-    let mut m: Vec<usize> = Vec::new();
+    // Per step: the present members and their values. The step-wise evaluator
+    // sorts them stably and takes the first k; selecting the first k by (value
+    // order, input position) picks the same ones in linear time.
+    let mut m: Vec<(f64, usize)> = Vec::new();
+    let order = |a: &(f64, usize), b: &(f64, usize)| {
+        let by_value = if top {
+            nan_low_cmp(b.0, a.0)
+        } else {
+            match (a.0.is_nan(), b.0.is_nan()) {
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ => a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal),
+            }
+        };
+        by_value.then(a.1.cmp(&b.1))
+    };
     for group in &members {
         // `i` indexes the columns of every member.
         #[allow(clippy::needless_range_loop)]
         for i in 0..steps.n {
             m.clear();
-            m.extend(group.iter().copied().filter(|&x| input[x].present[i]));
-            let val = |x: usize| input[x].vals[i];
-            if top {
-                m.sort_by(|&x, &y| nan_low_cmp(val(y), val(x)));
-            } else {
-                m.sort_by(|&x, &y| {
-                    let (a, b) = (val(x), val(y));
-                    match (a.is_nan(), b.is_nan()) {
-                        (true, false) => std::cmp::Ordering::Greater,
-                        (false, true) => std::cmp::Ordering::Less,
-                        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
-                    }
-                });
+            m.extend(
+                group
+                    .iter()
+                    .filter(|&&x| input[x].present[i])
+                    .map(|&x| (input[x].vals[i], x)),
+            );
+            if k < m.len() {
+                if k == 0 {
+                    continue;
+                }
+                m.select_nth_unstable_by(k - 1, order);
+                m.truncate(k);
             }
-            for &x in m.iter().take(k) {
+            for &(_, x) in &m {
                 keep[x][i] = true;
             }
         }
