@@ -23,11 +23,14 @@ mkdir -p "$work"
 if [[ ! -d $work/tm || ! -d $work/prom || ! -d $work/vm ]]; then
     "$root/benches/import_side_by_side.sh" "$om" "$work"
 fi
-# The first and last sample times of the file: the window every query covers.
+# The window every query covers: from the first sample's hour to the last
+# sample, starting 7.5 s past the hour so that no sample (15 s apart, a few ms of
+# jitter) sits exactly on the edge of a range or lookback window, where
+# Prometheus 2.42 (closed ranges) and 3.x (left-open, as tidemark) differ.
 first=$(grep -m1 -v '^#' "$om" | awk '{print int($NF)}')
 last=$(tail -n 2 "$om" | grep -v '^#' | awk '{print int($NF)}')
-start=$(( first - first % 3600 ))
-end=$(( start + ((last - start) / 3600) * 3600 ))
+start=$(( first - first % 3600 + 7 )).5
+end=$last
 
 printf 'global: {}\nscrape_configs: []\n' > "$work/empty.yml"
 pids=()
@@ -56,7 +59,7 @@ done
 sleep 10
 
 echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
-echo "window $(date -u -d "@$start" +%FT%TZ) .. $(date -u -d "@$end" +%FT%TZ), step 15s, median of $repeat"
+echo "window $(date -u -d "@$start" +%FT%T.%1NZ) .. $(date -u -d "@$end" +%FT%TZ), step 15s, median of $repeat"
 python3 "$root/benches/query_side_by_side.py" --start "$start" --end "$end" --step 15 \
     --repeat "$repeat" tidemark=http://127.0.0.1:19091 prometheus=http://127.0.0.1:19092 \
     victoria-metrics=http://127.0.0.1:19093

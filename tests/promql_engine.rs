@@ -601,3 +601,153 @@ fn long_but_accepted_chains_evaluate() {
     let q = format!("{}limit", "limit + ".repeat(300));
     assert_eq!(e.instant(&q, 0).unwrap_err().kind, ErrorKind::BadData);
 }
+
+/// A range query's answer equals, step by step, the instant queries at each of
+/// its steps: range queries evaluate selectors, range functions, aggregations
+/// and arithmetic a series at a time over all steps (`promql/columnar.rs`),
+/// instant queries step by step, so each checks the other. The data has gaps,
+/// staleness markers, counter resets, irregular timestamps and NaN.
+#[test]
+fn range_queries_equal_instant_queries_at_every_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Arc::new(Db::open(dir.path(), Options::default()).expect("open"));
+    let mut app = db.appender();
+    let mut rng = fastrand::Rng::with_seed(7);
+    for job in ["api", "db", "web"] {
+        for inst in 0..4 {
+            for code in ["200", "500"] {
+                let inst = inst.to_string();
+                let l = Labels::new([
+                    ("__name__", "requests_total"),
+                    ("job", job),
+                    ("instance", inst.as_str()),
+                    ("code", code),
+                ])
+                .expect("labels");
+                let g = Labels::new([
+                    ("__name__", "temperature"),
+                    ("job", job),
+                    ("instance", inst.as_str()),
+                    ("code", code),
+                ])
+                .expect("labels");
+                let mut counter = 0.0;
+                let mut t = rng.i64(0..20_000);
+                while t < 3 * 3_600_000 {
+                    match rng.u32(0..100) {
+                        0..=2 => counter = 0.0,
+                        3 => {
+                            app.append(&l, t, stale_nan()).expect("append");
+                            app.append(&g, t, stale_nan()).expect("append");
+                            t += rng.i64(60_000..900_000);
+                            continue;
+                        }
+                        _ => counter += f64::from(rng.u32(0..50)),
+                    }
+                    let v = if rng.u32(0..200) == 0 {
+                        f64::NAN
+                    } else {
+                        rng.f64() * 100.0 - 20.0
+                    };
+                    app.append(&l, t, counter).expect("append");
+                    app.append(&g, t, v).expect("append");
+                    t += rng.i64(10_000..20_000);
+                }
+            }
+        }
+    }
+    app.commit().expect("commit");
+    let e = Engine::new(db, EngineOptions::default());
+    let queries = [
+        "requests_total",
+        "temperature offset 3m",
+        "temperature @ 3600",
+        "rate(requests_total[5m])",
+        "increase(requests_total[2m] offset 1m)",
+        "delta(temperature[7m])",
+        "irate(requests_total[1m])",
+        "idelta(temperature[3m])",
+        "deriv(temperature[10m])",
+        "predict_linear(temperature[10m], 600)",
+        "changes(temperature[10m])",
+        "resets(requests_total[15m])",
+        "avg_over_time(temperature[5m])",
+        "min_over_time(temperature[5m])",
+        "max_over_time(temperature[5m])",
+        "sum_over_time(temperature[5m])",
+        "count_over_time(temperature[5m])",
+        "last_over_time(temperature[5m])",
+        "first_over_time(temperature[5m])",
+        "stddev_over_time(temperature[5m])",
+        "quantile_over_time(0.9, temperature[10m])",
+        "mad_over_time(temperature[10m])",
+        "ts_of_max_over_time(temperature[10m])",
+        "sum by (job) (rate(requests_total[5m]))",
+        "avg without (instance) (temperature)",
+        "min by (code) (temperature)",
+        "max(temperature)",
+        "count by (job, code) (temperature > 20)",
+        "group by (instance) (requests_total)",
+        "stddev by (job) (temperature)",
+        "stdvar(temperature)",
+        "topk(3, rate(requests_total[5m]))",
+        "bottomk by (job) (2, temperature)",
+        "sum by (job) (rate(requests_total{code=\"500\"}[5m])) / sum by (job) (rate(requests_total[5m]))",
+        "temperature > bool 50",
+        "10 < temperature",
+        "1 - temperature / 100",
+        "temperature - on (job, instance, code) requests_total",
+        "temperature{code=\"500\"} + ignoring (code) (temperature{code=\"200\"})",
+        // Errors: both ways fail, with the same message.
+        "temperature + ignoring (code) (temperature{code=\"200\"})",
+        "temperature + on (job) temperature",
+        "requests_total == requests_total",
+        "sum(temperature) * 2 + 1",
+        "histogram_quantile(0.9, sum by (le) (label_replace(rate(requests_total[5m]), \"le\", \"$1\", \"instance\", \"(.*)\")))",
+        "abs(sum by (job) (deriv(temperature[10m])))",
+        "sum by (job) (max_over_time(rate(requests_total[5m])[10m:1m]))",
+        "timestamp(temperature)",
+        "sum(rate(requests_total[5m])) or vector(0)",
+    ];
+    let (start, end, step) = (0, 3 * 3_600_000, 90_000);
+    for q in queries {
+        let res = match e.range(q, start, end, step) {
+            Ok(res) => res,
+            Err(err) => {
+                let first_failure = (0..=end / step)
+                    .find_map(|i| e.instant(q, i * step).err())
+                    .unwrap_or_else(|| panic!("{q}: range fails ({err}), instants do not"));
+                assert_eq!(err.to_string(), first_failure.to_string(), "{q}");
+                continue;
+            }
+        };
+        let Value::Matrix(m) = res.value else {
+            panic!("{q}: not a matrix")
+        };
+        let mut t = start;
+        while t <= end {
+            let inst = e
+                .instant(q, t)
+                .unwrap_or_else(|err| panic!("{q} at {t}: {err}"));
+            let mut want: Vec<(String, u64)> = match inst.value {
+                Value::Vector(v) => v
+                    .into_iter()
+                    .map(|s| (s.labels.to_string(), s.v.to_bits()))
+                    .collect(),
+                Value::Scalar { v, .. } => vec![("{}".to_string(), v.to_bits())],
+                other => panic!("{q}: {other:?}"),
+            };
+            let mut got: Vec<(String, u64)> = m
+                .iter()
+                .filter_map(|s| {
+                    let p = s.points.iter().find(|p| p.t == t)?;
+                    Some((s.labels.to_string(), p.v.to_bits()))
+                })
+                .collect();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{q} at {t}");
+            t += step;
+        }
+    }
+}

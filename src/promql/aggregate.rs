@@ -80,7 +80,7 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     values[lower as usize] * (1.0 - w) + values[upper as usize] * w
 }
 
-fn group_labels(l: &Labels, m: Option<&LabelModifier>) -> Labels {
+pub(crate) fn group_labels(l: &Labels, m: Option<&LabelModifier>) -> Labels {
     match m {
         Some(LabelModifier::Include(by)) => {
             let names: Vec<&str> = by.labels.iter().map(String::as_str).collect();

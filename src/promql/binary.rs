@@ -36,7 +36,7 @@ pub(crate) fn apply(op: TokenId, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
-fn is_comparison(op: TokenId) -> bool {
+pub(crate) fn is_comparison(op: TokenId) -> bool {
     matches!(op, T_EQLC | T_NEQ | T_GTR | T_LSS | T_GTE | T_LTE)
 }
 
@@ -128,7 +128,7 @@ fn vector_scalar(
 }
 
 /// The signature two sides are matched on.
-fn signature(l: &Labels, matching: Option<&LabelModifier>) -> Labels {
+pub(crate) fn signature(l: &Labels, matching: Option<&LabelModifier>) -> Labels {
     match matching {
         Some(LabelModifier::Include(on)) => {
             let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
@@ -289,6 +289,35 @@ fn vector_vector(
     Ok(j.out)
 }
 
+/// The labels of a vector-to-vector result from its "many"-side operand's.
+pub(crate) fn result_labels(
+    l: &Labels,
+    cmp: bool,
+    one_to_one: bool,
+    matching: Option<&LabelModifier>,
+) -> Labels {
+    let labels = if cmp {
+        l.clone()
+    } else {
+        // Arithmetic changes what the metric is: its name, type and unit go.
+        drop_metric_name(l)
+    };
+    if !one_to_one {
+        return labels;
+    }
+    match matching {
+        Some(LabelModifier::Include(on)) => {
+            let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
+            labels_only(&labels, &names)
+        }
+        Some(LabelModifier::Exclude(ign)) => {
+            let names: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
+            labels_without(&labels, &names)
+        }
+        None => labels,
+    }
+}
+
 /// The state of one vector-to-vector operation: what matched, and the output.
 struct Joiner<'a> {
     op: TokenId,
@@ -326,25 +355,7 @@ impl Joiner<'_> {
         if self.rbool {
             val = if keep { 1.0 } else { 0.0 };
         }
-        let mut labels = if self.cmp {
-            ls.labels.clone()
-        } else {
-            // Arithmetic changes what the metric is: its name, type and unit go.
-            drop_metric_name(ls.labels)
-        };
-        if self.one_to_one {
-            labels = match self.matching {
-                Some(LabelModifier::Include(on)) => {
-                    let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
-                    labels_only(&labels, &names)
-                }
-                Some(LabelModifier::Exclude(ign)) => {
-                    let names: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
-                    labels_without(&labels, &names)
-                }
-                None => labels,
-            };
-        }
+        let mut labels = result_labels(ls.labels, self.cmp, self.one_to_one, self.matching);
         for name in &self.include {
             labels = labels_set(&labels, name, rs.labels.get(name).unwrap_or(""));
         }

@@ -10,6 +10,7 @@ use promql_parser::parser::ast::{AtModifier, Offset};
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Call, Expr, VectorSelector};
 
+use super::columnar::{self, Cols, Steps};
 use super::durations::DurationContext;
 use super::error::{ErrorKind, PromqlError, Result};
 use super::go_strings::NonUtf8Strings;
@@ -197,6 +198,13 @@ impl Engine {
         let mut ev = self.evaluator(&expr, start_ms, end_ms, step_ms, opts)?;
         ev.query = query.to_string();
         ev.non_utf8 = non_utf8;
+        let steps = Steps::new(start_ms, end_ms, step_ms);
+        ev.steps = Some(steps);
+        columnar::precompute(&mut ev, &expr, steps, true)?;
+        if let Some(cols) = columnar::take_root(&mut ev, &expr) {
+            let out = matrix_from_columns(cols, steps, ev.max_samples)?;
+            return Ok(ev.result(Value::Matrix(out)));
+        }
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut out: Vec<Series> = Vec::new();
         let mut total_points = 0usize;
@@ -270,6 +278,8 @@ impl Engine {
             info_data: HashMap::new(),
             monotonicity: Vec::new(),
             group_cache: HashMap::new(),
+            steps: None,
+            columns: HashMap::new(),
         };
         let mut ranges: HashMap<usize, (i64, i64, &VectorSelector)> = HashMap::new();
         let mut infos: Vec<(i64, i64, &Call)> = Vec::new();
@@ -307,34 +317,136 @@ impl Engine {
     /// Reads the series matching any of the matcher sets over `[mint, maxt]`.
     fn load_sets(&self, sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
         let q = self.db.querier(mint, maxt);
-        let mut out: Vec<Loaded> = Vec::new();
+        let mut selected: Vec<crate::tsdb::Series> = Vec::new();
         for matchers in sets {
             let set = q
                 .select(matchers)
                 .map_err(|e| PromqlError::execution(e.to_string()))?;
             for s in set {
-                if sets.len() > 1 && out.iter().any(|l| &l.labels == s.labels()) {
+                if sets.len() > 1 && selected.iter().any(|l| l.labels() == s.labels()) {
                     continue;
                 }
-                let mut it = s.iter();
-                let samples: Vec<(i64, f64)> = it.by_ref().map(|x| (x.t, x.v)).collect();
-                if let Some(e) = it.err() {
-                    return Err(PromqlError::execution(e.to_string()));
-                }
-                out.push(Loaded {
-                    labels: s.labels().clone(),
-                    samples,
-                });
+                selected.push(s);
             }
+        }
+        // Decoding the chunks is most of the cost of reading: the series are
+        // split over the available cores.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let per = selected.len().div_ceil(workers).max(MIN_SERIES_PER_THREAD);
+        if selected.len() <= per {
+            return decode(&selected);
+        }
+        let parts: Vec<Result<Vec<Loaded>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = selected
+                .chunks(per)
+                .map(|part| scope.spawn(|| decode(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(PromqlError::execution("a query worker thread panicked"))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(selected.len());
+        for p in parts {
+            out.extend(p?);
         }
         Ok(out)
     }
+}
+
+/// Fewer series than this per thread are decoded on the calling thread.
+const MIN_SERIES_PER_THREAD: usize = 64;
+
+/// Reads the samples of each series.
+fn decode(series: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
+    series
+        .iter()
+        .map(|s| {
+            let mut it = s.iter();
+            let samples: Vec<(i64, f64)> = it.by_ref().map(|x| (x.t, x.v)).collect();
+            if let Some(e) = it.err() {
+                return Err(PromqlError::execution(e.to_string()));
+            }
+            Ok(Loaded {
+                labels: s.labels().clone(),
+                samples,
+            })
+        })
+        .collect()
 }
 
 fn too_many_samples() -> PromqlError {
     PromqlError::execution(
         "query processing would load too many samples into memory in query execution",
     )
+}
+
+/// A range query's result from the columns of its whole expression: names
+/// dropped where marked, and, as step by step, series that end up with the same
+/// labels merged unless they have values at the same step.
+fn matrix_from_columns(cols: Cols, steps: Steps, max_samples: usize) -> Result<Vec<Series>> {
+    let times = |present: &[bool], vals: &[f64]| -> Vec<Point> {
+        (0..steps.n)
+            .filter(|&i| present[i])
+            .map(|i| Point {
+                t: steps.start + i as i64 * steps.step,
+                v: vals[i],
+            })
+            .collect()
+    };
+    let mut out: Vec<Series> = match cols {
+        Cols::Scalar(v) => vec![Series {
+            labels: Labels::empty(),
+            points: times(&vec![true; v.len()], &v),
+        }],
+        Cols::Vector(cols) => {
+            let mut index: HashMap<Labels, usize> = HashMap::new();
+            let mut merged: Vec<(Labels, Vec<bool>, Vec<f64>)> = Vec::new();
+            for c in cols {
+                let labels = if c.drop_name {
+                    drop_metric_name(&c.labels)
+                } else {
+                    c.labels
+                };
+                match index.get(&labels) {
+                    Some(&j) => {
+                        let (_, present, vals) = &mut merged[j];
+                        for i in 0..steps.n {
+                            if c.present[i] {
+                                if present[i] {
+                                    return Err(PromqlError::execution(
+                                        "vector cannot contain metrics with the same labelset",
+                                    ));
+                                }
+                                present[i] = true;
+                                vals[i] = c.vals[i];
+                            }
+                        }
+                    }
+                    None => {
+                        index.insert(labels.clone(), merged.len());
+                        merged.push((labels, c.present, c.vals));
+                    }
+                }
+            }
+            merged
+                .into_iter()
+                .map(|(labels, present, vals)| Series {
+                    labels,
+                    points: times(&present, &vals),
+                })
+                .collect()
+        }
+    };
+    if out.iter().map(|s| s.points.len()).sum::<usize>() > max_samples {
+        return Err(too_many_samples());
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
 }
 
 /// The output form of an instant vector: names dropped where marked, duplicate
@@ -398,6 +510,11 @@ pub(crate) struct Evaluator<'a> {
     /// Group labels by input series, per aggregation node: computed once per
     /// series for the whole query instead of once per step.
     pub group_cache: HashMap<usize, HashMap<Labels, Labels>>,
+    /// The steps of a range query, once its columns are being computed.
+    pub steps: Option<Steps>,
+    /// Nodes of a range query evaluated over all steps at once, by address
+    /// (`columnar.rs`).
+    pub columns: HashMap<usize, Cols>,
 }
 
 fn key(vs: &VectorSelector) -> usize {
@@ -587,12 +704,20 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn loaded(&self, vs: &VectorSelector) -> &[Loaded] {
+    pub(crate) fn loaded(&self, vs: &VectorSelector) -> &[Loaded] {
         self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Evaluates `e` at time `t`.
     pub fn eval(&mut self, e: &Expr, t: i64) -> Result<Val> {
+        if !self.columns.is_empty()
+            && let Some(v) = columnar::lookup(self, e, t)
+        {
+            if let Val::Vector(v) = &v {
+                self.hold(v.len())?;
+            }
+            return Ok(v);
+        }
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
             Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),

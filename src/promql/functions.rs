@@ -531,15 +531,20 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
     Ok(Val::Vector(out))
 }
 
+/// The range-vector argument of a range function and the positions of its other
+/// (scalar) arguments: `quantile_over_time(φ, m)` has it second.
+pub(crate) fn range_arg_positions(name: &str, nargs: usize) -> (usize, Vec<usize>) {
+    if name == "quantile_over_time" {
+        (1, vec![0])
+    } else {
+        (0, (1..nargs).collect())
+    }
+}
+
 fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     let name = c.func.name;
     let args = &c.args.args;
-    // The range argument's position differs: quantile_over_time(φ, m).
-    let (mi, others): (usize, Vec<usize>) = if name == "quantile_over_time" {
-        (1, vec![0])
-    } else {
-        (0, (1..args.len()).collect())
-    };
+    let (mi, others) = range_arg_positions(name, args.len());
     let marg = unparen(&args[mi]);
     let (at, off, range) = match marg {
         Expr::MatrixSelector(ms) => (&ms.vs.at, &ms.vs.offset, dur_ms(&ms.range)),
@@ -565,6 +570,30 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
             )));
         }
     };
+    check_range_call(ev, name, marg, &extra)?;
+    let keep_name = range_fn_keeps_name(name);
+    let mut out = Vec::with_capacity(m.len());
+    for s in m {
+        if let Some(v) = range_fn_value(name, &s.points, start, end, t, &extra)? {
+            out.push(ESample {
+                labels: s.labels,
+                t,
+                v,
+                drop_name: if keep_name { s.drop_name } else { true },
+            });
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
+/// The annotations and argument errors of a range function call, given its
+/// range argument and the values of its scalar arguments.
+pub(crate) fn check_range_call(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    marg: &Expr,
+    extra: &[f64],
+) -> Result<()> {
     if matches!(name, "rate" | "increase" | "irate")
         && let Some(metric) = selector_text_start(marg)
         && !["_total", "_sum", "_count", "_bucket"]
@@ -598,61 +627,66 @@ fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
             go_g(extra[0])
         ));
     }
-    let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    let mut out = Vec::with_capacity(m.len());
-    for s in m {
-        let p: &[Point] = &s.points;
-        if p.is_empty() {
-            continue;
-        }
-        let v = match name {
-            "rate" => rf::extrapolated_rate(p, start, end, true, true),
-            "increase" => rf::extrapolated_rate(p, start, end, true, false),
-            "delta" => rf::extrapolated_rate(p, start, end, false, false),
-            "irate" => rf::instant_rate(p, true),
-            "idelta" => rf::instant_rate(p, false),
-            "deriv" => (p.len() >= 2).then(|| rf::linear_regression(p, p[0].t).0),
-            "predict_linear" => (p.len() >= 2).then(|| {
-                let (slope, icept) = rf::linear_regression(p, t);
-                icept + slope * extra[0]
-            }),
-            "changes" => Some(rf::changes(p)),
-            "resets" => Some(rf::resets(p)),
-            "avg_over_time" => Some(rf::avg(p)),
-            "sum_over_time" => Some(rf::sum(p)),
-            "min_over_time" => Some(rf::min(p)),
-            "max_over_time" => Some(rf::max(p)),
-            "count_over_time" => Some(p.len() as f64),
-            "last_over_time" => Some(p[p.len() - 1].v),
-            "first_over_time" => Some(p[0].v),
-            "present_over_time" => Some(1.0),
-            "stddev_over_time" => Some(rf::variance(p).sqrt()),
-            "stdvar_over_time" => Some(rf::variance(p)),
-            "quantile_over_time" => Some(rf::quantile_over(extra[0], p)),
-            "mad_over_time" => Some(rf::mad(p)),
-            "ts_of_min_over_time" => Some(rf::ts_of_extreme(p, false)),
-            "ts_of_max_over_time" => Some(rf::ts_of_extreme(p, true)),
-            "ts_of_last_over_time" => Some(p[p.len() - 1].t as f64 / 1000.0),
-            "ts_of_first_over_time" => Some(p[0].t as f64 / 1000.0),
-            "double_exponential_smoothing" | "holt_winters" => {
-                rf::double_exponential_smoothing(p, extra[0], extra[1])
-            }
-            _ => {
-                return Err(PromqlError::bad_data(format!(
-                    "function {name:?} is not supported"
-                )));
-            }
-        };
-        if let Some(v) = v {
-            out.push(ESample {
-                labels: s.labels,
-                t,
-                v,
-                drop_name: if keep_name { s.drop_name } else { true },
-            });
-        }
+    Ok(())
+}
+
+/// Whether a range function keeps the metric name (the `*_over_time` functions
+/// that return a sample as it is).
+pub(crate) fn range_fn_keeps_name(name: &str) -> bool {
+    matches!(name, "last_over_time" | "first_over_time")
+}
+
+/// A range function over one series' points in the window `(start, end]`,
+/// evaluated at `t`; `None` when it has no value there.
+pub(crate) fn range_fn_value(
+    name: &str,
+    p: &[Point],
+    start: i64,
+    end: i64,
+    t: i64,
+    extra: &[f64],
+) -> Result<Option<f64>> {
+    if p.is_empty() {
+        return Ok(None);
     }
-    Ok(Val::Vector(out))
+    Ok(match name {
+        "rate" => rf::extrapolated_rate(p, start, end, true, true),
+        "increase" => rf::extrapolated_rate(p, start, end, true, false),
+        "delta" => rf::extrapolated_rate(p, start, end, false, false),
+        "irate" => rf::instant_rate(p, true),
+        "idelta" => rf::instant_rate(p, false),
+        "deriv" => (p.len() >= 2).then(|| rf::linear_regression(p, p[0].t).0),
+        "predict_linear" => (p.len() >= 2).then(|| {
+            let (slope, icept) = rf::linear_regression(p, t);
+            icept + slope * extra[0]
+        }),
+        "changes" => Some(rf::changes(p)),
+        "resets" => Some(rf::resets(p)),
+        "avg_over_time" => Some(rf::avg(p)),
+        "sum_over_time" => Some(rf::sum(p)),
+        "min_over_time" => Some(rf::min(p)),
+        "max_over_time" => Some(rf::max(p)),
+        "count_over_time" => Some(p.len() as f64),
+        "last_over_time" => Some(p[p.len() - 1].v),
+        "first_over_time" => Some(p[0].v),
+        "present_over_time" => Some(1.0),
+        "stddev_over_time" => Some(rf::variance(p).sqrt()),
+        "stdvar_over_time" => Some(rf::variance(p)),
+        "quantile_over_time" => Some(rf::quantile_over(extra[0], p)),
+        "mad_over_time" => Some(rf::mad(p)),
+        "ts_of_min_over_time" => Some(rf::ts_of_extreme(p, false)),
+        "ts_of_max_over_time" => Some(rf::ts_of_extreme(p, true)),
+        "ts_of_last_over_time" => Some(p[p.len() - 1].t as f64 / 1000.0),
+        "ts_of_first_over_time" => Some(p[0].t as f64 / 1000.0),
+        "double_exponential_smoothing" | "holt_winters" => {
+            rf::double_exponential_smoothing(p, extra[0], extra[1])
+        }
+        _ => {
+            return Err(PromqlError::bad_data(format!(
+                "function {name:?} is not supported"
+            )));
+        }
+    })
 }
 
 #[cfg(test)]

@@ -19,10 +19,14 @@
 //! anchored regexes), after Prometheus's experimental duration expressions
 //! (`[5m * 2]`, `offset (step() * 3)`) are evaluated and written back as plain
 //! durations; evaluation is ours: each selector's series are read once for
-//! the whole query into buffers and every step is evaluated from them.
+//! the whole query into buffers and every step is evaluated from them. A range
+//! query's selectors, range functions, aggregations and arithmetic are evaluated
+//! a series at a time over all steps at once (`columnar.rs`), the rest step by
+//! step on top of their results (`engine.rs`).
 
 mod aggregate;
 mod binary;
+mod columnar;
 mod durations;
 mod engine;
 mod error;

@@ -13,12 +13,26 @@ pub(crate) fn extrapolated_rate(
     counter: bool,
     rate: bool,
 ) -> Option<f64> {
+    extrapolated_rate_known_resets(p, start, end, counter, rate, counter)
+}
+
+/// [`extrapolated_rate`] told whether the points may hold a counter reset: with
+/// `may_reset` false the search for resets is skipped (callers that know the
+/// points have none save a pass over them; the result is the same).
+pub(crate) fn extrapolated_rate_known_resets(
+    p: &[Point],
+    start: i64,
+    end: i64,
+    counter: bool,
+    rate: bool,
+    may_reset: bool,
+) -> Option<f64> {
     if p.len() < 2 {
         return None;
     }
     let (first, last) = (p[0], p[p.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
+    if counter && may_reset {
         for w in p.windows(2) {
             if w[1].v < w[0].v {
                 result += w[0].v;
