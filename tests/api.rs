@@ -587,3 +587,54 @@ fn metadata_of_scraped_targets_with_its_parameters() {
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["errorType"], "bad_data");
 }
+
+/// `/federate` as a federating Prometheus scrapes it: the latest sample of each
+/// matching series within the lookback delta, grouped by name under
+/// `# TYPE … untyped`, external labels appended, `instance=""` where missing.
+#[test]
+fn federate_serves_the_latest_samples_as_prometheus() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = now_ms() - 60_000;
+    fill_samples(
+        dir.path(),
+        &[
+            (
+                &[("__name__", "up"), ("job", "node"), ("instance", "a:9100")],
+                vec![(t - 30_000, 0.0), (t, 1.0)],
+            ),
+            (
+                &[
+                    ("__name__", "node_load1"),
+                    ("job", "node"),
+                    ("path", "x\"y"),
+                ],
+                vec![(t, 1234567.0)],
+            ),
+            // Too old for the 5m lookback delta: not federated.
+            (
+                &[("__name__", "up"), ("job", "old"), ("instance", "c:1")],
+                vec![(t - 600_000, 1.0)],
+            ),
+        ],
+    );
+    let config = "global:\n  external_labels:\n    cluster: eu-1\nscrape_configs: []\n";
+    let server = Server::start_with_config(dir.path(), config, &[], "/");
+    let path = "/federate?match[]=%7Bjob%3D%7E%22node%7Cold%22%7D&match[]=up";
+    let r = server.request("GET", path, &[], "").unwrap();
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        String::from_utf8_lossy(&r.body),
+        format!(
+            "# TYPE node_load1 untyped\n\
+             node_load1{{job=\"node\",path=\"x\\\"y\",cluster=\"eu-1\",instance=\"\"}} 1.234567e+06 {t}\n\
+             # TYPE up untyped\n\
+             up{{instance=\"a:9100\",job=\"node\",cluster=\"eu-1\"}} 1 {t}\n"
+        )
+    );
+    let r = server
+        .request("GET", "/federate?match[]=up%7B", &[], "")
+        .unwrap();
+    assert_eq!(r.status, 400);
+    let r = server.request("GET", "/federate", &[], "").unwrap();
+    assert_eq!((r.status, r.body.len()), (200, 0));
+}

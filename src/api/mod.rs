@@ -1,5 +1,6 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
-//! tidemark's own `/metrics` and, of the Prometheus API v1: `targets`,
+//! tidemark's own `/metrics`, `/federate` (`federate.rs`) and, of the
+//! Prometheus API v1: `targets`,
 //! `metadata` and `targets/metadata` (`metadata.rs`, from the scrape
 //! manager's targets), `series`,
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
@@ -23,6 +24,7 @@
 mod admin;
 mod buildinfo;
 mod error;
+mod federate;
 mod health;
 mod lifecycle;
 mod metadata;
@@ -92,6 +94,8 @@ struct Shared {
     query_metrics: query::QueryMetrics,
     /// Whether the TSDB admin endpoints answer (`--web.enable-admin-api`).
     admin: std::sync::atomic::AtomicBool,
+    /// `global.external_labels` of the running configuration, for `/federate`.
+    external_labels: RwLock<std::collections::BTreeMap<String, String>>,
 }
 
 impl ApiState {
@@ -133,6 +137,7 @@ impl ApiState {
                 query: RwLock::new(query::QuerySettings::default()),
                 query_metrics,
                 admin: std::sync::atomic::AtomicBool::new(false),
+                external_labels: RwLock::new(std::collections::BTreeMap::new()),
             }),
         }
     }
@@ -197,6 +202,15 @@ impl ApiState {
 
     fn admin_enabled(&self) -> bool {
         self.shared.admin.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The running configuration's external labels, which `/federate` adds.
+    pub fn set_external_labels(&self, labels: std::collections::BTreeMap<String, String>) {
+        *self.shared.external_labels.write() = labels;
+    }
+
+    fn external_labels(&self) -> std::collections::BTreeMap<String, String> {
+        self.shared.external_labels.read().clone()
     }
 
     /// The configuration text `/api/v1/status/config` shows.
@@ -310,6 +324,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/ready", get(health::ready))
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
+        .route("/federate", get(federate::federate))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/query", get(query::query).post(query::query))
         .route(

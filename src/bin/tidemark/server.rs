@@ -233,6 +233,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     state.set_flags(args.flag_map());
     state.set_admin_enabled(args.enable_admin_api);
     state.set_config_text(config_text(&args.config_file));
+    state.set_external_labels(config.global.external_labels.clone());
     state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
     state.set_query_options(
         EngineOptions {
@@ -381,8 +382,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 /// Loads the configuration file again and applies it; on error the running
 /// configuration stays and the reason is logged and returned.
 fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> Result<(), String> {
-    let result = load_config(path)
-        .and_then(|config| manager.apply(&config).context("applying configuration"));
+    let result = load_config(path).and_then(|config| {
+        manager.apply(&config).context("applying configuration")?;
+        state.set_external_labels(config.global.external_labels.clone());
+        Ok(())
+    });
     state.record_config_load(result.is_ok());
     match result {
         Ok(()) => {
