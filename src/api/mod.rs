@@ -1,6 +1,7 @@
 //! The HTTP server's routes (axum): `/-/healthy`, `/-/ready`, `/-/reload`,
 //! tidemark's own `/metrics`, `/federate` (`federate.rs`) and, of the
-//! Prometheus API v1: `targets`,
+//! Prometheus API v1: `write` (`remote_write.rs`, with
+//! `--web.enable-remote-write-receiver`), `targets`,
 //! `metadata` and `targets/metadata` (`metadata.rs`, from the scrape
 //! manager's targets), `series`,
 //! `labels`, `label/<name>/values` (`series.rs`, with `match[]` parsed by
@@ -33,6 +34,7 @@ mod middleware;
 mod params;
 mod process;
 mod query;
+mod remote_write;
 pub mod selector;
 mod series;
 mod status;
@@ -94,6 +96,8 @@ struct Shared {
     query_metrics: query::QueryMetrics,
     /// Whether the TSDB admin endpoints answer (`--web.enable-admin-api`).
     admin: std::sync::atomic::AtomicBool,
+    /// Whether `/api/v1/write` accepts samples (`--web.enable-remote-write-receiver`).
+    remote_write: std::sync::atomic::AtomicBool,
     /// `global.external_labels` of the running configuration, for `/federate`.
     external_labels: RwLock<std::collections::BTreeMap<String, String>>,
 }
@@ -137,6 +141,7 @@ impl ApiState {
                 query: RwLock::new(query::QuerySettings::default()),
                 query_metrics,
                 admin: std::sync::atomic::AtomicBool::new(false),
+                remote_write: std::sync::atomic::AtomicBool::new(false),
                 external_labels: RwLock::new(std::collections::BTreeMap::new()),
             }),
         }
@@ -198,6 +203,20 @@ impl ApiState {
         self.shared
             .admin
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Enables the remote-write receiver (`--web.enable-remote-write-receiver`);
+    /// without it `/api/v1/write` answers 404, as Prometheus's does.
+    pub fn set_remote_write_enabled(&self, on: bool) {
+        self.shared
+            .remote_write
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn remote_write_enabled(&self) -> bool {
+        self.shared
+            .remote_write
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn admin_enabled(&self) -> bool {
@@ -317,6 +336,9 @@ pub fn router_under(state: ApiState, prefix: &str) -> Router {
         .fallback(error::not_found)
 }
 
+/// Largest compressed remote-write body accepted.
+const REMOTE_WRITE_BODY_LIMIT: usize = 32 << 20;
+
 /// All routes, with the 404 and 405 fallbacks.
 pub fn router(state: ApiState) -> Router {
     Router::new()
@@ -325,6 +347,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .route("/metrics", get(metrics::metrics))
         .route("/federate", get(federate::federate))
+        .route(
+            "/api/v1/write",
+            post(remote_write::write).layer(axum::extract::DefaultBodyLimit::max(
+                REMOTE_WRITE_BODY_LIMIT,
+            )),
+        )
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/query", get(query::query).post(query::query))
         .route(

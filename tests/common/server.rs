@@ -151,6 +151,17 @@ impl Server {
         headers: &[(&str, &str)],
         body: &str,
     ) -> std::io::Result<Response> {
+        self.request_bytes(method, path, headers, body.as_bytes())
+    }
+
+    /// [`request`](Self::request) with a body of any bytes.
+    pub fn request_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
         let mut s = TcpStream::connect(self.address)?;
         s.set_read_timeout(Some(WAIT))?;
         let mut req = format!(
@@ -162,8 +173,9 @@ impl Server {
             req.push_str(&format!("{k}: {v}\r\n"));
         }
         req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes())?;
+        let mut req = req.into_bytes();
+        req.extend_from_slice(body);
+        s.write_all(&req)?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)?;
         Ok(Response::parse(&raw))

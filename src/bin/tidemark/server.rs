@@ -72,6 +72,9 @@ pub struct ServerArgs {
     /// `clean_tombstones`, `snapshot`).
     #[arg(long = "web.enable-admin-api")]
     pub enable_admin_api: bool,
+    /// Accept samples by remote write on `/api/v1/write`.
+    #[arg(long = "web.enable-remote-write-receiver")]
+    pub enable_remote_write_receiver: bool,
     /// The URL under which tidemark is externally reachable (e.g. behind a
     /// reverse proxy). Its path is the default route prefix.
     #[arg(long = "web.external-url", value_name = "URL")]
@@ -163,6 +166,10 @@ impl ServerArgs {
         put("web.enable-lifecycle", self.enable_lifecycle.to_string());
         put("web.enable-admin-api", self.enable_admin_api.to_string());
         put(
+            "web.enable-remote-write-receiver",
+            self.enable_remote_write_receiver.to_string(),
+        );
+        put(
             "web.external-url",
             self.external_url.clone().unwrap_or_default(),
         );
@@ -232,6 +239,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let state = ApiState::new();
     state.set_flags(args.flag_map());
     state.set_admin_enabled(args.enable_admin_api);
+    state.set_remote_write_enabled(args.enable_remote_write_receiver);
     state.set_config_text(config_text(&args.config_file));
     state.set_external_labels(config.global.external_labels.clone());
     state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
