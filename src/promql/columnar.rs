@@ -35,7 +35,7 @@ use promql_parser::parser::{
 
 use super::aggregate::{group_labels, kahan_inc, mean_inc, nan_low_cmp};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
-use super::engine::{Evaluator, dur_ms};
+use super::engine::{Evaluator, Loaded, Sel, dur_ms};
 use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
@@ -367,7 +367,7 @@ fn selector(
     let refs = ref_times(ev, vs, steps);
     let lookback = ev.lookback;
     let mut col = Col::empty(Labels::empty(), false, steps.n);
-    for (k, s) in ev.loaded(vs).iter().enumerate() {
+    for (k, s) in ev.loaded(vs)?.iter().enumerate() {
         if k % 256 == 0 {
             ev.check()?;
         }
@@ -420,15 +420,31 @@ fn range_call(
         steps,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let loaded = ev.loaded(&ms.vs);
-    for batch in loaded.chunks(BATCH) {
+    // Series not read yet are read here, batch by batch, by the thread that
+    // computes them: their samples are used while in cache and never all held.
+    let (read, unread): (&[Loaded], &[crate::tsdb::Series]) = match ev.selected(&ms.vs) {
+        Sel::Read(l) => (l, &[]),
+        Sel::Unread(s) => (&[], s),
+    };
+    let batches = read.len().max(unread.len()).div_ceil(BATCH);
+    for b in 0..batches {
         ev.check()?;
-        let per = batch.len().div_ceil(workers).max(1);
-        let cols: Vec<Result<Vec<Option<Col>>>> = if workers > 1 && batch.len() > per {
+        let range = |len: usize| (b * BATCH).min(len)..((b + 1) * BATCH).min(len);
+        let batch = Batch {
+            read: &read[range(read.len())],
+            unread: &unread[range(unread.len())],
+        };
+        let n = batch.len();
+        let per = n.div_ceil(workers).max(1);
+        let cols: Vec<Result<Vec<Option<Col>>>> = if workers > 1 && n > per {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = batch
-                    .chunks(per)
-                    .map(|part| scope.spawn(|| w.series(part)))
+                let handles: Vec<_> = (0..n)
+                    .step_by(per)
+                    .map(|from| {
+                        let part = batch.part(from, (from + per).min(n));
+                        let w = &w;
+                        scope.spawn(move || w.series(part))
+                    })
                     .collect();
                 handles
                     .into_iter()
@@ -454,6 +470,27 @@ fn range_call(
 /// Series a range function computes at a time (per batch, over all cores).
 const BATCH: usize = 512;
 
+/// Some of a selector's series: read already, or to be read (one of the two is
+/// empty).
+#[derive(Clone, Copy)]
+struct Batch<'a> {
+    read: &'a [Loaded],
+    unread: &'a [crate::tsdb::Series],
+}
+
+impl<'a> Batch<'a> {
+    fn len(&self) -> usize {
+        self.read.len() + self.unread.len()
+    }
+
+    fn part(&self, from: usize, to: usize) -> Batch<'a> {
+        Batch {
+            read: &self.read[from.min(self.read.len())..to.min(self.read.len())],
+            unread: &self.unread[from.min(self.unread.len())..to.min(self.unread.len())],
+        }
+    }
+}
+
 /// A range function's call, shared by the threads computing it.
 struct Window<'a> {
     name: &'a str,
@@ -467,73 +504,88 @@ struct Window<'a> {
 impl Window<'_> {
     /// The function over each of `series` at every step (`None`: no value at
     /// any step).
-    fn series(&self, series: &[super::engine::Loaded]) -> Result<Vec<Option<Col>>> {
-        let counter = matches!(self.name, "rate" | "increase");
+    fn series(&self, batch: Batch<'_>) -> Result<Vec<Option<Col>>> {
         let mut pts: Vec<Point> = Vec::new();
-        // drops[j]: how many of the first j pairs of neighbours decrease, so that
-        // a window knows in O(1) whether a counter reset lies inside it.
         let mut drops: Vec<u32> = Vec::new();
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
-            pts.clear();
-            pts.extend(
-                s.samples
-                    .iter()
-                    .filter(|(_, v)| !is_stale_nan(*v))
-                    .map(|&(t, v)| Point { t, v }),
-            );
-            if counter {
-                drops.clear();
-                drops.push(0);
-                let mut n = 0;
-                for w in pts.windows(2) {
-                    n += u32::from(w[1].v < w[0].v);
-                    drops.push(n);
-                }
+        let mut out = Vec::with_capacity(batch.len());
+        for s in batch.read {
+            out.push(self.one(&s.labels, &s.samples, &mut pts, &mut drops)?);
+        }
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for s in batch.unread {
+            samples.clear();
+            let mut it = s.iter();
+            samples.extend(it.by_ref().map(|x| (x.t, x.v)));
+            if let Some(e) = it.err() {
+                return Err(PromqlError::execution(e.to_string()));
             }
-            let mut col: Option<Col> = None;
-            let (mut a, mut b) = (0, 0);
-            for (i, &end) in self.ends.iter().enumerate() {
-                if i > 0 && end < self.ends[i - 1] {
-                    (a, b) = (0, 0);
-                }
-                let start = end.saturating_sub(self.range);
-                while a < pts.len() && pts[a].t <= start {
-                    a += 1;
-                }
-                b = b.max(a);
-                while b < pts.len() && pts[b].t <= end {
-                    b += 1;
-                }
-                let p = &pts[a..b];
-                let v = if counter {
-                    let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
-                    extrapolated_rate_known_resets(
-                        p,
-                        start,
-                        end,
-                        true,
-                        self.name == "rate",
-                        may_reset,
-                    )
-                } else {
-                    range_fn_value(self.name, p, start, end, self.steps.t(i), self.extra)?
-                };
-                if let Some(v) = v {
-                    let c = col.get_or_insert_with(|| {
-                        Col::empty(
-                            s.labels.clone(),
-                            !range_fn_keeps_name(self.name),
-                            self.steps.n,
-                        )
-                    });
-                    c.vals[i] = v;
-                    c.present[i] = true;
-                }
-            }
-            out.push(col);
+            out.push(self.one(s.labels(), &samples, &mut pts, &mut drops)?);
         }
         Ok(out)
+    }
+
+    /// The function over one series at every step; `pts` and `drops` are
+    /// buffers kept from series to series.
+    fn one(
+        &self,
+        labels: &Labels,
+        samples: &[(i64, f64)],
+        pts: &mut Vec<Point>,
+        drops: &mut Vec<u32>,
+    ) -> Result<Option<Col>> {
+        let counter = matches!(self.name, "rate" | "increase");
+        pts.clear();
+        pts.extend(
+            samples
+                .iter()
+                .filter(|(_, v)| !is_stale_nan(*v))
+                .map(|&(t, v)| Point { t, v }),
+        );
+        if counter {
+            // drops[j]: how many of the first j pairs of neighbours decrease,
+            // so that a window knows in O(1) whether a counter reset lies in it.
+            drops.clear();
+            drops.push(0);
+            let mut n = 0;
+            for w in pts.windows(2) {
+                n += u32::from(w[1].v < w[0].v);
+                drops.push(n);
+            }
+        }
+        let mut col: Option<Col> = None;
+        let (mut a, mut b) = (0, 0);
+        for (i, &end) in self.ends.iter().enumerate() {
+            if i > 0 && end < self.ends[i - 1] {
+                (a, b) = (0, 0);
+            }
+            let start = end.saturating_sub(self.range);
+            while a < pts.len() && pts[a].t <= start {
+                a += 1;
+            }
+            b = b.max(a);
+            while b < pts.len() && pts[b].t <= end {
+                b += 1;
+            }
+            let p = &pts[a..b];
+            let v = if counter {
+                let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
+                extrapolated_rate_known_resets(p, start, end, true, self.name == "rate", may_reset)
+            } else {
+                range_fn_value(self.name, p, start, end, self.steps.t(i), self.extra)?
+            };
+            if let Some(v) = v {
+                let c = col.get_or_insert_with(|| {
+                    Col::empty(
+                        labels.clone(),
+                        !range_fn_keeps_name(self.name),
+                        self.steps.n,
+                    )
+                });
+                c.vals[i] = v;
+                c.present[i] = true;
+            }
+        }
+        Ok(col)
     }
 }
 

@@ -286,8 +286,15 @@ impl Engine {
         ev.plan(expr, start, end, &mut ranges, &mut infos);
         for (key, (mint, maxt, vs)) in ranges {
             ev.check()?;
-            let loaded = self.load(vs, mint, maxt)?;
-            ev.data.insert(key, loaded);
+            let sets = to_matchers(vs.name.as_deref(), &vs.matchers)?;
+            let series = self.select_sets(&sets, mint, maxt)?;
+            ev.data.insert(
+                key,
+                Selected {
+                    series,
+                    decoded: std::cell::OnceCell::new(),
+                },
+            );
         }
         for (mint, maxt, c) in infos {
             ev.check()?;
@@ -303,19 +310,20 @@ impl Engine {
         Ok(ev)
     }
 
-    /// Reads the series of one selector over `[mint, maxt]` into buffers.
-    fn load(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
-        let sets = to_matchers(vs.name.as_deref(), &vs.matchers)?;
-        self.load_sets(&sets, mint, maxt)
-    }
-
     /// Reads the series matching all of `matchers` over `[mint, maxt]`.
     fn load_matching(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
-        self.load_sets(&[matchers.to_vec()], mint, maxt)
+        let series = self.select_sets(&[matchers.to_vec()], mint, maxt)?;
+        decode_parallel(&series)
     }
 
-    /// Reads the series matching any of the matcher sets over `[mint, maxt]`.
-    fn load_sets(&self, sets: &[Vec<Matcher>], mint: i64, maxt: i64) -> Result<Vec<Loaded>> {
+    /// The series matching any of the matcher sets over `[mint, maxt]`, not read
+    /// yet.
+    fn select_sets(
+        &self,
+        sets: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<crate::tsdb::Series>> {
         let q = self.db.querier(mint, maxt);
         let mut selected: Vec<crate::tsdb::Series> = Vec::new();
         for matchers in sets {
@@ -329,33 +337,37 @@ impl Engine {
                 selected.push(s);
             }
         }
-        // Decoding the chunks is most of the cost of reading: the series are
-        // split over the available cores.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per = selected.len().div_ceil(workers).max(MIN_SERIES_PER_THREAD);
-        if selected.len() <= per {
-            return decode(&selected);
-        }
-        let parts: Vec<Result<Vec<Loaded>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = selected
-                .chunks(per)
-                .map(|part| scope.spawn(|| decode(part)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(PromqlError::execution("a query worker thread panicked"))
-                    })
-                })
-                .collect()
-        });
-        let mut out = Vec::with_capacity(selected.len());
-        for p in parts {
-            out.extend(p?);
-        }
-        Ok(out)
+        Ok(selected)
     }
+}
+
+/// Reads the samples of `selected`. Decoding the chunks is most of the cost of
+/// reading: the series are split over the available cores.
+fn decode_parallel(selected: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = selected.len().div_ceil(workers).max(MIN_SERIES_PER_THREAD);
+    if selected.len() <= per {
+        return decode(selected);
+    }
+    let parts: Vec<Result<Vec<Loaded>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selected
+            .chunks(per)
+            .map(|part| scope.spawn(|| decode(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(PromqlError::execution("a query worker thread panicked"))
+                })
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(selected.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
 }
 
 /// Fewer series than this per thread are decoded on the calling thread.
@@ -477,6 +489,18 @@ fn finish_vector(v: Vec<ESample>, t: i64) -> Result<Vec<Sample>> {
     Ok(out)
 }
 
+/// A selector's series, their samples read on first use.
+struct Selected {
+    series: Vec<crate::tsdb::Series>,
+    decoded: std::cell::OnceCell<Vec<Loaded>>,
+}
+
+/// What [`Evaluator::selected`] finds.
+pub(crate) enum Sel<'a> {
+    Read(&'a [Loaded]),
+    Unread(&'a [crate::tsdb::Series]),
+}
+
 /// One selected series' samples over the query's whole range.
 pub(crate) struct Loaded {
     pub labels: Labels,
@@ -494,8 +518,8 @@ pub(crate) struct Evaluator<'a> {
     pub query: String,
     /// String literals of the query that are not UTF-8.
     pub non_utf8: NonUtf8Strings,
-    /// Loaded series by selector (the address of its node in the parsed tree).
-    data: HashMap<usize, Vec<Loaded>>,
+    /// Selected series by selector (the address of its node in the parsed tree).
+    data: HashMap<usize, Selected>,
     started: Instant,
     timeout: Duration,
     cancel: Option<&'a AtomicBool>,
@@ -704,8 +728,28 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    pub(crate) fn loaded(&self, vs: &VectorSelector) -> &[Loaded] {
-        self.data.get(&key(vs)).map(Vec::as_slice).unwrap_or(&[])
+    /// The samples of a selector's series, read on first use.
+    pub(crate) fn loaded(&self, vs: &VectorSelector) -> Result<&[Loaded]> {
+        let Some(sel) = self.data.get(&key(vs)) else {
+            return Ok(&[]);
+        };
+        if let Some(l) = sel.decoded.get() {
+            return Ok(l);
+        }
+        let l = decode_parallel(&sel.series)?;
+        Ok(sel.decoded.get_or_init(|| l))
+    }
+
+    /// A selector's series: read already, or only selected (then the caller
+    /// reads them as it goes, `columnar.rs`).
+    pub(crate) fn selected(&self, vs: &VectorSelector) -> Sel<'_> {
+        match self.data.get(&key(vs)) {
+            None => Sel::Read(&[]),
+            Some(sel) => match sel.decoded.get() {
+                Some(l) => Sel::Read(l),
+                None => Sel::Unread(&sel.series),
+            },
+        }
     }
 
     /// Evaluates `e` at time `t`.
@@ -814,7 +858,7 @@ impl<'a> Evaluator<'a> {
         let r = self.ref_time(&vs.at, &vs.offset, t);
         let lo = r.saturating_sub(self.lookback);
         let mut out = Vec::new();
-        for s in self.loaded(vs) {
+        for s in self.loaded(vs)? {
             let i = s.samples.partition_point(|&(ts, _)| ts <= r);
             if i == 0 {
                 continue;
@@ -847,7 +891,7 @@ impl<'a> Evaluator<'a> {
         let lo = r.saturating_sub(range);
         let mut out = Vec::new();
         let mut n = 0;
-        for s in self.loaded(vs) {
+        for s in self.loaded(vs)? {
             let a = s.samples.partition_point(|&(ts, _)| ts <= lo);
             let b = s.samples.partition_point(|&(ts, _)| ts <= r);
             if a >= b {
