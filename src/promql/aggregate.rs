@@ -6,7 +6,7 @@ use promql_parser::parser::AggregateExpr;
 use promql_parser::parser::ast::LabelModifier;
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN,
-    T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
+    T_QUANTILE, T_STDDEV, T_STDVAR, T_SUM, T_TOPK, TokenId,
 };
 
 use super::engine::Evaluator;
@@ -95,16 +95,71 @@ pub(crate) fn group_labels(l: &Labels, m: Option<&LabelModifier>) -> Labels {
     }
 }
 
+/// The running state of one group of an aggregation by sum, avg, min, max,
+/// count, group, stddev or stdvar, shared by the step-wise and the columnar
+/// (`columnar.rs`) evaluation so that both compute alike.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Running {
+    pub count: f64,
+    sum: f64,
+    comp: f64,
+    mean: f64,
+    m2: f64,
+    value: f64,
+}
+
+impl Running {
+    /// Adds one member's value; the first one starts min and max.
+    pub fn add(&mut self, op: TokenId, v: f64) {
+        if self.count == 0.0 {
+            self.value = v;
+        }
+        self.count += 1.0;
+        match op {
+            T_SUM => (self.sum, self.comp) = kahan_inc(v, self.sum, self.comp),
+            T_AVG => {
+                (self.sum, self.comp) = kahan_inc(v, self.sum, self.comp);
+                self.mean = mean_inc(self.mean, v, self.count);
+            }
+            T_MIN if self.value > v || self.value.is_nan() => self.value = v,
+            T_MAX if self.value < v || self.value.is_nan() => self.value = v,
+            T_STDDEV | T_STDVAR => {
+                let d = v - self.mean;
+                self.mean += d / self.count;
+                self.m2 += d * (v - self.mean);
+            }
+            _ => {}
+        }
+    }
+
+    /// The aggregate of the values added; `None` for an operator computed
+    /// otherwise.
+    pub fn result(&self, op: TokenId) -> Option<f64> {
+        Some(match op {
+            T_SUM => self.sum + self.comp,
+            T_AVG => {
+                let s = self.sum + self.comp;
+                if s.is_finite() {
+                    s / self.count
+                } else {
+                    self.mean
+                }
+            }
+            T_MIN | T_MAX => self.value,
+            T_COUNT | T_COUNT_VALUES => self.count,
+            T_GROUP => 1.0,
+            T_STDVAR => self.m2 / self.count,
+            T_STDDEV => (self.m2 / self.count).sqrt(),
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Default)]
 struct Group {
     labels: Labels,
     drop_name: bool,
-    sum: f64,
-    comp: f64,
-    count: f64,
-    mean: f64,
-    m2: f64,
-    value: f64,
+    run: Running,
     values: Vec<f64>,
     members: Vec<usize>,
 }
@@ -172,7 +227,6 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         let gi = *index.entry(gl.clone()).or_insert_with(|| {
             groups.push(Group {
                 labels: gl,
-                value: s.v,
                 ..Group::default()
             });
             groups.len() - 1
@@ -180,22 +234,9 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         let g = &mut groups[gi];
         g.drop_name |= s.drop_name;
         g.members.push(i);
-        g.count += 1.0;
-        let v = s.v;
-        match op {
-            T_SUM | T_AVG => {
-                (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp);
-                g.mean = mean_inc(g.mean, v, g.count);
-            }
-            T_MIN if g.value > v || g.value.is_nan() => g.value = v,
-            T_MAX if g.value < v || g.value.is_nan() => g.value = v,
-            T_STDDEV | T_STDVAR => {
-                let d = v - g.mean;
-                g.mean += d / g.count;
-                g.m2 += d * (v - g.mean);
-            }
-            T_QUANTILE => g.values.push(v),
-            _ => {}
+        g.run.add(op, s.v);
+        if op == T_QUANTILE {
+            g.values.push(s.v);
         }
     }
     ev.group_cache.insert(node, cache);
@@ -273,19 +314,10 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         ));
     }
     for mut g in groups {
-        let v = match op {
-            T_SUM => g.sum + g.comp,
-            T_AVG => {
-                let s = g.sum + g.comp;
-                if s.is_finite() { s / g.count } else { g.mean }
-            }
-            T_MIN | T_MAX => g.value,
-            T_COUNT | T_COUNT_VALUES => g.count,
-            T_GROUP => 1.0,
-            T_STDVAR => g.m2 / g.count,
-            T_STDDEV => (g.m2 / g.count).sqrt(),
-            T_QUANTILE => quantile(q, &mut g.values),
-            _ => {
+        let v = match (op, g.run.result(op)) {
+            (T_QUANTILE, _) => quantile(q, &mut g.values),
+            (_, Some(v)) => v,
+            (_, None) => {
                 return Err(PromqlError::bad_data(format!(
                     "unsupported aggregation {}",
                     a.op

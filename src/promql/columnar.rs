@@ -33,9 +33,9 @@ use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, VectorSelector,
 };
 
-use super::aggregate::{group_labels, kahan_inc, mean_inc, nan_low_cmp};
+use super::aggregate::{Running, group_labels, nan_low_cmp};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
-use super::engine::{Evaluator, Loaded, Sel, dur_ms};
+use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads};
 use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
@@ -437,24 +437,11 @@ fn range_call(
         let n = batch.len();
         let per = n.div_ceil(workers).max(1);
         let cols: Vec<Result<Vec<Option<Col>>>> = if workers > 1 && n > per {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..n)
-                    .step_by(per)
-                    .map(|from| {
-                        let part = batch.part(from, (from + per).min(n));
-                        let w = &w;
-                        scope.spawn(move || w.series(part))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(PromqlError::execution("a query worker thread panicked"))
-                        })
-                    })
-                    .collect()
-            })
+            let parts = (0..n)
+                .step_by(per)
+                .map(|from| batch.part(from, (from + per).min(n)))
+                .collect();
+            on_threads(parts, |part| w.series(part))
         } else {
             vec![w.series(batch)]
         };
@@ -589,17 +576,11 @@ impl Window<'_> {
     }
 }
 
-/// A group's running state at one step, as the step-wise aggregation keeps it.
+/// A group's state at one step.
 #[derive(Debug, Clone, Copy, Default)]
 struct Acc {
-    seen: bool,
     drop_name: bool,
-    sum: f64,
-    comp: f64,
-    count: f64,
-    mean: f64,
-    m2: f64,
-    value: f64,
+    run: Running,
 }
 
 fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<Cols> {
@@ -625,28 +606,8 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
             if !c.present[i] {
                 continue;
             }
-            let v = c.vals[i];
-            if !g.seen {
-                g.seen = true;
-                g.value = v;
-            }
             g.drop_name |= c.drop_name;
-            g.count += 1.0;
-            match op {
-                T_SUM => (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp),
-                T_AVG => {
-                    (g.sum, g.comp) = kahan_inc(v, g.sum, g.comp);
-                    g.mean = mean_inc(g.mean, v, g.count);
-                }
-                T_MIN if g.value > v || g.value.is_nan() => g.value = v,
-                T_MAX if g.value < v || g.value.is_nan() => g.value = v,
-                T_STDDEV | T_STDVAR => {
-                    let d = v - g.mean;
-                    g.mean += d / g.count;
-                    g.m2 += d * (v - g.mean);
-                }
-                _ => {}
-            }
+            g.run.add(op, c.vals[i]);
         }
         Ok(())
     })?;
@@ -657,27 +618,12 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
         // members differ) is two series in the end.
         let mut cols: [Option<Col>; 2] = [None, None];
         for (i, g) in accs.iter().enumerate() {
-            if !g.seen {
+            if g.run.count == 0.0 {
                 continue;
             }
-            let v = match op {
-                T_SUM => g.sum + g.comp,
-                T_AVG => {
-                    let s = g.sum + g.comp;
-                    if s.is_finite() { s / g.count } else { g.mean }
-                }
-                T_MIN | T_MAX => g.value,
-                T_COUNT => g.count,
-                T_GROUP => 1.0,
-                T_STDVAR => g.m2 / g.count,
-                T_STDDEV => (g.m2 / g.count).sqrt(),
-                _ => {
-                    return Err(PromqlError::bad_data(format!(
-                        "unsupported aggregation {}",
-                        a.op
-                    )));
-                }
-            };
+            let v = g.run.result(op).ok_or_else(|| {
+                PromqlError::bad_data(format!("unsupported aggregation {}", a.op))
+            })?;
             let drop = g.drop_name && meta;
             let col =
                 cols[usize::from(drop)].get_or_insert_with(|| Col::empty(labels.clone(), drop, n));

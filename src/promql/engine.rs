@@ -349,10 +349,27 @@ fn decode_parallel(selected: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
     if selected.len() <= per {
         return decode(selected);
     }
-    let parts: Vec<Result<Vec<Loaded>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = selected
-            .chunks(per)
-            .map(|part| scope.spawn(|| decode(part)))
+    let parts = on_threads(selected.chunks(per).collect(), decode);
+    let mut out = Vec::with_capacity(selected.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Runs `f` over each of `parts`, each on a thread of its own, and returns the
+/// results in the order of the parts.
+pub(crate) fn on_threads<P: Send, T: Send>(
+    parts: Vec<P>,
+    f: impl Fn(P) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let f = &f;
+                scope.spawn(move || f(part))
+            })
             .collect();
         handles
             .into_iter()
@@ -362,12 +379,7 @@ fn decode_parallel(selected: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
                 })
             })
             .collect()
-    });
-    let mut out = Vec::with_capacity(selected.len());
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    })
 }
 
 /// Fewer series than this per thread are decoded on the calling thread.
