@@ -503,12 +503,28 @@ fn limits_and_cancellation() {
         )
     };
     let (_d2, small) = db_engine(10);
+    let too_many = "query processing would load too many samples into memory in query execution";
     let err = small.instant("m", 0).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Execution);
-    assert_eq!(
-        err.message,
-        "query processing would load too many samples into memory in query execution"
-    );
+    assert_eq!(err.message, too_many);
+    // Range queries, whether their nodes are evaluated over all steps at once
+    // or step by step, refuse too; so does a range of a billion steps, which
+    // must neither allocate for them all nor run for long.
+    for q in [
+        "m",
+        "m * 2",
+        "sum by (i) (m)",
+        "topk(20, m)",
+        "sum(m)",
+        "count(m) > 0",
+    ] {
+        let (_d3, limited) = db_engine(if q.starts_with("sum(") { 5 } else { 30 });
+        let err = limited.range(q, 0, 200_000, 1_000).unwrap_err();
+        assert_eq!(err.message, too_many, "{q}");
+    }
+    let (_d3, limited) = db_engine(1000);
+    let err = limited.range("sum(m)", 0, 1_000_000_000, 1).unwrap_err();
+    assert_eq!(err.message, too_many);
     let cancel = Arc::new(AtomicBool::new(true));
     let opts = QueryOptions {
         cancel: Some(cancel),

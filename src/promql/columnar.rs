@@ -35,7 +35,7 @@ use promql_parser::parser::{
 
 use super::aggregate::{Running, group_labels, nan_low_cmp};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
-use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads};
+use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads, too_many_samples};
 use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
@@ -130,6 +130,11 @@ fn literal(e: &Expr) -> Option<f64> {
         _ => None,
     }
 }
+
+/// Range queries with more steps are evaluated step by step: columns are sized
+/// by the steps up front, and the HTTP API refuses more than this anyway
+/// (Prometheus's 11,000 points per series); only a library caller asks for more.
+const MAX_STEPS: usize = 11_000;
 
 /// Range functions evaluated here (all of them take a matrix selector and, at
 /// most, number literals).
@@ -247,7 +252,7 @@ fn supported(e: &Expr) -> bool {
 /// selector is kept only as the whole query: under a function the step-wise
 /// evaluator needs its samples' own timestamps (`timestamp()`).
 pub(crate) fn precompute(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps, root: bool) -> Result<()> {
-    if steps.n == 0 {
+    if steps.n == 0 || steps.n > MAX_STEPS {
         return Ok(());
     }
     let bare = matches!(unparen(e), Expr::VectorSelector(_) | Expr::NumberLiteral(_));
@@ -317,12 +322,38 @@ fn eval_cols(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps) -> Result<Cols> {
         Expr::Binary(b) => binary(ev, b, steps),
         _ => {
             let mut out = Vec::new();
+            let mut held = Held::new(ev);
             for_each_col(ev, e, steps, &mut |c| {
+                held.add(c.points())?;
                 out.push(c.clone());
                 Ok(())
             })?;
             Ok(Cols::Vector(out))
         }
+    }
+}
+
+/// Samples held by columns being collected, against the query's limit
+/// (`--query.max-samples`), checked before more are taken.
+struct Held {
+    n: usize,
+    max: usize,
+}
+
+impl Held {
+    fn new(ev: &Evaluator<'_>) -> Held {
+        Held {
+            n: ev.cur_samples,
+            max: ev.max_samples,
+        }
+    }
+
+    fn add(&mut self, n: usize) -> Result<()> {
+        self.n = self.n.saturating_add(n);
+        if self.n > self.max {
+            return Err(too_many_samples());
+        }
+        Ok(())
     }
 }
 
@@ -592,11 +623,14 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
     let n = steps.n;
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups: Vec<(Labels, Vec<Acc>)> = Vec::new();
+    let mut held = Held::new(ev);
     for_each_col(ev, &a.expr, steps, &mut |c| {
         let gl = group_labels(&c.labels, modifier);
         let gi = match index.get(&gl) {
             Some(&gi) => gi,
             None => {
+                // A group's state is kept for every step.
+                held.add(n)?;
                 groups.push((gl.clone(), vec![Acc::default(); n]));
                 index.insert(gl, groups.len() - 1);
                 groups.len() - 1
@@ -652,7 +686,9 @@ fn top_bottom(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result
     let mut input: Vec<Col> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut held = Held::new(ev);
     for_each_col(ev, &a.expr, steps, &mut |c| {
+        held.add(c.points())?;
         let gl = group_labels(&c.labels, modifier);
         let next = members.len();
         let gi = *index.entry(gl).or_insert(next);

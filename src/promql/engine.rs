@@ -403,7 +403,7 @@ fn decode(series: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
         .collect()
 }
 
-fn too_many_samples() -> PromqlError {
+pub(crate) fn too_many_samples() -> PromqlError {
     PromqlError::execution(
         "query processing would load too many samples into memory in query execution",
     )
