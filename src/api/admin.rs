@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::params::{Form, MAX_TIME_MS, MIN_TIME_MS};
+use super::series::{blocking, storage};
 use super::{ApiError, ApiState, ErrorType, success};
 use crate::tsdb::Db;
 
@@ -25,18 +26,7 @@ fn enabled(state: &ApiState) -> Result<Arc<Db>, ApiError> {
     if !state.admin_enabled() {
         return Err(ApiError::new(ErrorType::Unavailable, "admin APIs disabled"));
     }
-    state
-        .storage()
-        .ok_or_else(|| ApiError::new(ErrorType::Unavailable, "storage is not ready"))
-}
-
-/// Runs storage work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("admin task failed: {e}")))?
+    storage(state)
 }
 
 /// `POST|PUT /api/v1/admin/tsdb/delete_series`.
@@ -45,12 +35,7 @@ pub(super) async fn delete_series(
     form: Form,
 ) -> Result<Response, ApiError> {
     let db = enabled(&state)?;
-    if form.values("match[]").is_empty() {
-        return Err(ApiError::new(
-            ErrorType::BadData,
-            "no match[] parameter provided",
-        ));
-    }
+    form.require_match()?;
     let start = form.time("start", MIN_TIME_MS)?;
     let end = form.time("end", MAX_TIME_MS)?;
     let sets = form.matcher_sets()?;

@@ -21,6 +21,7 @@ use super::ApiState;
 use super::params::Form;
 use super::selector::parse_selector;
 use crate::model::{Labels, Matcher, is_stale_nan};
+use crate::promql::position::go_exp;
 use crate::tsdb::Db;
 
 /// `GET /federate`.
@@ -85,8 +86,9 @@ fn federation(
         }
     }
     latest.sort_by(|a, b| {
-        let name = |l: &Labels| l.get("__name__").unwrap_or("").to_owned();
-        name(&a.0).cmp(&name(&b.0)).then_with(|| a.0.cmp(&b.0))
+        a.0.metric_name()
+            .cmp(&b.0.metric_name())
+            .then_with(|| a.0.cmp(&b.0))
     });
     let mut with_instance = external.clone();
     with_instance.entry("instance".to_owned()).or_default();
@@ -94,7 +96,7 @@ fn federation(
     let mut family = None;
     for (labels, t, v) in &latest {
         // Prometheus skips (and logs) a series without a name.
-        let Some(name) = labels.get("__name__").filter(|n| !n.is_empty()) else {
+        let Some(name) = labels.metric_name().filter(|n| !n.is_empty()) else {
             continue;
         };
         if family != Some(name) {
@@ -154,13 +156,14 @@ fn go_float(v: f64) -> String {
         return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
     let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
+    let exp: i32 = sci
+        .split_once('e')
+        .and_then(|(_, e)| e.parse().ok())
+        .unwrap_or(0);
     if (-4..6).contains(&exp) {
         format!("{v}")
     } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+        go_exp(&sci)
     }
 }
 

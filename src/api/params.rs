@@ -99,6 +99,18 @@ impl Form {
         usize::try_from(n).map_err(|_| invalid_param(name, "limit must be non-negative"))
     }
 
+    /// Fails unless there is a `match[]` (checked first, as Prometheus does,
+    /// before the other parameters are read).
+    pub fn require_match(&self) -> Result<(), ApiError> {
+        if self.values("match[]").is_empty() {
+            return Err(ApiError::new(
+                ErrorType::BadData,
+                "no match[] parameter provided",
+            ));
+        }
+        Ok(())
+    }
+
     /// The `match[]` selectors; each must have a matcher that does not match `""`.
     pub fn matcher_sets(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
         self.values("match[]")

@@ -31,7 +31,7 @@ impl Serialize for LabelMap {
     }
 }
 
-fn storage(state: &ApiState) -> Result<Arc<Db>, ApiError> {
+pub(super) fn storage(state: &ApiState) -> Result<Arc<Db>, ApiError> {
     state
         .storage()
         .ok_or_else(|| ApiError::new(ErrorType::Unavailable, "storage is not ready"))
@@ -41,8 +41,8 @@ fn query_error(e: QueryError) -> ApiError {
     ApiError::new(ErrorType::Execution, e.to_string())
 }
 
-/// Runs a storage read off the async threads.
-async fn blocking<T: Send + 'static>(
+/// Runs storage work off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -64,12 +64,7 @@ pub(super) async fn series(
     State(state): State<ApiState>,
     form: Form,
 ) -> Result<Response, ApiError> {
-    if form.values("match[]").is_empty() {
-        return Err(ApiError::new(
-            ErrorType::BadData,
-            "no match[] parameter provided",
-        ));
-    }
+    form.require_match()?;
     let start = form.time("start", MIN_TIME_MS)?;
     let end = form.time("end", MAX_TIME_MS)?;
     let sets = form.matcher_sets()?;

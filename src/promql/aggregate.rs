@@ -60,6 +60,32 @@ pub(crate) fn nan_low_cmp(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
+/// The `k` of `topk`, `bottomk` and `limitk` as a count: NaN is refused, a
+/// negative `k` is 0 and a huge one unbounded.
+pub(crate) fn k_param(k: f64) -> Result<usize> {
+    if k.is_nan() {
+        return Err(PromqlError::execution("Parameter value is NaN"));
+    }
+    Ok(if k >= 9.2e18 {
+        usize::MAX
+    } else {
+        k.max(0.0) as usize
+    })
+}
+
+/// The order `topk` (`top`) or `bottomk` ranks values in: the largest or the
+/// smallest first, NaN last either way.
+pub(crate) fn rank_order(top: bool, a: f64, b: f64) -> std::cmp::Ordering {
+    if top {
+        return nan_low_cmp(b, a);
+    }
+    match (a.is_nan(), b.is_nan()) {
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
 /// The φ-quantile of `values` (sorted here), interpolated as Prometheus does.
 pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
@@ -243,28 +269,15 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
     let mut out = Vec::with_capacity(groups.len());
     match op {
         T_TOPK | T_BOTTOMK | T_LIMITK => {
-            let k = scalar_param(if op == T_LIMITK { "limitk" } else { "topk" })?;
-            if k.is_nan() {
-                return Err(PromqlError::execution("Parameter value is NaN"));
-            }
-            let k = if k >= 9.2e18 {
-                usize::MAX
+            let k = k_param(scalar_param(if op == T_LIMITK {
+                "limitk"
             } else {
-                k.max(0.0) as usize
-            };
+                "topk"
+            })?)?;
             for g in &groups {
                 let mut m: Vec<usize> = g.members.clone();
-                if op == T_TOPK {
-                    m.sort_by(|&x, &y| nan_low_cmp(input[y].v, input[x].v));
-                } else if op == T_BOTTOMK {
-                    m.sort_by(|&x, &y| {
-                        let (a, b) = (input[x].v, input[y].v);
-                        match (a.is_nan(), b.is_nan()) {
-                            (true, false) => std::cmp::Ordering::Greater,
-                            (false, true) => std::cmp::Ordering::Less,
-                            _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
-                        }
-                    });
+                if op == T_TOPK || op == T_BOTTOMK {
+                    m.sort_by(|&x, &y| rank_order(op == T_TOPK, input[x].v, input[y].v));
                 }
                 for &i in m.iter().take(k) {
                     let mut s = input[i].clone();

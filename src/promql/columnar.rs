@@ -33,7 +33,7 @@ use promql_parser::parser::{
     AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, VectorSelector,
 };
 
-use super::aggregate::{Running, group_labels, nan_low_cmp};
+use super::aggregate::{Running, group_labels, k_param, rank_order};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
 use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads, too_many_samples};
 use super::error::{PromqlError, Result};
@@ -185,15 +185,18 @@ fn is_arithmetic_or_comparison(op: promql_parser::parser::token::TokenId) -> boo
     )
 }
 
-/// The range-vector argument of a range function call handled here.
-fn range_call_parts(c: &Call) -> Option<(&MatrixSelector, Vec<f64>)> {
+/// The range-vector argument of a range function call handled here (as an
+/// expression, for the annotations, and as a selector) and its other arguments'
+/// values.
+fn range_call_parts(c: &Call) -> Option<(&Expr, &MatrixSelector, Vec<f64>)> {
     let name = c.func.name;
     if !RANGE_FNS.contains(&name) {
         return None;
     }
     let args = &c.args.args;
     let (mi, others) = range_arg_positions(name, args.len());
-    let Expr::MatrixSelector(ms) = unparen(args.get(mi)?) else {
+    let marg = unparen(args.get(mi)?);
+    let Expr::MatrixSelector(ms) = marg else {
         return None;
     };
     let want_extra = match name {
@@ -207,7 +210,7 @@ fn range_call_parts(c: &Call) -> Option<(&MatrixSelector, Vec<f64>)> {
         .iter()
         .map(|&i| literal(&args[i]))
         .collect::<Option<Vec<f64>>>()?;
-    Some((ms, extra))
+    Some((marg, ms, extra))
 }
 
 /// Whether `e` is evaluated here.
@@ -368,7 +371,7 @@ fn for_each_col(
     match unparen(e) {
         Expr::VectorSelector(vs) => selector(ev, vs, steps, f),
         Expr::Call(c) => match range_call_parts(c) {
-            Some((ms, extra)) => range_call(ev, c.func.name, ms, &extra, steps, f),
+            Some((marg, ms, extra)) => range_call(ev, c.func.name, marg, ms, &extra, steps, f),
             None => Err(PromqlError::execution(format!(
                 "internal error: {} is not evaluated by columns",
                 c.func.name
@@ -437,12 +440,13 @@ fn selector(
 fn range_call(
     ev: &mut Evaluator<'_>,
     name: &str,
+    marg: &Expr,
     ms: &MatrixSelector,
     extra: &[f64],
     steps: Steps,
     f: &mut dyn FnMut(&Col) -> Result<()>,
 ) -> Result<()> {
-    check_range_call(ev, name, &Expr::MatrixSelector(ms.clone()), extra)?;
+    check_range_call(ev, name, marg, extra)?;
     let w = Window {
         name,
         range: dur_ms(&ms.range),
@@ -673,15 +677,7 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
 /// ordered as the step-wise evaluator orders them.
 fn top_bottom(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<Cols> {
     let top = a.op.id() == T_TOPK;
-    let k = a.param.as_deref().and_then(literal).unwrap_or(f64::NAN);
-    if k.is_nan() {
-        return Err(PromqlError::execution("Parameter value is NaN"));
-    }
-    let k = if k >= 9.2e18 {
-        usize::MAX
-    } else {
-        k.max(0.0) as usize
-    };
+    let k = k_param(a.param.as_deref().and_then(literal).unwrap_or(f64::NAN))?;
     let modifier = a.modifier.as_ref();
     let mut input: Vec<Col> = Vec::new();
     let mut index: HashMap<Labels, usize> = HashMap::new();
@@ -704,18 +700,7 @@ fn top_bottom(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result
     // sorts them stably and takes the first k; selecting the first k by (value
     // order, input position) picks the same ones in linear time.
     let mut m: Vec<(f64, usize)> = Vec::new();
-    let order = |a: &(f64, usize), b: &(f64, usize)| {
-        let by_value = if top {
-            nan_low_cmp(b.0, a.0)
-        } else {
-            match (a.0.is_nan(), b.0.is_nan()) {
-                (true, false) => std::cmp::Ordering::Greater,
-                (false, true) => std::cmp::Ordering::Less,
-                _ => a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal),
-            }
-        };
-        by_value.then(a.1.cmp(&b.1))
-    };
+    let order = |a: &(f64, usize), b: &(f64, usize)| rank_order(top, a.0, b.0).then(a.1.cmp(&b.1));
     for group in &members {
         // `i` indexes the columns of every member.
         #[allow(clippy::needless_range_loop)]

@@ -519,6 +519,17 @@ pub(crate) struct Loaded {
     pub samples: Vec<(i64, f64)>,
 }
 
+impl Loaded {
+    /// What an instant selector sees at reference time `r`: the latest sample at
+    /// or before `r` and after `lo` (`r` minus the lookback delta), unless it is
+    /// a staleness marker.
+    pub fn latest(&self, r: i64, lo: i64) -> Option<(i64, f64)> {
+        let i = self.samples.partition_point(|&(ts, _)| ts <= r);
+        let (ts, v) = *self.samples.get(i.checked_sub(1)?)?;
+        (ts > lo && !is_stale_nan(v)).then_some((ts, v))
+    }
+}
+
 /// State of one query's evaluation.
 pub(crate) struct Evaluator<'a> {
     pub start: i64,
@@ -871,14 +882,9 @@ impl<'a> Evaluator<'a> {
         let lo = r.saturating_sub(self.lookback);
         let mut out = Vec::new();
         for s in self.loaded(vs)? {
-            let i = s.samples.partition_point(|&(ts, _)| ts <= r);
-            if i == 0 {
+            let Some((ts, v)) = s.latest(r, lo) else {
                 continue;
-            }
-            let (ts, v) = s.samples[i - 1];
-            if ts <= lo || is_stale_nan(v) {
-                continue;
-            }
+            };
             out.push(ESample {
                 labels: s.labels.clone(),
                 t: ts,

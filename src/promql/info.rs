@@ -18,7 +18,7 @@ use super::functions::arg_vector;
 use super::go_strings::string_end;
 use super::parse::to_matchers;
 use super::value::{ESample, labels_set};
-use crate::model::{Labels, MatchType, Matcher, is_stale_nan};
+use crate::model::{Labels, MatchType, Matcher};
 
 /// The labels that tie a series to its info series.
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
@@ -253,14 +253,9 @@ pub(crate) fn eval_info(
     if has_ids {
         for s in info_series {
             names.insert(s.labels.metric_name().unwrap_or(""));
-            let i = s.samples.partition_point(|&(ts, _)| ts <= r);
-            if i == 0 {
+            let Some((ts, _)) = s.latest(r, lo) else {
                 continue;
-            }
-            let (ts, v) = s.samples[i - 1];
-            if ts <= lo || is_stale_nan(v) {
-                continue;
-            }
+            };
             let sig = signature(s.labels.metric_name().unwrap_or(""), &s.labels);
             match infos.get(&sig) {
                 Some(&(prev, pt)) if pt == ts => {

@@ -36,7 +36,7 @@ mod histogram;
 mod info;
 pub mod json;
 mod parse;
-mod position;
+pub(crate) mod position;
 mod range_fns;
 mod value;
 mod xxhash;

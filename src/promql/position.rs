@@ -157,7 +157,7 @@ pub(crate) fn go_g2(v: f64) -> String {
 }
 
 /// Rust's `1.5e3` written as Go's `1.5e+03`.
-fn go_exp(s: &str) -> String {
+pub(crate) fn go_exp(s: &str) -> String {
     let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let sign = if exp < 0 { '-' } else { '+' };
