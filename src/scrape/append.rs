@@ -126,6 +126,7 @@ pub struct ScrapeCounts {
 
 /// A series as the cache knows it.
 struct Cached {
+    key: RawKey,
     /// Its reference in the head; 0 until a sample of it is stored.
     series_ref: SeriesRef,
     /// Metric relabeling drops it.
@@ -142,8 +143,11 @@ struct Cached {
 /// The per-target memory of the scrapes so far.
 #[derive(Default)]
 pub struct ScrapeCache {
-    /// By the series' bytes as exposed (name and label span), hashed.
-    by_raw: HashMap<RawKey, Cached, BuildHasherDefault<PassThrough>>,
+    /// The series, in the order of the scrape that first had them.
+    entries: Vec<Cached>,
+    /// Index in `entries` by the series' bytes as exposed (name and label
+    /// span), hashed.
+    by_raw: HashMap<RawKey, usize, BuildHasherDefault<PassThrough>>,
     /// Numbers the successful scrapes.
     iteration: u64,
     /// Report series by name.
@@ -239,6 +243,8 @@ impl ScrapeCache {
         let mut over_limit = false;
         let fail = |error, counts| Err(AppendFailure { error, counts });
         let mut family = FamilyLines::default();
+        // The entry expected next: the one after the previous sample's.
+        let mut next = 0;
         for entry in Parser::new(body.bytes, body.format, Mode::Lenient) {
             let meta = &mut self.metadata;
             let entry = match entry {
@@ -268,24 +274,32 @@ impl ScrapeCache {
             let key = RawKey::of(&self.key);
             // The labels, when this sample needed them (a series new to the cache).
             let mut fresh = None;
-            let cached = match self.by_raw.get_mut(&key) {
-                Some(c) => c,
-                None => {
-                    let series = match new_series(&s, target, opts) {
-                        Ok(series) => series,
-                        Err(error) => return fail(error, counts),
-                    };
-                    let dropped = series.is_none();
-                    fresh = series;
-                    self.by_raw.entry(key).or_insert(Cached {
-                        series_ref: SeriesRef(0),
-                        dropped,
-                        seen: 0,
-                        live: false,
-                        current: false,
-                    })
-                }
+            let i = match self.entries.get(next) {
+                Some(c) if c.key == key => next,
+                _ => match self.by_raw.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        let series = match new_series(&s, target, opts) {
+                            Ok(series) => series,
+                            Err(error) => return fail(error, counts),
+                        };
+                        let dropped = series.is_none();
+                        fresh = series;
+                        self.by_raw.insert(key, self.entries.len());
+                        self.entries.push(Cached {
+                            key,
+                            series_ref: SeriesRef(0),
+                            dropped,
+                            seen: 0,
+                            live: false,
+                            current: false,
+                        });
+                        self.entries.len() - 1
+                    }
+                },
             };
+            next = i + 1;
+            let cached = &mut self.entries[i];
             cached.seen = iteration;
             if cached.dropped {
                 continue;
@@ -343,7 +357,7 @@ impl ScrapeCache {
     /// missing from two scrapes are forgotten.
     fn end_scrape(&mut self, app: &mut Appender, t: i64, succeeded: bool) {
         let now = self.iteration;
-        for c in self.by_raw.values_mut() {
+        for c in &mut self.entries {
             let current = succeeded && c.current;
             if c.live && !current && !c.dropped {
                 // A refused stale marker (an explicit newer sample) is dropped, as
@@ -353,7 +367,13 @@ impl ScrapeCache {
             c.live = current;
             c.current = false;
         }
-        self.by_raw.retain(|_, c| c.seen + 1 >= now);
+        let kept = |c: &Cached| c.seen + 1 >= now;
+        if !self.entries.iter().all(kept) {
+            self.entries.retain(kept);
+            self.by_raw.clear();
+            self.by_raw
+                .extend(self.entries.iter().enumerate().map(|(i, c)| (c.key, i)));
+        }
     }
 
     /// Appends the report series of a scrape at `t`: `up` (1 when the scrape
@@ -600,6 +620,58 @@ mod tests {
         // Back again: a new series for the cache, stored after its marker.
         let c = scrape(&db, &mut cache, "a 5\nb 6\n", 4000, &opts()).unwrap();
         assert_eq!(c.series_added, 1);
+    }
+
+    /// The cache reads its entries in the order of the first scrape; a target
+    /// that reorders its series, adds one in the middle or drops one (forgotten
+    /// after two scrapes, which renumbers the entries) still gets every sample
+    /// into its own series.
+    #[test]
+    fn reordered_inserted_and_forgotten_series_keep_their_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut cache = ScrapeCache::new();
+        let bodies = [
+            "a 1\nb 1\nc 1\nd 1\n",
+            "d 2\nc 2\nb 2\na 2\n",
+            "a 3\nx 3\nb 3\nd 3\n",
+            "b 4\nx 4\na 4\nd 4\n",
+            "x 5\nd 5\nb 5\na 5\n",
+            "c 6\na 6\nd 6\nx 6\nb 6\n",
+        ];
+        let mut added = Vec::new();
+        for (i, body) in bodies.iter().enumerate() {
+            let t = 1000 * (i as i64 + 1);
+            added.push(
+                scrape(&db, &mut cache, body, t, &opts())
+                    .unwrap()
+                    .series_added,
+            );
+        }
+        // c leaves at scrape 3 and is forgotten after scrape 5: new again at 6.
+        assert_eq!(added, [4, 0, 1, 0, 0, 1]);
+        let series = |name: &str| -> Vec<(i64, String)> {
+            dump(&db)
+                .into_iter()
+                .filter(|x| x.0.starts_with(&format!("{name}{{")))
+                .map(|x| (x.1, x.2))
+                .collect()
+        };
+        let values = |v: &[(i64, &str)]| -> Vec<(i64, String)> {
+            v.iter().map(|&(t, s)| (t, s.to_owned())).collect()
+        };
+        for name in ["a", "b", "d"] {
+            let want: Vec<(i64, String)> = (1..=6).map(|i| (1000 * i, i.to_string())).collect();
+            assert_eq!(series(name), want, "series {name}");
+        }
+        assert_eq!(
+            series("c"),
+            values(&[(1000, "1"), (2000, "2"), (3000, "stale"), (6000, "6")])
+        );
+        assert_eq!(
+            series("x"),
+            values(&[(3000, "3"), (4000, "4"), (5000, "5"), (6000, "6")])
+        );
     }
 
     #[test]

@@ -309,6 +309,12 @@ impl Db {
         self.m.head().appender()
     }
 
+    /// The head, for tests of its internals.
+    #[cfg(test)]
+    pub(crate) fn head(&self) -> &Arc<Head> {
+        self.m.head()
+    }
+
     /// A reader over `[mint, maxt]` (milliseconds, both included), over the head
     /// and the blocks as they are now.
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::series::{Appended, CommitOrder, GroupWriter, MemSeries, Refusal, Verdict, check};
+use super::series::{
+    Appended, CommitOrder, GroupWriter, MemSeries, Refusal, SeriesGroup, Verdict, check,
+};
 use super::stripe::U64Map;
 use super::{Head, RefBlock, WalSlot};
 use crate::model::Labels;
@@ -64,8 +66,8 @@ struct Session {
     pending_batch: u64,
     /// The series record is known to be in the WAL (it never stops being).
     logged: bool,
-    /// The batch in which this appender last pinned the series (see
-    /// `MemSeries::pin`).
+    /// The batch in which this appender last found the series not removed with
+    /// its group pinned (see `SeriesGroup::pin`).
     pinned_batch: u64,
     /// Set to the current batch once the session is listed in `unlogged`.
     unlogged_batch: u64,
@@ -99,6 +101,11 @@ pub struct Appender {
     head: Arc<Head>,
     sessions: Vec<Session>,
     by_ref: U64Map<usize>,
+    /// The session after the last one appended to. A writer that appends the
+    /// same series in the same order every time (a scrape) finds each next
+    /// series here, in sequence, instead of by a hash lookup in `by_ref`: that
+    /// lookup is a cache miss per sample once the sessions outgrow the cache.
+    next_session: usize,
     ref_block: RefBlock,
     /// Numbers the batches between commits, so that ending one forgets every
     /// session's pending sample at once.
@@ -108,8 +115,9 @@ pub struct Appender {
     pending: Vec<Pending>,
     /// Sessions whose series record may not be in the WAL yet.
     unlogged: Vec<usize>,
-    /// Sessions whose series this batch pinned.
-    pinned: Vec<usize>,
+    /// Groups this batch pinned, the last one last (a group is pinned again when
+    /// a batch comes back to it: pins count).
+    pinned: Vec<Arc<SeriesGroup>>,
     // Buffers reused across commits.
     series_rec: Vec<u8>,
     samples_rec: Vec<u8>,
@@ -121,6 +129,7 @@ impl Appender {
             head,
             sessions: Vec::new(),
             by_ref: U64Map::default(),
+            next_session: 0,
             ref_block: RefBlock::default(),
             batch: 1,
             samples: Vec::new(),
@@ -140,6 +149,7 @@ impl Appender {
         }
         let series = self.head.get_or_create(labels, &mut self.ref_block);
         let session = self.session_for(series.series_ref(), || Some(series))?;
+        self.next_session = session + 1;
         self.admit(session, t, v)
     }
 
@@ -151,13 +161,17 @@ impl Appender {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        let session = match self.by_ref.get(&series_ref.0) {
-            Some(&i) => i,
-            None => {
-                let series = self.head.series.get_by_ref(series_ref);
-                self.session_for(series_ref, || series)?
-            }
+        let session = match self.sessions.get(self.next_session) {
+            Some(s) if s.series_ref == series_ref => self.next_session,
+            _ => match self.by_ref.get(&series_ref.0) {
+                Some(&i) => i,
+                None => {
+                    let series = self.head.series.get_by_ref(series_ref);
+                    self.session_for(series_ref, || series)?
+                }
+            },
         };
+        self.next_session = session + 1;
         self.admit(session, t, v)
     }
 
@@ -253,9 +267,13 @@ impl Appender {
             if s.pinned_batch == self.batch {
                 return session;
             }
-            if s.series.pin() {
+            let group = s.series.group();
+            if !self.pinned.last().is_some_and(|g| Arc::ptr_eq(g, group)) {
+                group.pin();
+                self.pinned.push(Arc::clone(group));
+            }
+            if !s.series.is_removed() {
                 s.pinned_batch = self.batch;
-                self.pinned.push(session);
                 return session;
             }
             let old_ref = s.series_ref;
@@ -406,10 +424,9 @@ impl Appender {
     }
 
     fn clear_pending(&mut self) {
-        for &i in &self.pinned {
-            self.sessions[i].series.unpin();
+        for group in self.pinned.drain(..) {
+            group.unpin();
         }
-        self.pinned.clear();
         self.samples.clear();
         self.pending.clear();
         self.unlogged.clear();
@@ -417,6 +434,7 @@ impl Appender {
         if self.sessions.len() > MAX_SESSIONS {
             self.sessions.clear();
             self.by_ref.clear();
+            self.next_session = 0;
         }
     }
 }

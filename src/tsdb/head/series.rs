@@ -45,26 +45,27 @@ pub(crate) enum Verdict {
     Repeat,
 }
 
-/// The chunks of one series. It lives in the slot of its [`SeriesGroup`].
+/// The chunks of one series. It lives in the slot of its [`SeriesGroup`]; its
+/// newest sample is kept in the [`MemSeries`] (written under the group lock).
 #[derive(Default)]
 pub(crate) struct SeriesData {
     pub(crate) closed: Vec<ClosedChunk>,
     pub(crate) open: Option<OpenChunk>,
-    /// Newest stored sample (the authority; `MemSeries::newest` mirrors it).
-    last: Option<(i64, f64)>,
 }
 
 /// A series of the head.
 ///
 /// Laid out so that everything a sample touches on the append path (the newest
-/// sample, the commit-order stamps, the group, the ref) shares the first cache
-/// line, and aligned so that line is one line: appending a scrape visits thousands
-/// of series, and each extra line is a cache miss per sample.
-#[repr(C, align(64))]
+/// sample, the commit-order stamps, the group, the ref) comes first, in the 56
+/// bytes that follow the `Arc`'s counts. Not aligned to a cache line: series are
+/// allocated one after another, so the lines of consecutive series are
+/// neighbours anyway, and 64-byte alignment rounded every series up to 192 bytes
+/// (a tenth of the memory of a scraping server).
+#[repr(C)]
 pub(crate) struct MemSeries {
-    /// Lock-free mirror of the newest stored sample, so that `append` can refuse
-    /// out-of-order and duplicate samples without taking the group lock. A
-    /// seqlock: written under the group lock only; `newest_version` is 0 before
+    /// The newest stored sample, readable without the group lock so that
+    /// `append` can refuse out-of-order and duplicate samples before the commit.
+    /// A seqlock: written under the group lock only; `newest_version` is 0 before
     /// the first sample, odd while `newest_t`/`newest_v` are being written.
     newest_version: AtomicU64,
     newest_t: AtomicI64,
@@ -80,9 +81,6 @@ pub(crate) struct MemSeries {
     /// Holds this series' chunks in slot `series_ref % GROUP_SIZE`.
     group: Arc<SeriesGroup>,
     series_ref: SeriesRef,
-    /// Appenders holding uncommitted samples of this series: while it is not 0 the
-    /// series is not removed from the head (see [`MemSeries::pin`]).
-    pins: AtomicU32,
     /// Whether a WAL series record for this series has been written. The first
     /// commit that carries a sample of the series writes it if not, so a series
     /// record always precedes its samples in the WAL.
@@ -110,13 +108,37 @@ pub(crate) const GROUP_SIZE: u64 = 1 << GROUP_BITS;
 /// reserved but filled only in part costs only the series it holds.
 pub(crate) struct SeriesGroup {
     slots: Mutex<Vec<SeriesData>>,
+    /// Appenders holding uncommitted samples of series of this group: while it
+    /// is not 0, truncation removes none of them (see [`SeriesGroup::pin`]).
+    pins: AtomicU32,
 }
 
 impl SeriesGroup {
     pub(crate) fn new() -> SeriesGroup {
         SeriesGroup {
             slots: Mutex::new(Vec::new()),
+            pins: AtomicU32::new(0),
         }
+    }
+
+    /// Keeps every series of the group in the head until [`unpin`](Self::unpin):
+    /// an appender pins the group before buffering samples of its series, and
+    /// then checks each series with [`MemSeries::is_removed`].
+    ///
+    /// Pinned per group, not per series: a scrape appends runs of series of one
+    /// group, so this is one atomic read-modify-write per run instead of one per
+    /// sample (on a line that missed the cache, that stalled the append path).
+    ///
+    /// Pairs with [`MemSeries::try_remove`]: each side writes its own flag and
+    /// then reads the other's, all sequentially consistent, so either the
+    /// appender sees the series removed, or truncation sees the pin and leaves
+    /// the series alone.
+    pub(crate) fn pin(&self) {
+        self.pins.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn unpin(&self) {
+        self.pins.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -196,7 +218,6 @@ impl MemSeries {
         MemSeries {
             series_ref,
             labels,
-            pins: AtomicU32::new(0),
             wal_logged: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             newest_version: AtomicU64::new(0),
@@ -242,30 +263,22 @@ impl MemSeries {
         self.wal_logged.store(true, Ordering::Release);
     }
 
-    /// Keeps the series in the head until [`unpin`](Self::unpin): an appender
-    /// calls it before buffering the series' first sample of a batch. Returns false
-    /// (and pins nothing) if truncation has removed the series already.
-    ///
-    /// Pairs with [`try_remove`](Self::try_remove): each side writes its own flag
-    /// and then reads the other's, all sequentially consistent, so at least one of
-    /// them sees the other and the series is never removed while pinned.
-    pub(crate) fn pin(&self) -> bool {
-        self.pins.fetch_add(1, Ordering::SeqCst);
-        if self.removed.load(Ordering::SeqCst) {
-            self.pins.fetch_sub(1, Ordering::SeqCst);
-            return false;
-        }
-        true
+    /// The group holding this series' chunks.
+    pub(crate) fn group(&self) -> &Arc<SeriesGroup> {
+        &self.group
     }
 
-    pub(crate) fn unpin(&self) {
-        self.pins.fetch_sub(1, Ordering::SeqCst);
+    /// Whether truncation removed the series. An appender that has pinned the
+    /// series' group ([`SeriesGroup::pin`]) and then reads false may buffer
+    /// samples for it: it stays in the head until the group is unpinned.
+    pub(crate) fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
     }
 
-    /// Marks the series removed unless an appender has it pinned.
+    /// Marks the series removed unless an appender has its group pinned.
     pub(crate) fn try_remove(&self) -> bool {
         self.removed.store(true, Ordering::SeqCst);
-        if self.pins.load(Ordering::SeqCst) > 0 {
+        if self.group.pins.load(Ordering::SeqCst) > 0 {
             self.removed.store(false, Ordering::SeqCst);
             return false;
         }
@@ -280,6 +293,16 @@ impl MemSeries {
             + self.labels.heap_bytes()
             + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + d.open.as_ref().map_or(0, |o| o.app.heap_bytes())
+    }
+
+    /// The newest stored sample, read by the holder of the group lock: the only
+    /// writer, so no retry is needed.
+    fn newest_locked(&self) -> Option<(i64, f64)> {
+        (self.newest_version.load(Ordering::Relaxed) != 0).then(|| {
+            let t = self.newest_t.load(Ordering::Relaxed);
+            let v = self.newest_v.load(Ordering::Relaxed);
+            (t, f64::from_bits(v))
+        })
     }
 
     /// The newest stored sample, read without the group lock (a seqlock read).
@@ -315,7 +338,7 @@ impl SeriesData {
         limits: &ChunkLimits,
         spill: &ChunkSpill,
     ) -> Result<Appended, SpillError> {
-        if check(self.last, t, v) != Ok(Verdict::Append) {
+        if check(series.newest_locked(), t, v) != Ok(Verdict::Append) {
             return Ok(Appended::Dropped);
         }
         let mut cut = false;
@@ -395,10 +418,8 @@ impl SeriesData {
         self.set_last(series, newest.0, newest.1);
     }
 
-    /// Sets the newest sample and its lock-free mirror (group lock held: the only
-    /// writer).
+    /// Sets the newest sample (group lock held: the only writer).
     fn set_last(&mut self, series: &MemSeries, t: i64, v: f64) {
-        self.last = Some((t, v));
         let version = series.newest_version.load(Ordering::Relaxed);
         series.newest_version.store(version + 1, Ordering::Relaxed);
         fence(Ordering::Release);

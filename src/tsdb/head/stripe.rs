@@ -41,10 +41,52 @@ impl Hasher for U64Hasher {
 
 pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
-/// One stripe of the label-hash map: hash → series with that hash (a collision
-/// leaves several).
-type HashStripe = Padded<RwLock<U64Map<Vec<Arc<MemSeries>>>>>;
+/// One stripe of the label-hash map: hash → series with that hash.
+type HashStripe = Padded<RwLock<U64Map<SameHash>>>;
 type RefStripe = Padded<RwLock<U64Map<Arc<MemSeries>>>>;
+
+/// The series whose label sets share one hash: almost always one, so that one
+/// is held inline (a `Vec` per series cost an allocation of 32 bytes each).
+enum SameHash {
+    One(Arc<MemSeries>),
+    Many(Vec<Arc<MemSeries>>),
+}
+
+impl SameHash {
+    fn as_slice(&self) -> &[Arc<MemSeries>] {
+        match self {
+            SameHash::One(s) => std::slice::from_ref(s),
+            SameHash::Many(v) => v,
+        }
+    }
+
+    fn find(&self, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        self.as_slice().iter().find(|s| s.labels() == labels)
+    }
+
+    fn push(&mut self, series: Arc<MemSeries>) {
+        match self {
+            SameHash::One(first) => *self = SameHash::Many(vec![Arc::clone(first), series]),
+            SameHash::Many(v) => v.push(series),
+        }
+    }
+
+    /// Removes `series`; returns whether none is left.
+    fn remove(&mut self, series: &Arc<MemSeries>) -> bool {
+        let rest = match self {
+            SameHash::One(s) => return Arc::ptr_eq(s, series),
+            SameHash::Many(v) => {
+                v.retain(|s| !Arc::ptr_eq(s, series));
+                std::mem::take(v)
+            }
+        };
+        match <[_; 1]>::try_from(rest) {
+            Ok([one]) => *self = SameHash::One(one),
+            Err(rest) => *self = SameHash::Many(rest),
+        }
+        matches!(self, SameHash::Many(v) if v.is_empty())
+    }
+}
 
 /// Gives each stripe its own cache lines, so taking one lock does not invalidate
 /// its neighbours in the other core's cache (128: adjacent-line prefetch pairs).
@@ -92,21 +134,28 @@ impl StripeSeries {
 
     pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
         let stripe = self.by_hash[Self::hash_stripe(hash)].read();
-        stripe
-            .get(&hash)
-            .and_then(|v| v.iter().find(|s| s.labels() == labels).cloned())
+        stripe.get(&hash).and_then(|h| h.find(labels)).cloned()
     }
 
     /// Inserts `series` unless a series with the same labels exists; returns the one
     /// that is in the map afterwards and whether it is the new one.
     pub(crate) fn get_or_insert(&self, hash: u64, series: MemSeries) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
-        let bucket = stripe.entry(hash).or_default();
-        if let Some(existing) = bucket.iter().find(|s| s.labels() == series.labels()) {
-            return (Arc::clone(existing), false);
-        }
-        let series = Arc::new(series);
-        bucket.push(Arc::clone(&series));
+        let series = match stripe.get_mut(&hash) {
+            Some(same) => {
+                if let Some(existing) = same.find(series.labels()) {
+                    return (Arc::clone(existing), false);
+                }
+                let series = Arc::new(series);
+                same.push(Arc::clone(&series));
+                series
+            }
+            None => {
+                let series = Arc::new(series);
+                stripe.insert(hash, SameHash::One(Arc::clone(&series)));
+                series
+            }
+        };
         // Insert by ref while still holding the hash stripe, so no second creator
         // can race us for the same labels.
         self.by_ref[Self::ref_stripe(series.series_ref().0)]
@@ -117,13 +166,17 @@ impl StripeSeries {
 
     /// Removes `series` from both maps (if it is still the one there).
     pub(crate) fn remove(&self, series: &Arc<MemSeries>) {
-        let hash = series.labels().hash_u64();
+        self.remove_hashed(series.labels().hash_u64(), series);
+    }
+
+    /// [`remove`](Self::remove) of a series inserted under `hash`.
+    fn remove_hashed(&self, hash: u64, series: &Arc<MemSeries>) {
         let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
-        if let Some(bucket) = stripe.get_mut(&hash) {
-            bucket.retain(|s| !Arc::ptr_eq(s, series));
-            if bucket.is_empty() {
-                stripe.remove(&hash);
-            }
+        if stripe
+            .get_mut(&hash)
+            .is_some_and(|same| same.remove(series))
+        {
+            stripe.remove(&hash);
         }
         let r = series.series_ref().0;
         let mut by_ref = self.by_ref[Self::ref_stripe(r)].write();
@@ -139,5 +192,48 @@ impl StripeSeries {
                 f(s);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tsdb::head::series::SeriesGroup;
+
+    fn series(r: u64, name: &str) -> MemSeries {
+        let labels = Labels::new([("__name__", name)]).unwrap();
+        MemSeries::new(SeriesRef(r), labels, Arc::new(SeriesGroup::new()))
+    }
+
+    /// Label sets whose hashes collide share one entry of the hash map; each is
+    /// found by its own labels, and removing them one by one empties the entry.
+    #[test]
+    fn colliding_label_hashes_keep_every_series() {
+        let map = StripeSeries::new();
+        let hash = 42;
+        let (a, new_a) = map.get_or_insert(hash, series(1, "a"));
+        let (b, new_b) = map.get_or_insert(hash, series(2, "b"));
+        let (c, new_c) = map.get_or_insert(hash, series(3, "c"));
+        assert!(new_a && new_b && new_c);
+        let (again, new) = map.get_or_insert(hash, series(4, "b"));
+        assert!(!new && Arc::ptr_eq(&again, &b));
+        let labels = |n: &str| Labels::new([("__name__", n)]).unwrap();
+        for s in [&a, &b, &c] {
+            let found = map.get_by_labels(hash, s.labels()).unwrap();
+            assert!(Arc::ptr_eq(&found, s));
+        }
+        map.remove_hashed(hash, &b);
+        assert!(map.get_by_labels(hash, &labels("b")).is_none());
+        assert!(map.get_by_ref(SeriesRef(2)).is_none());
+        map.remove_hashed(hash, &a);
+        let found = map.get_by_labels(hash, &labels("c")).unwrap();
+        assert!(Arc::ptr_eq(&found, &c));
+        map.remove_hashed(hash, &c);
+        assert!(map.get_by_labels(hash, &labels("c")).is_none());
+        assert!(
+            map.by_hash[StripeSeries::hash_stripe(hash)]
+                .read()
+                .is_empty()
+        );
     }
 }

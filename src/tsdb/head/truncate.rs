@@ -172,3 +172,53 @@ impl Head {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Labels, Matcher};
+    use crate::tsdb::{Db, Options};
+
+    fn series(i: &str) -> Labels {
+        Labels::new([("__name__", "m"), ("i", i)]).unwrap()
+    }
+
+    fn samples(db: &Db, i: &str) -> Vec<(i64, f64)> {
+        db.querier(i64::MIN, i64::MAX)
+            .select(&[Matcher::equal("i", i)])
+            .unwrap()
+            .flat_map(|s| s.iter().map(|x| (x.t, x.v)).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// A series an appender holds an uncommitted sample for stays in the head
+    /// through a truncation that leaves it without chunks; once nothing holds
+    /// it, truncation removes it, and an appender that still knows its old ref
+    /// gets the sample into the series created again by its labels.
+    #[test]
+    fn truncation_keeps_series_with_uncommitted_samples() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            maintenance_interval: None,
+            ..Options::default()
+        };
+        let db = Db::open(dir.path(), opts).unwrap();
+        let mut a = db.appender();
+        let r1 = a.append(&series("1"), 1_000, 1.0).unwrap();
+        a.append(&series("0"), 1_000, 1.0).unwrap();
+        a.commit().unwrap();
+
+        let mut b = db.appender();
+        b.append(&series("0"), 2_000, 2.0).unwrap();
+        db.head().truncate(10_000).unwrap();
+        b.commit().unwrap();
+        assert_eq!(samples(&db, "0"), [(2_000, 2.0)]);
+
+        let gone = db.head().truncate(10_000).unwrap();
+        assert_eq!(gone.series, 2);
+        assert!(samples(&db, "0").is_empty());
+        a.append_ref(r1, 20_000, 3.0).unwrap();
+        a.commit().unwrap();
+        assert_eq!(samples(&db, "1"), [(20_000, 3.0)]);
+        assert_eq!(db.stats().head_series, 1);
+    }
+}
