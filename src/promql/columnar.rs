@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use promql_parser::parser::ast::VectorMatchCardinality;
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_AVG, T_BOTTOMK, T_COUNT, T_DIV, T_EQLC, T_GROUP, T_GTE, T_GTR, T_LSS, T_LTE,
-    T_MAX, T_MIN, T_MOD, T_MUL, T_NEQ, T_POW, T_STDDEV, T_STDVAR, T_SUB, T_SUM, T_TOPK,
+    T_MAX, T_MIN, T_MOD, T_MUL, T_NEQ, T_POW, T_STDDEV, T_STDVAR, T_SUB, T_SUM, T_TOPK, TokenId,
 };
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{
@@ -35,11 +35,12 @@ use promql_parser::parser::{
 
 use super::aggregate::{Running, group_labels, k_param, rank_order};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
-use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads, too_many_samples};
+use super::engine::{Evaluator, Loaded, Sel, dur_ms, too_many_samples};
 use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
 };
+use super::in_order::in_order;
 use super::range_fns::extrapolated_rate_known_resets;
 use super::value::{Point, has_metadata};
 use crate::model::{Labels, is_stale_nan};
@@ -435,8 +436,8 @@ fn selector(
 
 /// A range function over a matrix selector: each series' window slides forward
 /// over its samples (stale markers left out) from step to step. Series are
-/// computed in batches spread over the available cores, and handed to `f` in
-/// their order.
+/// computed in parts on all cores, and handed to `f` in their order while the
+/// parts after them are computed.
 fn range_call(
     ev: &mut Evaluator<'_>,
     name: &str,
@@ -455,42 +456,32 @@ fn range_call(
         steps,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Series not read yet are read here, batch by batch, by the thread that
+    // Series not read yet are read here, part by part, by the thread that
     // computes them: their samples are used while in cache and never all held.
     let (read, unread): (&[Loaded], &[crate::tsdb::Series]) = match ev.selected(&ms.vs) {
         Sel::Read(l) => (l, &[]),
         Sel::Unread(s) => (&[], s),
     };
-    let batches = read.len().max(unread.len()).div_ceil(BATCH);
-    for b in 0..batches {
-        ev.check()?;
-        let range = |len: usize| (b * BATCH).min(len)..((b + 1) * BATCH).min(len);
-        let batch = Batch {
-            read: &read[range(read.len())],
-            unread: &unread[range(unread.len())],
-        };
-        let n = batch.len();
-        let per = n.div_ceil(workers).max(1);
-        let cols: Vec<Result<Vec<Option<Col>>>> = if workers > 1 && n > per {
-            let parts = (0..n)
-                .step_by(per)
-                .map(|from| batch.part(from, (from + per).min(n)))
-                .collect();
-            on_threads(parts, |part| w.series(part))
-        } else {
-            vec![w.series(batch)]
-        };
-        for part in cols {
-            for c in part?.iter().flatten() {
-                f(c)?;
-            }
-        }
-    }
-    Ok(())
+    let all = Batch { read, unread };
+    let n = all.len();
+    in_order(
+        n.div_ceil(PART),
+        workers,
+        AHEAD * workers,
+        |i| w.series(all.part(i * PART, ((i + 1) * PART).min(n))),
+        |cols| {
+            ev.check()?;
+            cols.iter().flatten().try_for_each(&mut *f)
+        },
+    )
 }
 
-/// Series a range function computes at a time (per batch, over all cores).
-const BATCH: usize = 512;
+/// Series a range function's worker computes at a time.
+const PART: usize = 128;
+/// Parts computed ahead of the one being consumed, per worker: enough that
+/// the workers seldom wait for the consumer, few enough that the columns
+/// waiting stay small (about 5 KB a series at 481 steps).
+const AHEAD: usize = 4;
 
 /// Some of a selector's series: read already, or to be read (one of the two is
 /// empty).
@@ -537,7 +528,7 @@ impl Window<'_> {
         for s in batch.unread {
             samples.clear();
             let mut it = s.iter();
-            samples.extend(it.by_ref().map(|x| (x.t, x.v)));
+            it.read_all(&mut samples);
             if let Some(e) = it.err() {
                 return Err(PromqlError::execution(e.to_string()));
             }
@@ -556,6 +547,7 @@ impl Window<'_> {
         drops: &mut Vec<u32>,
     ) -> Result<Option<Col>> {
         let counter = matches!(self.name, "rate" | "increase");
+        let rate = self.name == "rate";
         pts.clear();
         pts.extend(
             samples
@@ -591,7 +583,7 @@ impl Window<'_> {
             let p = &pts[a..b];
             let v = if counter {
                 let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
-                extrapolated_rate_known_resets(p, start, end, true, self.name == "rate", may_reset)
+                extrapolated_rate_known_resets(p, start, end, true, rate, may_reset)
             } else {
                 range_fn_value(self.name, p, start, end, self.steps.t(i), self.extra)?
             };
@@ -618,6 +610,27 @@ struct Acc {
     run: Running,
 }
 
+/// Adds a member's values to its group's states at the steps where it has one.
+/// The operator is matched once per member rather than at every step, so that
+/// the loop over the steps is the operator's own.
+fn add_member(op: TokenId, accs: &mut [Acc], c: &Col) {
+    fn each(accs: &mut [Acc], c: &Col, add: impl Fn(&mut Running, f64)) {
+        for ((g, &v), &present) in accs.iter_mut().zip(&c.vals).zip(&c.present) {
+            if present {
+                g.drop_name |= c.drop_name;
+                add(&mut g.run, v);
+            }
+        }
+    }
+    match op {
+        T_SUM => each(accs, c, |r, v| r.add(T_SUM, v)),
+        T_AVG => each(accs, c, |r, v| r.add(T_AVG, v)),
+        T_MIN => each(accs, c, |r, v| r.add(T_MIN, v)),
+        T_MAX => each(accs, c, |r, v| r.add(T_MAX, v)),
+        _ => each(accs, c, |r, v| r.add(op, v)),
+    }
+}
+
 fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<Cols> {
     let op = a.op.id();
     let modifier = a.modifier.as_ref();
@@ -640,13 +653,7 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
                 groups.len() - 1
             }
         };
-        for (i, g) in groups[gi].1.iter_mut().enumerate() {
-            if !c.present[i] {
-                continue;
-            }
-            g.drop_name |= c.drop_name;
-            g.run.add(op, c.vals[i]);
-        }
+        add_member(op, &mut groups[gi].1, c);
         Ok(())
     })?;
     let mut out = Vec::with_capacity(groups.len());
