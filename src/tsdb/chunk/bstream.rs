@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn read_rice_buffered_reads_whole_codes_or_nothing() {
         // 110 101 (q = 2, k = 3: 2 << 3 | 5 = 21), then 1111 (an escape at 4).
-        let data = [0b1101_0111, 0b1000_0000];
+        let data = [0b1101_0111, 0b1100_0000];
         let mut r = BitReader::new(0);
         assert_eq!(r.read_rice_buffered(&data, 3, 4), Some(21));
         assert_eq!(r.bit_pos(), 6);
