@@ -4,7 +4,8 @@
 //! at every step each selected series is searched, its window copied, its labels
 //! cloned and, under an aggregation, hashed again. For a range query the nodes
 //! dashboards spend their time in — selectors, range functions over a matrix
-//! selector, aggregations, arithmetic and comparisons — are evaluated here
+//! selector, aggregations, arithmetic and comparisons, `histogram_quantile`
+//! with a literal φ — are evaluated here
 //! instead, over all steps at once ([`Cols`]): each series is walked once with
 //! window bounds that only move forward, an aggregation maps each input series
 //! to its group once per query, and a binary operation matches series once.
@@ -12,8 +13,8 @@
 //! [`precompute`] evaluates the largest such subtrees before the steps run and
 //! keeps their results by node; the step-wise evaluator then reads a node's value
 //! at a step from there ([`Evaluator::eval`]) instead of evaluating it, so that the
-//! nodes not handled here (`histogram_quantile`, `label_replace`, subqueries, set
-//! operators…) still work on top, over much smaller inputs. When the whole
+//! nodes not handled here (`label_replace`, subqueries, set operators…) still
+//! work on top, over much smaller inputs. When the whole
 //! expression is handled here, the range query's result is built from the
 //! columns directly.
 //!
@@ -40,6 +41,7 @@ use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
 };
+use super::histogram::histogram_quantile_cols;
 use super::in_order::in_order;
 use super::range_fns::extrapolated_rate_known_resets;
 use super::value::{Point, has_metadata};
@@ -63,7 +65,7 @@ impl Steps {
         Steps { start, step, n }
     }
 
-    fn t(&self, i: usize) -> i64 {
+    pub fn t(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
     }
 
@@ -88,7 +90,7 @@ pub(crate) struct Col {
 }
 
 impl Col {
-    fn empty(labels: Labels, drop_name: bool, n: usize) -> Col {
+    pub fn empty(labels: Labels, drop_name: bool, n: usize) -> Col {
         Col {
             labels,
             drop_name,
@@ -214,12 +216,25 @@ fn range_call_parts(c: &Call) -> Option<(&Expr, &MatrixSelector, Vec<f64>)> {
     Some((marg, ms, extra))
 }
 
+/// The φ and the buckets of `histogram_quantile` with a literal φ over an
+/// expression handled here.
+fn histogram_quantile_arg(c: &Call) -> Option<(f64, &Expr)> {
+    match (c.func.name, &c.args.args[..]) {
+        ("histogram_quantile", [q, buckets])
+            if buckets.value_type() == ValueType::Vector && supported(buckets) =>
+        {
+            Some((literal(q)?, buckets))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is evaluated here.
 fn supported(e: &Expr) -> bool {
     match e {
         Expr::NumberLiteral(_) | Expr::VectorSelector(_) => true,
         Expr::Paren(p) => supported(&p.expr),
-        Expr::Call(c) => range_call_parts(c).is_some(),
+        Expr::Call(c) => range_call_parts(c).is_some() || histogram_quantile_arg(c).is_some(),
         Expr::Aggregate(a) => {
             let op = a.op.id();
             let param_ok = match op {
@@ -324,6 +339,7 @@ fn eval_cols(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps) -> Result<Cols> {
         Expr::Paren(p) => eval_cols(ev, &p.expr, steps),
         Expr::Aggregate(a) => aggregate(ev, a, steps),
         Expr::Binary(b) => binary(ev, b, steps),
+        Expr::Call(c) if histogram_quantile_arg(c).is_some() => histogram_quantile(ev, c, steps),
         _ => {
             let mut out = Vec::new();
             let mut held = Held::new(ev);
@@ -334,6 +350,20 @@ fn eval_cols(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps) -> Result<Cols> {
             })?;
             Ok(Cols::Vector(out))
         }
+    }
+}
+
+/// `histogram_quantile` with a literal φ: its buckets evaluated here, then
+/// grouped into histograms once for all steps.
+fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, steps: Steps) -> Result<Cols> {
+    let Some((q, buckets)) = histogram_quantile_arg(c) else {
+        return Err(PromqlError::execution(
+            "internal error: histogram_quantile is not evaluated by columns",
+        ));
+    };
+    match eval_cols(ev, buckets, steps)? {
+        Cols::Vector(input) => Ok(Cols::Vector(histogram_quantile_cols(ev, q, input, steps))),
+        Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
     }
 }
 
@@ -371,17 +401,23 @@ fn for_each_col(
 ) -> Result<()> {
     match unparen(e) {
         Expr::VectorSelector(vs) => selector(ev, vs, steps, f),
-        Expr::Call(c) => match range_call_parts(c) {
-            Some((marg, ms, extra)) => range_call(ev, c.func.name, marg, ms, &extra, steps, f),
-            None => Err(PromqlError::execution(format!(
-                "internal error: {} is not evaluated by columns",
-                c.func.name
-            ))),
-        },
-        other => match eval_cols(ev, other, steps)? {
-            Cols::Vector(v) => v.iter().try_for_each(f),
-            Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
-        },
+        other => {
+            if let Expr::Call(c) = other {
+                if let Some((marg, ms, extra)) = range_call_parts(c) {
+                    return range_call(ev, c.func.name, marg, ms, &extra, steps, f);
+                }
+                if histogram_quantile_arg(c).is_none() {
+                    return Err(PromqlError::execution(format!(
+                        "internal error: {} is not evaluated by columns",
+                        c.func.name
+                    )));
+                }
+            }
+            match eval_cols(ev, other, steps)? {
+                Cols::Vector(v) => v.iter().try_for_each(f),
+                Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
+            }
+        }
     }
 }
 
@@ -518,11 +554,10 @@ impl Window<'_> {
     /// The function over each of `series` at every step (`None`: no value at
     /// any step).
     fn series(&self, batch: Batch<'_>) -> Result<Vec<Option<Col>>> {
-        let mut pts: Vec<Point> = Vec::new();
-        let mut drops: Vec<u32> = Vec::new();
+        let mut scratch = Scratch::default();
         let mut out = Vec::with_capacity(batch.len());
         for s in batch.read {
-            out.push(self.one(&s.labels, &s.samples, &mut pts, &mut drops)?);
+            out.push(self.one(&s.labels, &s.samples, &mut scratch)?);
         }
         let mut samples: Vec<(i64, f64)> = Vec::new();
         for s in batch.unread {
@@ -532,22 +567,21 @@ impl Window<'_> {
             if let Some(e) = it.err() {
                 return Err(PromqlError::execution(e.to_string()));
             }
-            out.push(self.one(s.labels(), &samples, &mut pts, &mut drops)?);
+            out.push(self.one(s.labels(), &samples, &mut scratch)?);
         }
         Ok(out)
     }
 
-    /// The function over one series at every step; `pts` and `drops` are
-    /// buffers kept from series to series.
+    /// The function over one series at every step.
     fn one(
         &self,
         labels: &Labels,
         samples: &[(i64, f64)],
-        pts: &mut Vec<Point>,
-        drops: &mut Vec<u32>,
+        scratch: &mut Scratch,
     ) -> Result<Option<Col>> {
         let counter = matches!(self.name, "rate" | "increase");
         let rate = self.name == "rate";
+        let Scratch { pts, drops, bounds } = scratch;
         pts.clear();
         pts.extend(
             samples
@@ -566,7 +600,11 @@ impl Window<'_> {
                 drops.push(n);
             }
         }
-        let mut col: Option<Col> = None;
+        // Every step's window first, then the function over each: the search
+        // for the bounds branches on the data, and kept out of the loop that
+        // computes the values it no longer stops the processor from working
+        // on several windows' divisions at once.
+        bounds.clear();
         let (mut a, mut b) = (0, 0);
         for (i, &end) in self.ends.iter().enumerate() {
             if i > 0 && end < self.ends[i - 1] {
@@ -580,6 +618,11 @@ impl Window<'_> {
             while b < pts.len() && pts[b].t <= end {
                 b += 1;
             }
+            bounds.push((a, b));
+        }
+        let mut col: Option<Col> = None;
+        for (i, (&end, &(a, b))) in self.ends.iter().zip(bounds.iter()).enumerate() {
+            let start = end.saturating_sub(self.range);
             let p = &pts[a..b];
             let v = if counter {
                 let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
@@ -601,6 +644,17 @@ impl Window<'_> {
         }
         Ok(col)
     }
+}
+
+/// Buffers a range function's worker keeps from series to series.
+#[derive(Default)]
+struct Scratch {
+    /// The series' samples without stale markers.
+    pts: Vec<Point>,
+    /// For counters: `drops[j]` decreases among the first `j` neighbours.
+    drops: Vec<u32>,
+    /// Each step's window: `pts[a..b]`.
+    bounds: Vec<(usize, usize)>,
 }
 
 /// A group's state at one step.
