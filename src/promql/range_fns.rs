@@ -47,7 +47,11 @@ pub(crate) fn extrapolated_rate_known_resets(
     if to_start >= threshold {
         to_start = avg / 2.0;
     }
-    if counter && result > 0.0 && first.v >= 0.0 {
+    if counter
+        && result > 0.0
+        && first.v >= 0.0
+        && !zero_is_further(first.v, result, sampled, to_start)
+    {
         let to_zero = sampled * (first.v / result);
         if to_zero < to_start {
             to_start = to_zero;
@@ -61,6 +65,17 @@ pub(crate) fn extrapolated_rate_known_resets(
         factor /= (end - start) as f64 / 1000.0;
     }
     Some(result * factor)
+}
+
+/// Whether the counter's zero point, `sampled · first / result` seconds before
+/// its first sample, certainly lies no nearer than `to_start` (all four
+/// positive): compared by products, with a margin far above their rounding,
+/// so that the division (on the critical path of every window, and almost
+/// always without effect: a counter is rarely near its zero) is done only
+/// when it may change the result. Where this says no, the exact comparison
+/// decides as before, so the result never changes.
+fn zero_is_further(first: f64, result: f64, sampled: f64, to_start: f64) -> bool {
+    first * sampled > to_start * result * (1.0 + 1e-9)
 }
 
 /// `irate` and `idelta`: from the last two points.
@@ -242,6 +257,27 @@ mod tests {
         let p = pts(&[(300_000, 60.0), (600_000, 120.0)]);
         let r = extrapolated_rate(&p, 0, 600_000, true, true).unwrap();
         assert!((r - 0.2).abs() < 1e-12, "{r}");
+    }
+
+    #[test]
+    fn the_zero_point_shortcut_never_changes_the_extrapolation() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..20_000 {
+            let first = [0.0, 1e-300, 0.5, 3.0, 1e6, 1e300][rng.usize(0..6)] * rng.f64();
+            let result = 10f64.powi(rng.i32(-6..6)) * rng.f64();
+            let sampled = rng.f64() * 600.0 + 1e-3;
+            let to_start = rng.f64() * 20.0 + 1e-3;
+            if zero_is_further(first, result, sampled, to_start) {
+                assert!(
+                    sampled * (first / result) >= to_start,
+                    "{first} {result} {sampled} {to_start}"
+                );
+            }
+        }
+        // A counter starting near zero still extrapolates only to its zero point.
+        let p = pts(&[(10_000, 1.0), (20_000, 11.0), (30_000, 21.0)]);
+        let r = extrapolated_rate(&p, 0, 30_000, true, false).unwrap();
+        assert!((r - 21.0).abs() < 1e-12, "{r}");
     }
 
     #[test]
