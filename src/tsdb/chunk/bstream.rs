@@ -209,9 +209,10 @@ impl BitReader {
         if q >= max_ones || used > self.avail {
             return None;
         }
-        let rest = self.buf << (q + 1);
-        let low = if k == 0 { 0 } else { rest >> (64 - k) };
-        self.buf = if used == 64 { 0 } else { self.buf << used };
+        // Shifts split in two so that no shift is by 64 (k = 0, used = 64),
+        // without branching.
+        let low = ((self.buf << q) << 1) >> 1 >> (63 - k);
+        self.buf = (self.buf << (used - 1)) << 1;
         self.avail -= used;
         Some((u64::from(q) << k) | low)
     }

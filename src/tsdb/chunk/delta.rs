@@ -254,11 +254,20 @@ fn write_code(w: &mut BitWriter, u: u64, k: u8) {
     }
 }
 
-#[inline]
+/// Reads one code. The common case (the whole code in the reader's register)
+/// is inlined into the decoding loop; escapes and codes at a refill boundary
+/// go to [`read_code_by_fields`], kept out of line.
+#[inline(always)]
 fn read_code(r: &mut BitReader, data: &[u8], k: u8) -> Option<u64> {
-    if let Some(u) = r.read_rice_buffered(data, u32::from(k), ESCAPE) {
-        return Some(u);
+    match r.read_rice_buffered(data, u32::from(k), ESCAPE) {
+        Some(u) => Some(u),
+        None => read_code_by_fields(r, data, k),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn read_code_by_fields(r: &mut BitReader, data: &[u8], k: u8) -> Option<u64> {
     let q = r.read_prefix(data, ESCAPE)?;
     if q == ESCAPE {
         return r.read_bits_long(data, 64);
@@ -643,7 +652,7 @@ impl Cursor {
     }
 
     /// Moves to sample `i` (≥ 1), reading its code if it has one.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self, i: u16, r: &mut BitReader, data: &[u8]) -> Option<()> {
         match self.s.order {
             ORDER_LINE => {
