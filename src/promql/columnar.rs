@@ -428,7 +428,9 @@ fn ref_times(ev: &Evaluator<'_>, vs: &VectorSelector, steps: Steps) -> Vec<i64> 
         .collect()
 }
 
-/// An instant selector: the latest sample within the lookback delta at each step.
+/// An instant selector: the latest sample within the lookback delta at each
+/// step. Like a range function's, its series are read and walked in parts on
+/// all cores and handed to `f` in their order.
 fn selector(
     ev: &mut Evaluator<'_>,
     vs: &VectorSelector,
@@ -437,14 +439,10 @@ fn selector(
 ) -> Result<()> {
     let refs = ref_times(ev, vs, steps);
     let lookback = ev.lookback;
-    let mut col = Col::empty(Labels::empty(), false, steps.n);
-    for (k, s) in ev.loaded(vs)?.iter().enumerate() {
-        if k % 256 == 0 {
-            ev.check()?;
-        }
-        let samples = &s.samples;
+    let all = Batch::of(ev.selected(vs));
+    let latest = |labels: &Labels, samples: &[(i64, f64)]| {
+        let mut col: Option<Col> = None;
         let mut p = 0;
-        let mut any = false;
         for (i, &r) in refs.iter().enumerate() {
             if i > 0 && r < refs[i - 1] {
                 p = 0;
@@ -452,22 +450,41 @@ fn selector(
             while p < samples.len() && samples[p].0 <= r {
                 p += 1;
             }
-            col.present[i] = false;
             if p > 0 {
                 let (ts, v) = samples[p - 1];
                 if ts > r.saturating_sub(lookback) && !is_stale_nan(v) {
-                    col.vals[i] = v;
-                    col.present[i] = true;
-                    any = true;
+                    let c = col.get_or_insert_with(|| Col::empty(labels.clone(), false, steps.n));
+                    c.vals[i] = v;
+                    c.present[i] = true;
                 }
             }
         }
-        if any {
-            col.labels = s.labels.clone();
-            f(&col)?;
-        }
-    }
-    Ok(())
+        Ok(col)
+    };
+    in_parts(ev, all, |part| part.map(&latest), f)
+}
+
+/// Computes a column from each series of `all` with `work` (on a part of
+/// them at a time, on all cores) and hands the columns to `f` in series order
+/// while the parts after them are computed.
+fn in_parts(
+    ev: &Evaluator<'_>,
+    all: Batch<'_>,
+    work: impl Fn(Batch<'_>) -> Result<Vec<Option<Col>>> + Sync,
+    f: &mut dyn FnMut(&Col) -> Result<()>,
+) -> Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = all.len();
+    in_order(
+        n.div_ceil(PART),
+        workers,
+        AHEAD * workers,
+        |i| work(all.part(i * PART, ((i + 1) * PART).min(n))),
+        |cols| {
+            ev.check()?;
+            cols.iter().flatten().try_for_each(&mut *f)
+        },
+    )
 }
 
 /// A range function over a matrix selector: each series' window slides forward
@@ -491,25 +508,10 @@ fn range_call(
         extra,
         steps,
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Series not read yet are read here, part by part, by the thread that
     // computes them: their samples are used while in cache and never all held.
-    let (read, unread): (&[Loaded], &[crate::tsdb::Series]) = match ev.selected(&ms.vs) {
-        Sel::Read(l) => (l, &[]),
-        Sel::Unread(s) => (&[], s),
-    };
-    let all = Batch { read, unread };
-    let n = all.len();
-    in_order(
-        n.div_ceil(PART),
-        workers,
-        AHEAD * workers,
-        |i| w.series(all.part(i * PART, ((i + 1) * PART).min(n))),
-        |cols| {
-            ev.check()?;
-            cols.iter().flatten().try_for_each(&mut *f)
-        },
-    )
+    let all = Batch::of(ev.selected(&ms.vs));
+    in_parts(ev, all, |part| w.series(part), f)
 }
 
 /// Series a range function's worker computes at a time.
@@ -528,6 +530,33 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
+    fn of(sel: Sel<'a>) -> Batch<'a> {
+        match sel {
+            Sel::Read(read) => Batch { read, unread: &[] },
+            Sel::Unread(unread) => Batch { read: &[], unread },
+        }
+    }
+
+    /// `f` over each series' labels and samples, in order; series not read
+    /// yet are read here, into one buffer reused from series to series.
+    fn map<T>(&self, mut f: impl FnMut(&Labels, &[(i64, f64)]) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(self.len());
+        for s in self.read {
+            out.push(f(&s.labels, &s.samples)?);
+        }
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for s in self.unread {
+            samples.clear();
+            let mut it = s.iter();
+            it.read_all(&mut samples);
+            if let Some(e) = it.err() {
+                return Err(PromqlError::execution(e.to_string()));
+            }
+            out.push(f(s.labels(), &samples)?);
+        }
+        Ok(out)
+    }
+
     fn len(&self) -> usize {
         self.read.len() + self.unread.len()
     }
@@ -555,21 +584,7 @@ impl Window<'_> {
     /// any step).
     fn series(&self, batch: Batch<'_>) -> Result<Vec<Option<Col>>> {
         let mut scratch = Scratch::default();
-        let mut out = Vec::with_capacity(batch.len());
-        for s in batch.read {
-            out.push(self.one(&s.labels, &s.samples, &mut scratch)?);
-        }
-        let mut samples: Vec<(i64, f64)> = Vec::new();
-        for s in batch.unread {
-            samples.clear();
-            let mut it = s.iter();
-            it.read_all(&mut samples);
-            if let Some(e) = it.err() {
-                return Err(PromqlError::execution(e.to_string()));
-            }
-            out.push(self.one(s.labels(), &samples, &mut scratch)?);
-        }
-        Ok(out)
+        batch.map(|labels, samples| self.one(labels, samples, &mut scratch))
     }
 
     /// The function over one series at every step.
