@@ -43,7 +43,7 @@ use super::functions::{
 };
 use super::histogram::histogram_quantile_cols;
 use super::in_order::in_order;
-use super::range_fns::extrapolated_rate_known_resets;
+use super::range_fns::{extrapolated_rate_known_resets, range_seconds};
 use super::value::{Point, has_metadata};
 use crate::model::{Labels, is_stale_nan};
 
@@ -636,12 +636,21 @@ impl Window<'_> {
             bounds.push((a, b));
         }
         let mut col: Option<Col> = None;
+        // The same for every window but one cut short at the earliest time.
+        let full_window = range_seconds(0, self.range);
         for (i, (&end, &(a, b))) in self.ends.iter().zip(bounds.iter()).enumerate() {
             let start = end.saturating_sub(self.range);
             let p = &pts[a..b];
             let v = if counter {
                 let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
-                extrapolated_rate_known_resets(p, start, end, true, rate, may_reset)
+                let per_second = rate.then(|| {
+                    if end - start == self.range {
+                        full_window
+                    } else {
+                        range_seconds(start, end)
+                    }
+                });
+                extrapolated_rate_known_resets(p, start, end, true, per_second, may_reset)
             } else {
                 range_fn_value(self.name, p, start, end, self.steps.t(i), self.extra)?
             };

@@ -13,18 +13,26 @@ pub(crate) fn extrapolated_rate(
     counter: bool,
     rate: bool,
 ) -> Option<f64> {
-    extrapolated_rate_known_resets(p, start, end, counter, rate, counter)
+    let per_second = rate.then(|| range_seconds(start, end));
+    extrapolated_rate_known_resets(p, start, end, counter, per_second, counter)
+}
+
+/// The length of the window `(start, end]` in seconds, which `rate` divides by.
+pub(crate) fn range_seconds(start: i64, end: i64) -> f64 {
+    (end - start) as f64 / 1000.0
 }
 
 /// [`extrapolated_rate`] told whether the points may hold a counter reset: with
 /// `may_reset` false the search for resets is skipped (callers that know the
-/// points have none save a pass over them; the result is the same).
+/// points have none save a pass over them; the result is the same). A rate
+/// is asked for by `per_second`, the window's [`range_seconds`], which a
+/// caller computing many windows of one length divides out once.
 pub(crate) fn extrapolated_rate_known_resets(
     p: &[Point],
     start: i64,
     end: i64,
     counter: bool,
-    rate: bool,
+    per_second: Option<f64>,
     may_reset: bool,
 ) -> Option<f64> {
     if p.len() < 2 {
@@ -61,8 +69,8 @@ pub(crate) fn extrapolated_rate_known_resets(
         to_end = avg / 2.0;
     }
     let mut factor = (sampled + to_start + to_end) / sampled;
-    if rate {
-        factor /= (end - start) as f64 / 1000.0;
+    if let Some(range) = per_second {
+        factor /= range;
     }
     Some(result * factor)
 }
