@@ -725,13 +725,19 @@ fn range_queries_equal_instant_queries_at_every_step() {
         "timestamp(temperature)",
         "sum(rate(requests_total[5m])) or vector(0)",
     ];
-    let (start, end, step) = (0, 3 * 3_600_000, 90_000);
-    for q in queries {
+    assert_range_equals_instants(&e, &queries, 0, 3 * 3_600_000, 90_000);
+}
+
+/// Evaluates each query as a range query and as an instant query at every
+/// step, and requires bit-identical answers (or the same error as the first
+/// failing step).
+fn assert_range_equals_instants(e: &Engine, queries: &[&str], start: i64, end: i64, step: i64) {
+    for &q in queries {
         let res = match e.range(q, start, end, step) {
             Ok(res) => res,
             Err(err) => {
-                let first_failure = (0..=end / step)
-                    .find_map(|i| e.instant(q, i * step).err())
+                let first_failure = (0..=(end - start) / step)
+                    .find_map(|i| e.instant(q, start + i * step).err())
                     .unwrap_or_else(|| panic!("{q}: range fails ({err}), instants do not"));
                 assert_eq!(err.to_string(), first_failure.to_string(), "{q}");
                 continue;
@@ -766,4 +772,50 @@ fn range_queries_equal_instant_queries_at_every_step() {
             t += step;
         }
     }
+}
+
+/// More series than a range function's worker computes at a time, with values
+/// of very different magnitudes so that the order of a sum shows in its last
+/// bits: the parts computed on several threads must be added in series order,
+/// as step by step.
+#[test]
+fn range_queries_over_many_parts_equal_instant_queries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Arc::new(Db::open(dir.path(), Options::default()).expect("open"));
+    let mut app = db.appender();
+    let mut rng = fastrand::Rng::with_seed(11);
+    for i in 0..700 {
+        let (id, group) = (i.to_string(), (i % 3).to_string());
+        let le = ["0.1", "0.5", "1", "5", "+Inf", "bad"][i % 6];
+        let l = Labels::new([
+            ("__name__", "work_total"),
+            ("id", id.as_str()),
+            ("group", group.as_str()),
+            ("le", le),
+        ])
+        .expect("labels");
+        let scale = 10f64.powi(rng.i32(-3..12));
+        let mut counter = 0.0;
+        let mut t = rng.i64(0..15_000);
+        while t < 3_600_000 {
+            counter += rng.f64() * scale;
+            app.append(&l, t, counter).expect("append");
+            t += 15_000 + rng.i64(-50..50);
+        }
+    }
+    app.commit().expect("commit");
+    let e = Engine::new(db, EngineOptions::default());
+    let queries = [
+        "sum(rate(work_total[5m]))",
+        "sum by (group) (rate(work_total[5m]))",
+        "avg by (group) (increase(work_total[2m]))",
+        "stddev(rate(work_total[5m]))",
+        "topk(3, rate(work_total[5m]))",
+        "sum by (group) (rate(work_total{group=\"1\"}[5m])) / sum by (group) (rate(work_total[5m]))",
+        "histogram_quantile(0.9, sum by (le, group) (rate(work_total[5m])))",
+        "histogram_quantile(0.5, rate(work_total[5m]))",
+        "2 * histogram_quantile(0.99, sum by (le) (increase(work_total[2m])))",
+        "histogram_quantile(1.5, sum by (le) (rate(work_total[5m])))",
+    ];
+    assert_range_equals_instants(&e, &queries, 600_000, 3_600_000, 60_000);
 }

@@ -20,6 +20,7 @@ use super::value::{
 use crate::model::Labels;
 
 /// Kahan-Neumaier summation step: returns the new sum and compensation.
+#[inline]
 pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
     let c = if t.is_infinite() {
@@ -136,6 +137,7 @@ pub(crate) struct Running {
 
 impl Running {
     /// Adds one member's value; the first one starts min and max.
+    #[inline]
     pub fn add(&mut self, op: TokenId, v: f64) {
         if self.count == 0.0 {
             self.value = v;

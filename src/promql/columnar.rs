@@ -4,7 +4,8 @@
 //! at every step each selected series is searched, its window copied, its labels
 //! cloned and, under an aggregation, hashed again. For a range query the nodes
 //! dashboards spend their time in — selectors, range functions over a matrix
-//! selector, aggregations, arithmetic and comparisons — are evaluated here
+//! selector, aggregations, arithmetic and comparisons, `histogram_quantile`
+//! with a literal φ — are evaluated here
 //! instead, over all steps at once ([`Cols`]): each series is walked once with
 //! window bounds that only move forward, an aggregation maps each input series
 //! to its group once per query, and a binary operation matches series once.
@@ -12,8 +13,8 @@
 //! [`precompute`] evaluates the largest such subtrees before the steps run and
 //! keeps their results by node; the step-wise evaluator then reads a node's value
 //! at a step from there ([`Evaluator::eval`]) instead of evaluating it, so that the
-//! nodes not handled here (`histogram_quantile`, `label_replace`, subqueries, set
-//! operators…) still work on top, over much smaller inputs. When the whole
+//! nodes not handled here (`label_replace`, subqueries, set operators…) still
+//! work on top, over much smaller inputs. When the whole
 //! expression is handled here, the range query's result is built from the
 //! columns directly.
 //!
@@ -26,7 +27,7 @@ use std::collections::HashMap;
 use promql_parser::parser::ast::VectorMatchCardinality;
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_AVG, T_BOTTOMK, T_COUNT, T_DIV, T_EQLC, T_GROUP, T_GTE, T_GTR, T_LSS, T_LTE,
-    T_MAX, T_MIN, T_MOD, T_MUL, T_NEQ, T_POW, T_STDDEV, T_STDVAR, T_SUB, T_SUM, T_TOPK,
+    T_MAX, T_MIN, T_MOD, T_MUL, T_NEQ, T_POW, T_STDDEV, T_STDVAR, T_SUB, T_SUM, T_TOPK, TokenId,
 };
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{
@@ -35,12 +36,14 @@ use promql_parser::parser::{
 
 use super::aggregate::{Running, group_labels, k_param, rank_order};
 use super::binary::{apply, is_comparison, prom_labels, result_labels, signature};
-use super::engine::{Evaluator, Loaded, Sel, dur_ms, on_threads, too_many_samples};
+use super::engine::{Evaluator, Loaded, Sel, dur_ms, too_many_samples};
 use super::error::{PromqlError, Result};
 use super::functions::{
     check_range_call, range_arg_positions, range_fn_keeps_name, range_fn_value,
 };
-use super::range_fns::extrapolated_rate_known_resets;
+use super::histogram::histogram_quantile_cols;
+use super::in_order::in_order;
+use super::range_fns::{extrapolated_rate_known_resets, range_seconds};
 use super::value::{Point, has_metadata};
 use crate::model::{Labels, is_stale_nan};
 
@@ -62,7 +65,7 @@ impl Steps {
         Steps { start, step, n }
     }
 
-    fn t(&self, i: usize) -> i64 {
+    pub fn t(&self, i: usize) -> i64 {
         self.start + i as i64 * self.step
     }
 
@@ -87,7 +90,7 @@ pub(crate) struct Col {
 }
 
 impl Col {
-    fn empty(labels: Labels, drop_name: bool, n: usize) -> Col {
+    pub fn empty(labels: Labels, drop_name: bool, n: usize) -> Col {
         Col {
             labels,
             drop_name,
@@ -213,12 +216,25 @@ fn range_call_parts(c: &Call) -> Option<(&Expr, &MatrixSelector, Vec<f64>)> {
     Some((marg, ms, extra))
 }
 
+/// The φ and the buckets of `histogram_quantile` with a literal φ over an
+/// expression handled here.
+fn histogram_quantile_arg(c: &Call) -> Option<(f64, &Expr)> {
+    match (c.func.name, &c.args.args[..]) {
+        ("histogram_quantile", [q, buckets])
+            if buckets.value_type() == ValueType::Vector && supported(buckets) =>
+        {
+            Some((literal(q)?, buckets))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `e` is evaluated here.
 fn supported(e: &Expr) -> bool {
     match e {
         Expr::NumberLiteral(_) | Expr::VectorSelector(_) => true,
         Expr::Paren(p) => supported(&p.expr),
-        Expr::Call(c) => range_call_parts(c).is_some(),
+        Expr::Call(c) => range_call_parts(c).is_some() || histogram_quantile_arg(c).is_some(),
         Expr::Aggregate(a) => {
             let op = a.op.id();
             let param_ok = match op {
@@ -323,6 +339,7 @@ fn eval_cols(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps) -> Result<Cols> {
         Expr::Paren(p) => eval_cols(ev, &p.expr, steps),
         Expr::Aggregate(a) => aggregate(ev, a, steps),
         Expr::Binary(b) => binary(ev, b, steps),
+        Expr::Call(c) if histogram_quantile_arg(c).is_some() => histogram_quantile(ev, c, steps),
         _ => {
             let mut out = Vec::new();
             let mut held = Held::new(ev);
@@ -333,6 +350,20 @@ fn eval_cols(ev: &mut Evaluator<'_>, e: &Expr, steps: Steps) -> Result<Cols> {
             })?;
             Ok(Cols::Vector(out))
         }
+    }
+}
+
+/// `histogram_quantile` with a literal φ: its buckets evaluated here, then
+/// grouped into histograms once for all steps.
+fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, steps: Steps) -> Result<Cols> {
+    let Some((q, buckets)) = histogram_quantile_arg(c) else {
+        return Err(PromqlError::execution(
+            "internal error: histogram_quantile is not evaluated by columns",
+        ));
+    };
+    match eval_cols(ev, buckets, steps)? {
+        Cols::Vector(input) => Ok(Cols::Vector(histogram_quantile_cols(ev, q, input, steps))),
+        Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
     }
 }
 
@@ -370,17 +401,23 @@ fn for_each_col(
 ) -> Result<()> {
     match unparen(e) {
         Expr::VectorSelector(vs) => selector(ev, vs, steps, f),
-        Expr::Call(c) => match range_call_parts(c) {
-            Some((marg, ms, extra)) => range_call(ev, c.func.name, marg, ms, &extra, steps, f),
-            None => Err(PromqlError::execution(format!(
-                "internal error: {} is not evaluated by columns",
-                c.func.name
-            ))),
-        },
-        other => match eval_cols(ev, other, steps)? {
-            Cols::Vector(v) => v.iter().try_for_each(f),
-            Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
-        },
+        other => {
+            if let Expr::Call(c) = other {
+                if let Some((marg, ms, extra)) = range_call_parts(c) {
+                    return range_call(ev, c.func.name, marg, ms, &extra, steps, f);
+                }
+                if histogram_quantile_arg(c).is_none() {
+                    return Err(PromqlError::execution(format!(
+                        "internal error: {} is not evaluated by columns",
+                        c.func.name
+                    )));
+                }
+            }
+            match eval_cols(ev, other, steps)? {
+                Cols::Vector(v) => v.iter().try_for_each(f),
+                Cols::Scalar(_) => Err(PromqlError::bad_data("expected an instant vector")),
+            }
+        }
     }
 }
 
@@ -391,7 +428,9 @@ fn ref_times(ev: &Evaluator<'_>, vs: &VectorSelector, steps: Steps) -> Vec<i64> 
         .collect()
 }
 
-/// An instant selector: the latest sample within the lookback delta at each step.
+/// An instant selector: the latest sample within the lookback delta at each
+/// step. Like a range function's, its series are read and walked in parts on
+/// all cores and handed to `f` in their order.
 fn selector(
     ev: &mut Evaluator<'_>,
     vs: &VectorSelector,
@@ -400,14 +439,10 @@ fn selector(
 ) -> Result<()> {
     let refs = ref_times(ev, vs, steps);
     let lookback = ev.lookback;
-    let mut col = Col::empty(Labels::empty(), false, steps.n);
-    for (k, s) in ev.loaded(vs)?.iter().enumerate() {
-        if k % 256 == 0 {
-            ev.check()?;
-        }
-        let samples = &s.samples;
+    let all = Batch::of(ev.selected(vs));
+    let latest = |labels: &Labels, samples: &[(i64, f64)]| {
+        let mut col: Option<Col> = None;
         let mut p = 0;
-        let mut any = false;
         for (i, &r) in refs.iter().enumerate() {
             if i > 0 && r < refs[i - 1] {
                 p = 0;
@@ -415,28 +450,47 @@ fn selector(
             while p < samples.len() && samples[p].0 <= r {
                 p += 1;
             }
-            col.present[i] = false;
             if p > 0 {
                 let (ts, v) = samples[p - 1];
                 if ts > r.saturating_sub(lookback) && !is_stale_nan(v) {
-                    col.vals[i] = v;
-                    col.present[i] = true;
-                    any = true;
+                    let c = col.get_or_insert_with(|| Col::empty(labels.clone(), false, steps.n));
+                    c.vals[i] = v;
+                    c.present[i] = true;
                 }
             }
         }
-        if any {
-            col.labels = s.labels.clone();
-            f(&col)?;
-        }
-    }
-    Ok(())
+        Ok(col)
+    };
+    in_parts(ev, all, |part| part.map(&latest), f)
+}
+
+/// Computes a column from each series of `all` with `work` (on a part of
+/// them at a time, on all cores) and hands the columns to `f` in series order
+/// while the parts after them are computed.
+fn in_parts(
+    ev: &Evaluator<'_>,
+    all: Batch<'_>,
+    work: impl Fn(Batch<'_>) -> Result<Vec<Option<Col>>> + Sync,
+    f: &mut dyn FnMut(&Col) -> Result<()>,
+) -> Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = all.len();
+    in_order(
+        n.div_ceil(PART),
+        workers,
+        AHEAD * workers,
+        |i| work(all.part(i * PART, ((i + 1) * PART).min(n))),
+        |cols| {
+            ev.check()?;
+            cols.iter().flatten().try_for_each(&mut *f)
+        },
+    )
 }
 
 /// A range function over a matrix selector: each series' window slides forward
 /// over its samples (stale markers left out) from step to step. Series are
-/// computed in batches spread over the available cores, and handed to `f` in
-/// their order.
+/// computed in parts on all cores, and handed to `f` in their order while the
+/// parts after them are computed.
 fn range_call(
     ev: &mut Evaluator<'_>,
     name: &str,
@@ -454,43 +508,18 @@ fn range_call(
         extra,
         steps,
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Series not read yet are read here, batch by batch, by the thread that
+    // Series not read yet are read here, part by part, by the thread that
     // computes them: their samples are used while in cache and never all held.
-    let (read, unread): (&[Loaded], &[crate::tsdb::Series]) = match ev.selected(&ms.vs) {
-        Sel::Read(l) => (l, &[]),
-        Sel::Unread(s) => (&[], s),
-    };
-    let batches = read.len().max(unread.len()).div_ceil(BATCH);
-    for b in 0..batches {
-        ev.check()?;
-        let range = |len: usize| (b * BATCH).min(len)..((b + 1) * BATCH).min(len);
-        let batch = Batch {
-            read: &read[range(read.len())],
-            unread: &unread[range(unread.len())],
-        };
-        let n = batch.len();
-        let per = n.div_ceil(workers).max(1);
-        let cols: Vec<Result<Vec<Option<Col>>>> = if workers > 1 && n > per {
-            let parts = (0..n)
-                .step_by(per)
-                .map(|from| batch.part(from, (from + per).min(n)))
-                .collect();
-            on_threads(parts, |part| w.series(part))
-        } else {
-            vec![w.series(batch)]
-        };
-        for part in cols {
-            for c in part?.iter().flatten() {
-                f(c)?;
-            }
-        }
-    }
-    Ok(())
+    let all = Batch::of(ev.selected(&ms.vs));
+    in_parts(ev, all, |part| w.series(part), f)
 }
 
-/// Series a range function computes at a time (per batch, over all cores).
-const BATCH: usize = 512;
+/// Series a range function's worker computes at a time.
+const PART: usize = 128;
+/// Parts computed ahead of the one being consumed, per worker: enough that
+/// the workers seldom wait for the consumer, few enough that the columns
+/// waiting stay small (about 5 KB a series at 481 steps).
+const AHEAD: usize = 4;
 
 /// Some of a selector's series: read already, or to be read (one of the two is
 /// empty).
@@ -501,6 +530,33 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
+    fn of(sel: Sel<'a>) -> Batch<'a> {
+        match sel {
+            Sel::Read(read) => Batch { read, unread: &[] },
+            Sel::Unread(unread) => Batch { read: &[], unread },
+        }
+    }
+
+    /// `f` over each series' labels and samples, in order; series not read
+    /// yet are read here, into one buffer reused from series to series.
+    fn map<T>(&self, mut f: impl FnMut(&Labels, &[(i64, f64)]) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(self.len());
+        for s in self.read {
+            out.push(f(&s.labels, &s.samples)?);
+        }
+        let mut samples: Vec<(i64, f64)> = Vec::new();
+        for s in self.unread {
+            samples.clear();
+            let mut it = s.iter();
+            it.read_all(&mut samples);
+            if let Some(e) = it.err() {
+                return Err(PromqlError::execution(e.to_string()));
+            }
+            out.push(f(s.labels(), &samples)?);
+        }
+        Ok(out)
+    }
+
     fn len(&self) -> usize {
         self.read.len() + self.unread.len()
     }
@@ -527,35 +583,20 @@ impl Window<'_> {
     /// The function over each of `series` at every step (`None`: no value at
     /// any step).
     fn series(&self, batch: Batch<'_>) -> Result<Vec<Option<Col>>> {
-        let mut pts: Vec<Point> = Vec::new();
-        let mut drops: Vec<u32> = Vec::new();
-        let mut out = Vec::with_capacity(batch.len());
-        for s in batch.read {
-            out.push(self.one(&s.labels, &s.samples, &mut pts, &mut drops)?);
-        }
-        let mut samples: Vec<(i64, f64)> = Vec::new();
-        for s in batch.unread {
-            samples.clear();
-            let mut it = s.iter();
-            samples.extend(it.by_ref().map(|x| (x.t, x.v)));
-            if let Some(e) = it.err() {
-                return Err(PromqlError::execution(e.to_string()));
-            }
-            out.push(self.one(s.labels(), &samples, &mut pts, &mut drops)?);
-        }
-        Ok(out)
+        let mut scratch = Scratch::default();
+        batch.map(|labels, samples| self.one(labels, samples, &mut scratch))
     }
 
-    /// The function over one series at every step; `pts` and `drops` are
-    /// buffers kept from series to series.
+    /// The function over one series at every step.
     fn one(
         &self,
         labels: &Labels,
         samples: &[(i64, f64)],
-        pts: &mut Vec<Point>,
-        drops: &mut Vec<u32>,
+        scratch: &mut Scratch,
     ) -> Result<Option<Col>> {
         let counter = matches!(self.name, "rate" | "increase");
+        let rate = self.name == "rate";
+        let Scratch { pts, drops, bounds } = scratch;
         pts.clear();
         pts.extend(
             samples
@@ -574,7 +615,11 @@ impl Window<'_> {
                 drops.push(n);
             }
         }
-        let mut col: Option<Col> = None;
+        // Every step's window first, then the function over each: the search
+        // for the bounds branches on the data, and kept out of the loop that
+        // computes the values it no longer stops the processor from working
+        // on several windows' divisions at once.
+        bounds.clear();
         let (mut a, mut b) = (0, 0);
         for (i, &end) in self.ends.iter().enumerate() {
             if i > 0 && end < self.ends[i - 1] {
@@ -588,10 +633,24 @@ impl Window<'_> {
             while b < pts.len() && pts[b].t <= end {
                 b += 1;
             }
+            bounds.push((a, b));
+        }
+        let mut col: Option<Col> = None;
+        // The same for every window but one cut short at the earliest time.
+        let full_window = range_seconds(0, self.range);
+        for (i, (&end, &(a, b))) in self.ends.iter().zip(bounds.iter()).enumerate() {
+            let start = end.saturating_sub(self.range);
             let p = &pts[a..b];
             let v = if counter {
                 let may_reset = b - a >= 2 && drops[b - 1] > drops[a];
-                extrapolated_rate_known_resets(p, start, end, true, self.name == "rate", may_reset)
+                let per_second = rate.then(|| {
+                    if end - start == self.range {
+                        full_window
+                    } else {
+                        range_seconds(start, end)
+                    }
+                });
+                extrapolated_rate_known_resets(p, start, end, true, per_second, may_reset)
             } else {
                 range_fn_value(self.name, p, start, end, self.steps.t(i), self.extra)?
             };
@@ -611,11 +670,43 @@ impl Window<'_> {
     }
 }
 
+/// Buffers a range function's worker keeps from series to series.
+#[derive(Default)]
+struct Scratch {
+    /// The series' samples without stale markers.
+    pts: Vec<Point>,
+    /// For counters: `drops[j]` decreases among the first `j` neighbours.
+    drops: Vec<u32>,
+    /// Each step's window: `pts[a..b]`.
+    bounds: Vec<(usize, usize)>,
+}
+
 /// A group's state at one step.
 #[derive(Debug, Clone, Copy, Default)]
 struct Acc {
     drop_name: bool,
     run: Running,
+}
+
+/// Adds a member's values to its group's states at the steps where it has one.
+/// The operator is matched once per member rather than at every step, so that
+/// the loop over the steps is the operator's own.
+fn add_member(op: TokenId, accs: &mut [Acc], c: &Col) {
+    fn each(accs: &mut [Acc], c: &Col, add: impl Fn(&mut Running, f64)) {
+        for ((g, &v), &present) in accs.iter_mut().zip(&c.vals).zip(&c.present) {
+            if present {
+                g.drop_name |= c.drop_name;
+                add(&mut g.run, v);
+            }
+        }
+    }
+    match op {
+        T_SUM => each(accs, c, |r, v| r.add(T_SUM, v)),
+        T_AVG => each(accs, c, |r, v| r.add(T_AVG, v)),
+        T_MIN => each(accs, c, |r, v| r.add(T_MIN, v)),
+        T_MAX => each(accs, c, |r, v| r.add(T_MAX, v)),
+        _ => each(accs, c, |r, v| r.add(op, v)),
+    }
 }
 
 fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<Cols> {
@@ -640,13 +731,7 @@ fn aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, steps: Steps) -> Result<
                 groups.len() - 1
             }
         };
-        for (i, g) in groups[gi].1.iter_mut().enumerate() {
-            if !c.present[i] {
-                continue;
-            }
-            g.drop_name |= c.drop_name;
-            g.run.add(op, c.vals[i]);
-        }
+        add_member(op, &mut groups[gi].1, c);
         Ok(())
     })?;
     let mut out = Vec::with_capacity(groups.len());

@@ -391,7 +391,8 @@ fn decode(series: &[crate::tsdb::Series]) -> Result<Vec<Loaded>> {
         .iter()
         .map(|s| {
             let mut it = s.iter();
-            let samples: Vec<(i64, f64)> = it.by_ref().map(|x| (x.t, x.v)).collect();
+            let mut samples = Vec::new();
+            it.read_all(&mut samples);
             if let Some(e) = it.err() {
                 return Err(PromqlError::execution(e.to_string()));
             }

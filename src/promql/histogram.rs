@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use promql_parser::parser::Call;
 
+use super::columnar::{Col, Steps};
 use super::engine::Evaluator;
 use super::error::Result;
 use super::functions::{arg_scalar, arg_string, arg_vector};
@@ -84,6 +85,69 @@ pub(crate) fn histogram_quantile(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Re
         });
     }
     Ok(out)
+}
+
+/// `histogram_quantile(φ, buckets)` with a literal φ over all steps of a range
+/// query at once (`columnar.rs`). Each bucket series' `le` is parsed and its
+/// histogram found once, not at every step; at each step a histogram's buckets
+/// are taken in the order of `input`, as the step-wise evaluator takes them, so
+/// the answers are the same.
+pub(crate) fn histogram_quantile_cols(
+    ev: &mut Evaluator<'_>,
+    q: f64,
+    input: Vec<Col>,
+    steps: Steps,
+) -> Vec<Col> {
+    if steps.n == 0 {
+        return Vec::new();
+    }
+    check_quantile(ev, q, "histogram_quantile", 0);
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    // Each histogram's members: (bucket bound, input column).
+    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
+    for (ci, c) in input.iter().enumerate() {
+        if !c.present.contains(&true) {
+            continue;
+        }
+        let raw = c.labels.get("le").unwrap_or("");
+        let Some(le) = parse_go_float(raw) else {
+            let metric = c.labels.metric_name().unwrap_or("");
+            let pos = arg_position(&ev.query, "histogram_quantile", 1);
+            ev.warn(format!(
+                "PromQL warning: bucket label \"le\" is missing or has a malformed value of {raw:?} for metric name {metric:?}{pos}"
+            ));
+            continue;
+        };
+        let key = labels_without(&c.labels, &["le"]);
+        let gi = *index.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, Vec::new()));
+            groups.len() - 1
+        });
+        groups[gi].1.push((le, ci));
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for (labels, members) in groups {
+        let mut col = Col::empty(labels, true, steps.n);
+        for i in 0..steps.n {
+            buckets.clear();
+            buckets.extend(
+                members
+                    .iter()
+                    .filter(|&&(_, ci)| input[ci].present[i])
+                    .map(|&(le, ci)| (le, input[ci].vals[i])),
+            );
+            if buckets.is_empty() {
+                continue;
+            }
+            let r = bucket_quantile(q, &mut buckets);
+            note_forced_monotonicity(ev, &r, &col.labels, "histogram_quantile", 1, steps.t(i));
+            col.vals[i] = r.value;
+            col.present[i] = true;
+        }
+        out.push(col);
+    }
+    out
 }
 
 /// `histogram_quantiles(buckets, "label", φ1, φ2, …)`: one series per histogram

@@ -33,6 +33,7 @@ mod error;
 mod functions;
 mod go_strings;
 mod histogram;
+mod in_order;
 mod info;
 pub mod json;
 mod parse;

@@ -438,6 +438,55 @@ impl<'a> SeriesIter<'a> {
         }
     }
 
+    /// Appends the remaining samples to `out`, a chunk at a time: each chunk is
+    /// decoded in one loop ([`ChunkIter::read_all`]) and then trimmed to the
+    /// querier's range, instead of going through [`next`](Iterator::next) for
+    /// every sample. Stops early on a damaged chunk; [`err`](Self::err) then
+    /// says why.
+    pub fn read_all(&mut self, out: &mut Vec<(i64, f64)>) {
+        let (mint, maxt) = (self.series.mint, self.series.maxt);
+        if matches!(self.current, Current::None) && self.next_chunk == 0 {
+            while self
+                .series
+                .chunks
+                .get(self.next_chunk)
+                .is_some_and(|c| c.max_t < mint)
+            {
+                self.next_chunk += 1;
+            }
+        }
+        loop {
+            let from = out.len();
+            match &mut self.current {
+                Current::None => {}
+                Current::Chunk(it, i) => {
+                    it.read_all(out);
+                    if let Some(e) = it.err() {
+                        let why = format!("{}: {e}", self.series.chunk_origin(*i));
+                        self.fail(why);
+                        return;
+                    }
+                }
+                Current::Merged(it) => out.extend(it.by_ref()),
+            }
+            let new = &out[from..];
+            let lo = from + new.partition_point(|s| s.0 < mint);
+            let hi = from + new.partition_point(|s| s.0 <= maxt);
+            let lo = lo.min(hi);
+            let past_end = hi < out.len();
+            out.truncate(hi);
+            out.drain(from..lo);
+            self.current = Current::None;
+            if past_end {
+                self.next_chunk = self.series.chunks.len();
+                return;
+            }
+            if self.open_next() != Some(true) {
+                return;
+            }
+        }
+    }
+
     fn in_range(&mut self, t: i64, v: f64) -> Option<Sample> {
         if t > self.series.maxt {
             self.next_chunk = self.series.chunks.len();

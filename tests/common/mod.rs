@@ -33,7 +33,9 @@ pub fn promtool() -> Option<&'static str> {
 /// Series (as text) with their samples (timestamp, value bits).
 pub type Dump = Vec<(String, Vec<(i64, u64)>)>;
 
-/// What a query over `[mint, maxt]` returns, every read checked for errors.
+/// What a query over `[mint, maxt]` returns, every read checked for errors,
+/// and read both sample by sample and in one go (`SeriesIter::read_all`),
+/// which must agree.
 pub fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> Dump {
     db.querier(mint, maxt)
         .select(matchers)
@@ -42,6 +44,12 @@ pub fn dump(db: &Db, matchers: &[Matcher], mint: i64, maxt: i64) -> Dump {
             let mut it = s.iter();
             let v: Vec<(i64, u64)> = it.by_ref().map(|x| (x.t, x.v.to_bits())).collect();
             assert!(it.err().is_none(), "{:?}", it.err());
+            let mut all = Vec::new();
+            let mut it = s.iter();
+            it.read_all(&mut all);
+            assert!(it.err().is_none(), "{:?}", it.err());
+            let all: Vec<(i64, u64)> = all.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+            assert_eq!(all, v, "read_all of {}", s.labels());
             (s.labels().to_string(), v)
         })
         .collect()

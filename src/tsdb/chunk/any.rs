@@ -89,6 +89,17 @@ impl<B: AsRef<[u8]>> ChunkIter<B> {
         }
     }
 
+    /// Appends the remaining samples to `out`. The encoding is matched once for
+    /// the chunk rather than once per sample, so the decoding loop is the
+    /// encoding's own. Stops early on a malformed chunk; [`err`](Self::err) then
+    /// says why.
+    pub fn read_all(&mut self, out: &mut Vec<(i64, f64)>) {
+        match &mut self.inner {
+            Inner::Xor(it) => out.extend(it.by_ref()),
+            Inner::Delta(it) => it.read_all(out),
+        }
+    }
+
     /// Why iteration stopped early, if it did.
     pub fn err(&self) -> Option<&ChunkError> {
         match &self.inner {
@@ -126,6 +137,28 @@ mod tests {
         assert_eq!(it.collect::<Vec<_>>(), samples);
         let mut it = ChunkIter::new(enc, buf.as_slice());
         assert_eq!(it.seek(15_001), Some((30_000, 2.0)));
+        let mut rest = Vec::new();
+        it.read_all(&mut rest);
+        assert_eq!(rest, samples[3..]);
+    }
+
+    #[test]
+    fn read_all_equals_iterating_in_every_encoding() {
+        let counter: Vec<(i64, f64)> = (0..240)
+            .map(|i| (i * 15_000 + i % 3, (i * 5) as f64))
+            .collect();
+        let noisy: Vec<(i64, f64)> = (0..7).map(|i| (i * 1000, (i as f64).sin())).collect();
+        for samples in [counter, noisy] {
+            let mut buf = Vec::new();
+            let enc = encode(&samples, &mut buf);
+            for skip in [0, 1, 2, 5] {
+                let mut it = ChunkIter::new(enc, buf.as_slice());
+                let mut got: Vec<(i64, f64)> = it.by_ref().take(skip).collect();
+                it.read_all(&mut got);
+                assert_eq!(got, samples, "{enc:?} after {skip}");
+                assert!(it.err().is_none());
+            }
+        }
     }
 
     #[test]
@@ -134,5 +167,19 @@ mod tests {
         let mut it = ChunkIter::new(Encoding::Xor, [0u8, 5, 0xff].as_slice());
         assert_eq!(it.by_ref().count(), 0);
         assert!(it.err().is_some());
+        let samples: Vec<(i64, f64)> = (0..100).map(|i| (i * 15_000, i as f64)).collect();
+        let mut buf = Vec::new();
+        let enc = encode(&samples, &mut buf);
+        buf.truncate(buf.len() / 2);
+        let mut got = Vec::new();
+        ChunkIter::new(enc, buf.as_slice()).read_all(&mut got);
+        let mut it = ChunkIter::new(enc, buf.as_slice());
+        let mut read = Vec::new();
+        it.read_all(&mut read);
+        assert!(it.err().is_some());
+        assert_eq!(
+            read,
+            ChunkIter::new(enc, buf.as_slice()).collect::<Vec<_>>()
+        );
     }
 }

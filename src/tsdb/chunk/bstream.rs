@@ -193,6 +193,30 @@ impl BitReader {
         Some((high << 32) | low)
     }
 
+    /// Reads a Rice code whose whole is in the register after one refill: a
+    /// unary quotient `q` of fewer than `max_ones` ones ended by a `0`, then `k`
+    /// (0..=63) low bits; returns `(q << k) | low`. `None`, with nothing
+    /// consumed, when the quotient has `max_ones` ones (an escape) or the code
+    /// is not all in the register: the caller then reads it field by field.
+    /// One refill check and a few shifts per code, the common case of the
+    /// delta encoding.
+    #[inline]
+    pub(crate) fn read_rice_buffered(&mut self, data: &[u8], k: u32, max_ones: u32) -> Option<u64> {
+        debug_assert!(k < 64 && max_ones < 32);
+        self.refill(data);
+        let q = self.buf.leading_ones();
+        let used = q + 1 + k;
+        if q >= max_ones || used > self.avail {
+            return None;
+        }
+        // Shifts split in two so that no shift is by 64 (k = 0, used = 64),
+        // without branching.
+        let low = ((self.buf << q) << 1) >> 1 >> (63 - k);
+        self.buf = (self.buf << (used - 1)) << 1;
+        self.avail -= used;
+        Some((u64::from(q) << k) | low)
+    }
+
     /// Reads a unary prefix of at most `max` (1..=32) bits: counts `1` bits up to and
     /// including the first `0`, or stops after `max` ones (no terminating `0` then).
     /// Returns the number of ones: `0` for `0`, `1` for `10`, ..., `max` for `1…1`.
@@ -271,6 +295,22 @@ mod tests {
         let mut r = BitReader::new(0);
         assert_eq!(r.read_bits(&[0b0000_0001], 7), Some(0));
         assert_eq!(r.read_prefix(&[0b0000_0001], 4), None);
+    }
+
+    #[test]
+    fn read_rice_buffered_reads_whole_codes_or_nothing() {
+        // 110 101 (q = 2, k = 3: 2 << 3 | 5 = 21), then 1111 (an escape at 4).
+        let data = [0b1101_0111, 0b1100_0000];
+        let mut r = BitReader::new(0);
+        assert_eq!(r.read_rice_buffered(&data, 3, 4), Some(21));
+        assert_eq!(r.bit_pos(), 6);
+        assert_eq!(r.read_rice_buffered(&data, 3, 4), None);
+        assert_eq!(r.bit_pos(), 6);
+        assert_eq!(r.read_prefix(&data, 4), Some(4));
+        // A code running past the end is not read.
+        let mut r = BitReader::new(0);
+        assert_eq!(r.read_rice_buffered(&[0b0111_1111], 8, 16), None);
+        assert_eq!(r.bit_pos(), 0);
     }
 
     proptest! {

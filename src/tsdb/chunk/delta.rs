@@ -254,8 +254,20 @@ fn write_code(w: &mut BitWriter, u: u64, k: u8) {
     }
 }
 
-#[inline]
+/// Reads one code. The common case (the whole code in the reader's register)
+/// is inlined into the decoding loop; escapes and codes at a refill boundary
+/// go to [`read_code_by_fields`], kept out of line.
+#[inline(always)]
 fn read_code(r: &mut BitReader, data: &[u8], k: u8) -> Option<u64> {
+    match r.read_rice_buffered(data, u32::from(k), ESCAPE) {
+        Some(u) => Some(u),
+        None => read_code_by_fields(r, data, k),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn read_code_by_fields(r: &mut BitReader, data: &[u8], k: u8) -> Option<u64> {
     let q = r.read_prefix(data, ESCAPE)?;
     if q == ESCAPE {
         return r.read_bits_long(data, 64);
@@ -640,7 +652,7 @@ impl Cursor {
     }
 
     /// Moves to sample `i` (≥ 1), reading its code if it has one.
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self, i: u16, r: &mut BitReader, data: &[u8]) -> Option<()> {
         match self.s.order {
             ORDER_LINE => {
@@ -780,6 +792,38 @@ impl<B: AsRef<[u8]>> DeltaIter<B> {
     /// Why iteration stopped early, if it did.
     pub(crate) fn err(&self) -> Option<&ChunkError> {
         self.err.as_ref()
+    }
+
+    /// Appends the remaining samples to `out`, as [`next`](Iterator::next)
+    /// would give them, in one loop.
+    pub(crate) fn read_all(&mut self, out: &mut Vec<(i64, f64)>) {
+        if self.done {
+            return;
+        }
+        out.reserve(usize::from(self.total - self.read));
+        if self.read == 0 && self.total > 0 {
+            self.read = 1;
+            out.push(self.at());
+        }
+        let data = self.bytes.as_ref();
+        while self.read < self.total {
+            let start = self.r.bit_pos();
+            let ok = self
+                .t
+                .advance(self.read, &mut self.r, data)
+                .and_then(|()| self.v.advance(self.read, &mut self.r, data));
+            if ok.is_none() {
+                self.err = Some(ChunkError::Truncated {
+                    sample: self.read,
+                    offset: start / 8,
+                    len: data.len(),
+                });
+                break;
+            }
+            self.read += 1;
+            out.push(self.at());
+        }
+        self.done = true;
     }
 }
 

@@ -201,6 +201,21 @@ impl<'a> Cursor<'a> {
         self.prefixed(what).map(|_| ())
     }
 
+    /// Moves past `n` length-prefixed strings. Strings under 128 bytes (one
+    /// length byte: nearly all symbols) are stepped over without the general
+    /// varint and error paths.
+    pub(super) fn skip_strs(&mut self, n: u32, what: &str) -> Result<(), IndexError> {
+        for _ in 0..n {
+            match self.buf.get(self.pos) {
+                Some(&len) if len < 0x80 && usize::from(len) < self.remaining() => {
+                    self.pos += 1 + usize::from(len);
+                }
+                _ => self.skip_str(what)?,
+            }
+        }
+        Ok(())
+    }
+
     /// A length-prefixed UTF-8 string.
     pub(super) fn str(&mut self, what: &str) -> Result<&'a str, IndexError> {
         let (bytes, at) = self.prefixed(what)?;
@@ -250,5 +265,22 @@ mod tests {
                 .expect("max"),
             u64::MAX
         );
+    }
+
+    #[test]
+    fn skip_strs_steps_over_short_and_long_strings_and_stops_at_the_end() {
+        let mut buf = Vec::new();
+        for s in ["", "abc", &"x".repeat(200), "last"] {
+            put_uvarint(&mut buf, s.len() as u64);
+            buf.extend_from_slice(s.as_bytes());
+        }
+        let mut c = Cursor::new(&buf, 0, Section::Symbols);
+        c.skip_strs(3, "symbol").expect("skip");
+        assert_eq!(c.str("symbol").expect("str"), "last");
+        let mut c = Cursor::new(&buf, 0, Section::Symbols);
+        assert!(c.skip_strs(5, "symbol").is_err());
+        // A length byte promising more than is left.
+        let mut c = Cursor::new(&[3, b'a', b'b'], 0, Section::Symbols);
+        assert!(c.skip_strs(1, "symbol").is_err());
     }
 }

@@ -367,9 +367,7 @@ impl<S: ByteSource> IndexReader<S> {
             let b = (r / SYMBOL_BLOCK) as usize;
             let (data, offset) = self.symbol_block(b)?;
             let mut c = Cursor::new(&data, offset, Section::Symbols);
-            for _ in 0..r % SYMBOL_BLOCK {
-                c.skip_str("symbol")?;
-            }
+            c.skip_strs(r % SYMBOL_BLOCK, "symbol")?;
             out.push(c.str("symbol")?.to_owned());
         }
         Ok(out)
