@@ -805,25 +805,34 @@ impl<B: AsRef<[u8]>> DeltaIter<B> {
             self.read = 1;
             out.push(self.at());
         }
-        let data = self.bytes.as_ref();
         while self.read < self.total {
-            let start = self.r.bit_pos();
-            let ok = self
-                .t
-                .advance(self.read, &mut self.r, data)
-                .and_then(|()| self.v.advance(self.read, &mut self.r, data));
-            if ok.is_none() {
-                self.err = Some(ChunkError::Truncated {
-                    sample: self.read,
-                    offset: start / 8,
-                    len: data.len(),
-                });
+            if !self.advance() {
                 break;
             }
             self.read += 1;
             out.push(self.at());
         }
         self.done = true;
+    }
+
+    /// Decodes the sample after the current one. On a truncated stream records
+    /// where and returns false.
+    #[inline]
+    fn advance(&mut self) -> bool {
+        let data = self.bytes.as_ref();
+        let start = self.r.bit_pos();
+        let ok = self
+            .t
+            .advance(self.read, &mut self.r, data)
+            .and_then(|()| self.v.advance(self.read, &mut self.r, data));
+        if ok.is_none() {
+            self.err = Some(ChunkError::Truncated {
+                sample: self.read,
+                offset: start / 8,
+                len: data.len(),
+            });
+        }
+        ok.is_some()
     }
 }
 
@@ -839,22 +848,9 @@ impl<B: AsRef<[u8]>> Iterator for DeltaIter<B> {
             self.done = true;
             return None;
         }
-        if self.read > 0 {
-            let data = self.bytes.as_ref();
-            let start = self.r.bit_pos();
-            let ok = self
-                .t
-                .advance(self.read, &mut self.r, data)
-                .and_then(|()| self.v.advance(self.read, &mut self.r, data));
-            if ok.is_none() {
-                self.err = Some(ChunkError::Truncated {
-                    sample: self.read,
-                    offset: start / 8,
-                    len: data.len(),
-                });
-                self.done = true;
-                return None;
-            }
+        if self.read > 0 && !self.advance() {
+            self.done = true;
+            return None;
         }
         self.read += 1;
         Some(self.at())
