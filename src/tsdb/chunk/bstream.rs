@@ -86,6 +86,13 @@ impl BitWriter {
         self.free = nbytes * 8 - n;
     }
 
+    /// Reads the last byte written, so that its cache line is on its way while
+    /// the caller works on something else: the next append writes there. See
+    /// `GroupWriter::append`.
+    pub(crate) fn warm(&self) {
+        std::hint::black_box(self.buf.last());
+    }
+
     /// The bytes written so far, the last one zero-padded.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {

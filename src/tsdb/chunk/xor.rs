@@ -245,6 +245,11 @@ impl XorAppender {
         self.w.into_vec()
     }
 
+    /// Touches the byte the next sample is written to (see `BitWriter::warm`).
+    pub(crate) fn warm(&self) {
+        self.w.warm();
+    }
+
     /// Heap memory held by the chunk (its buffer capacity), for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         self.w.capacity()

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::series::{
-    Appended, CommitOrder, GroupWriter, MemSeries, Refusal, SeriesGroup, Verdict, check,
+    Appended, CommitOrder, GroupWriter, MemSeries, Refusal, SeriesGroup, Verdict, WARM_AHEAD, check,
 };
 use super::stripe::U64Map;
 use super::{Head, RefBlock, WalSlot};
@@ -172,6 +172,12 @@ impl Appender {
             },
         };
         self.next_session = session + 1;
+        // Writers that append in the same order every time (scrapes) come to
+        // the sessions in order: the series a few ahead is the one appended to
+        // a few samples later, and its first touch was a cache miss per sample.
+        if let Some(ahead) = self.sessions.get(session + WARM_AHEAD) {
+            ahead.series.warm();
+        }
         self.admit(session, t, v)
     }
 

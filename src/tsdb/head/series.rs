@@ -142,6 +142,11 @@ impl SeriesGroup {
     }
 }
 
+/// How many series ahead the append path reads what a later sample will write
+/// (`MemSeries::warm`, `XorAppender::warm`): far enough that the line arrives in
+/// time, near enough that it is still cached when it is used.
+pub(crate) const WARM_AHEAD: usize = 8;
+
 /// Slot `i` of a group, created (with any before it) on first use.
 fn slot_mut(slots: &mut Vec<SeriesData>, i: usize) -> &mut SeriesData {
     if slots.len() <= i {
@@ -193,7 +198,14 @@ impl<'a> GroupWriter<'a> {
         {
             return Ok(None);
         }
-        let appended = slot_mut(slots, series.slot()).append(series, t, v, limits, spill)?;
+        let slot = series.slot();
+        // A commit stores samples of consecutive slots, each in its own chunk
+        // buffer, so each store waited on a cache miss: reading ahead now brings
+        // a later buffer in while this one is written.
+        if let Some(open) = slots.get(slot + WARM_AHEAD).and_then(|d| d.open.as_ref()) {
+            open.app.warm();
+        }
+        let appended = slot_mut(slots, slot).append(series, t, v, limits, spill)?;
         if let Some(o) = order {
             series.applied_seq.store(o.seq, Ordering::Release);
         }
@@ -293,6 +305,15 @@ impl MemSeries {
             + self.labels.heap_bytes()
             + d.closed.capacity() * std::mem::size_of::<ClosedChunk>()
             + d.open.as_ref().map_or(0, |o| o.app.heap_bytes())
+    }
+
+    /// Reads the fields an append touches (the newest sample, the group, the
+    /// removed flag) and nothing else, so that their cache lines are on their
+    /// way before the append needs them: an appender calls this for the series
+    /// it expects [`WARM_AHEAD`] samples later.
+    pub(crate) fn warm(&self) {
+        std::hint::black_box(self.newest_version.load(Ordering::Relaxed));
+        std::hint::black_box(self.removed.load(Ordering::Relaxed));
     }
 
     /// The newest stored sample, read by the holder of the group lock: the only
