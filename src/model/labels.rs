@@ -37,15 +37,46 @@ pub struct Label<'a> {
 /// model (a matcher `{a=""}` selects series without `a`), so such pairs are dropped
 /// on construction rather than stored.
 ///
-/// All names and values live in one string, so a label set is two allocations
-/// whatever its size, and hashing or comparing it reads contiguous memory: the
-/// head holds one per series, and the append path hashes them.
+/// All names and values live in one string, each after its length, so a label
+/// set is one allocation whatever its size, and hashing or comparing it reads
+/// contiguous memory: the head holds one per series, and the append path
+/// hashes them. (Prometheus's `stringlabels` layout, with lengths that keep
+/// the whole valid UTF-8.) Finding a label walks the string: a label set is a
+/// handful of labels, and the walk reads bytes that share a cache line or two.
 #[derive(Clone, PartialEq, Eq, Default, Hash)]
 pub struct Labels {
-    /// Names and values concatenated: name0 value0 name1 value1 …
+    /// `len(name0) name0 len(value0) value0 len(name1) …`, each length as
+    /// [`push_len`] writes it.
     data: Box<str>,
-    /// End offset in `data` of each name and each value (two per label).
-    ends: Box<[u32]>,
+}
+
+/// Writes a length in base 64, low digit first, one byte a digit, with 0x40
+/// set on every digit but the last: every byte is ASCII, so `data` stays a
+/// `str`. Lengths below 64 (nearly all) take one byte.
+fn push_len(out: &mut String, mut n: usize) {
+    loop {
+        let digit = (n & 0x3f) as u8;
+        n >>= 6;
+        if n == 0 {
+            out.push(char::from(digit));
+            return;
+        }
+        out.push(char::from(digit | 0x40));
+    }
+}
+
+/// Reads a length [`push_len`] wrote at `*pos`, moving `*pos` past it.
+fn read_len(bytes: &[u8], pos: &mut usize) -> usize {
+    let (mut n, mut shift) = (0usize, 0u32);
+    loop {
+        let b = bytes[*pos];
+        *pos += 1;
+        n |= usize::from(b & 0x3f) << shift;
+        if b & 0x40 == 0 {
+            return n;
+        }
+        shift += 6;
+    }
 }
 
 impl Labels {
@@ -83,18 +114,16 @@ impl Labels {
         if u32::try_from(bytes).is_err() {
             return Err(LabelsError::TooLarge { bytes });
         }
-        let mut data = String::with_capacity(bytes);
-        let mut ends = Vec::with_capacity(pairs.len() * 2);
+        // A length byte each for most strings; longer ones add a few.
+        let mut data = String::with_capacity(bytes + 2 * pairs.len());
         for (n, v) in &pairs {
             for part in [n, v] {
+                push_len(&mut data, part.len());
                 data.push_str(part);
-                // Fits: the total was checked above.
-                ends.push(data.len() as u32);
             }
         }
         Ok(Labels {
             data: data.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
         })
     }
 
@@ -105,37 +134,21 @@ impl Labels {
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.ends.len() / 2
+        self.iter().count()
     }
 
     /// Whether there are no labels.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The `i`-th string (names at even, values at odd positions).
-    fn part(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.data[start..self.ends[i] as usize]
-    }
-
-    /// The `i`-th label in name order.
-    fn label(&self, i: usize) -> Label<'_> {
-        Label {
-            name: self.part(2 * i),
-            value: self.part(2 * i + 1),
-        }
+        self.data.is_empty()
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.part(2 * mid).cmp(name) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(self.part(2 * mid + 1)),
+        for l in self {
+            match l.name.cmp(name) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return Some(l.value),
+                std::cmp::Ordering::Greater => return None,
             }
         }
         None
@@ -149,8 +162,8 @@ impl Labels {
     /// Iterates the labels in name order.
     pub fn iter(&self) -> LabelsIter<'_> {
         LabelsIter {
-            labels: self,
-            next: 0,
+            data: &self.data,
+            pos: 0,
         }
     }
 
@@ -158,16 +171,13 @@ impl Labels {
     /// DoS-resistant (collisions only cost a label comparison there), but a word at
     /// a time over contiguous memory, several times faster than SipHash.
     pub fn hash_u64(&self) -> u64 {
-        let mut h = hash_bytes(0, self.data.as_bytes());
-        for &e in self.ends.iter() {
-            h = mix(h, u64::from(e));
-        }
-        fmix64(h)
+        // The lengths in `data` keep apart sets whose strings concatenate alike.
+        fmix64(hash_bytes(0, self.data.as_bytes()))
     }
 
     /// Bytes held by the label strings (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
-        self.data.len() + self.ends.len() * std::mem::size_of::<u32>()
+        self.data.len()
     }
 }
 
@@ -187,22 +197,40 @@ impl PartialOrd for Labels {
 /// Iterator over the labels of a [`Labels`], in name order.
 #[derive(Clone)]
 pub struct LabelsIter<'a> {
-    labels: &'a Labels,
-    next: usize,
+    data: &'a str,
+    /// Where the next label starts in `data`.
+    pos: usize,
+}
+
+impl<'a> LabelsIter<'a> {
+    /// The next name or value.
+    fn part(&mut self) -> &'a str {
+        let len = read_len(self.data.as_bytes(), &mut self.pos);
+        let start = self.pos;
+        self.pos += len;
+        &self.data[start..self.pos]
+    }
 }
 
 impl<'a> Iterator for LabelsIter<'a> {
     type Item = Label<'a>;
     fn next(&mut self) -> Option<Label<'a>> {
-        if self.next >= self.labels.len() {
+        if self.pos >= self.data.len() {
             return None;
         }
-        self.next += 1;
-        Some(self.labels.label(self.next - 1))
+        let name = self.part();
+        let value = self.part();
+        Some(Label { name, value })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.labels.len() - self.next;
+        let mut rest = self.clone();
+        let mut n = 0;
+        while rest.pos < rest.data.len() {
+            rest.part();
+            rest.part();
+            n += 1;
+        }
         (n, Some(n))
     }
 }
@@ -413,5 +441,37 @@ mod tests {
         let d = Labels::new([("ab", "c")]).unwrap();
         let e = Labels::new([("a", "bc")]).unwrap();
         assert_ne!(d.hash_u64(), e.hash_u64());
+    }
+
+    #[test]
+    fn long_names_and_values_read_back() {
+        // Lengths of one, two and three length bytes, and UTF-8 text.
+        for n in [0usize, 1, 63, 64, 65, 4095, 4096, 300_000] {
+            let value = "é".repeat(n / 2) + &"v".repeat(n % 2 + 1);
+            let name = "n".repeat(n.max(1));
+            let l =
+                Labels::new([("a", "1"), (name.as_str(), value.as_str()), ("zz", "2")]).unwrap();
+            let got: Vec<(String, String)> = l
+                .iter()
+                .map(|l| (l.name.to_string(), l.value.to_string()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a".to_string(), "1".to_string()),
+                    (name.clone(), value.clone()),
+                    ("zz".to_string(), "2".to_string())
+                ]
+            );
+            assert_eq!(l.len(), 3);
+            assert_eq!(l.iter().len(), 3);
+            assert_eq!(l.get(&name), Some(value.as_str()));
+            assert_eq!(l.get("zz"), Some("2"));
+            assert_eq!(l.get("b"), None);
+            assert_eq!(l.get("zzz"), None);
+        }
+        assert!(Labels::empty().is_empty());
+        assert_eq!(Labels::empty().len(), 0);
+        assert_eq!(Labels::empty().get("a"), None);
     }
 }
