@@ -124,6 +124,19 @@ pub struct ScrapeCounts {
     pub refused: u64,
 }
 
+type RawIndex = HashMap<RawKey, usize, BuildHasherDefault<PassThrough>>;
+
+/// The index of `entries`, built if `by_raw` holds none.
+fn raw_index<'a>(by_raw: &'a mut Option<RawIndex>, entries: &[Cached]) -> &'a mut RawIndex {
+    by_raw.get_or_insert_with(|| {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key, i))
+            .collect()
+    })
+}
+
 /// A series as the cache knows it.
 struct Cached {
     key: RawKey,
@@ -146,8 +159,11 @@ pub struct ScrapeCache {
     /// The series, in the order of the scrape that first had them.
     entries: Vec<Cached>,
     /// Index in `entries` by the series' bytes as exposed (name and label
-    /// span), hashed.
-    by_raw: HashMap<RawKey, usize, BuildHasherDefault<PassThrough>>,
+    /// span), hashed; only while needed. A target that exposes its series in
+    /// the same order every time finds each next entry right after the
+    /// previous one, so the index is dropped after a scrape that never looked
+    /// anything up, and built again when one must (a new series, a new order).
+    by_raw: Option<RawIndex>,
     /// Numbers the successful scrapes.
     iteration: u64,
     /// Report series by name.
@@ -245,6 +261,8 @@ impl ScrapeCache {
         let mut family = FamilyLines::default();
         // The entry expected next: the one after the previous sample's.
         let mut next = 0;
+        // Whether an entry had to be looked up (or added) by key.
+        let mut looked_up = false;
         for entry in Parser::new(body.bytes, body.format, Mode::Lenient) {
             let meta = &mut self.metadata;
             let entry = match entry {
@@ -276,16 +294,20 @@ impl ScrapeCache {
             let mut fresh = None;
             let i = match self.entries.get(next) {
                 Some(c) if c.key == key => next,
-                _ => match self.by_raw.get(&key) {
-                    Some(&i) => i,
+                _ => match raw_index(&mut self.by_raw, &self.entries).get(&key) {
+                    Some(&i) => {
+                        looked_up = true;
+                        i
+                    }
                     None => {
+                        looked_up = true;
                         let series = match new_series(&s, target, opts) {
                             Ok(series) => series,
                             Err(error) => return fail(error, counts),
                         };
                         let dropped = series.is_none();
                         fresh = series;
-                        self.by_raw.insert(key, self.entries.len());
+                        raw_index(&mut self.by_raw, &self.entries).insert(key, self.entries.len());
                         self.entries.push(Cached {
                             key,
                             series_ref: SeriesRef(0),
@@ -334,6 +356,9 @@ impl ScrapeCache {
                 counts,
             );
         }
+        if !looked_up {
+            self.by_raw = None;
+        }
         self.iteration = iteration;
         self.metadata.expire(iteration);
         self.end_scrape(app, t, true);
@@ -370,9 +395,8 @@ impl ScrapeCache {
         let kept = |c: &Cached| c.seen + 1 >= now;
         if !self.entries.iter().all(kept) {
             self.entries.retain(kept);
-            self.by_raw.clear();
-            self.by_raw
-                .extend(self.entries.iter().enumerate().map(|(i, c)| (c.key, i)));
+            // Indices moved: built again when next needed.
+            self.by_raw = None;
         }
     }
 
