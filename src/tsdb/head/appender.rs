@@ -100,7 +100,11 @@ const MAX_SESSIONS: usize = 1 << 20;
 pub struct Appender {
     head: Arc<Head>,
     sessions: Vec<Session>,
-    by_ref: U64Map<usize>,
+    /// Index of `sessions` by series ref (and by the old ref of a series that
+    /// was created again), only while needed: see [`Appender::session_index`].
+    by_ref: Option<U64Map<usize>>,
+    /// Whether this batch used `by_ref`.
+    looked_up: bool,
     /// The session after the last one appended to. A writer that appends the
     /// same series in the same order every time (a scrape) finds each next
     /// series here, in sequence, instead of by a hash lookup in `by_ref`: that
@@ -128,7 +132,8 @@ impl Appender {
         Appender {
             head,
             sessions: Vec::new(),
-            by_ref: U64Map::default(),
+            by_ref: None,
+            looked_up: false,
             next_session: 0,
             ref_block: RefBlock::default(),
             batch: 1,
@@ -163,7 +168,7 @@ impl Appender {
     ) -> Result<SeriesRef, AppendError> {
         let session = match self.sessions.get(self.next_session) {
             Some(s) if s.series_ref == series_ref => self.next_session,
-            _ => match self.by_ref.get(&series_ref.0) {
+            _ => match self.session_index().get(&series_ref.0) {
                 Some(&i) => i,
                 None => {
                     let series = self.head.series.get_by_ref(series_ref);
@@ -187,7 +192,7 @@ impl Appender {
         series_ref: SeriesRef,
         lookup: impl FnOnce() -> Option<Arc<MemSeries>>,
     ) -> Result<usize, AppendError> {
-        if let Some(&i) = self.by_ref.get(&series_ref.0) {
+        if let Some(&i) = self.session_index().get(&series_ref.0) {
             return Ok(i);
         }
         let series = lookup().ok_or(AppendError::UnknownRef(series_ref))?;
@@ -206,8 +211,26 @@ impl Appender {
             unlogged_batch: 0,
             pinned_batch: 0,
         });
-        self.by_ref.insert(series_ref.0, i);
+        self.session_index().insert(series_ref.0, i);
         i
+    }
+
+    /// The index of the sessions by ref, built if dropped. A writer that
+    /// appends the same series in the same order every time (a scrape) finds
+    /// them through `next_session` and never needs it, so it is dropped after
+    /// a batch that did not use it (a tenth of an appender's memory) and built
+    /// again from the sessions when one does. Rebuilt, it has no entry for the
+    /// old ref of a series created again: `pin` finds the new one again.
+    fn session_index(&mut self) -> &mut U64Map<usize> {
+        self.looked_up = true;
+        let sessions = &self.sessions;
+        self.by_ref.get_or_insert_with(|| {
+            sessions
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.series_ref.0, i))
+                .collect()
+        })
     }
 
     fn admit(&mut self, session: usize, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
@@ -293,11 +316,11 @@ impl Appender {
                 std::thread::yield_now();
                 continue;
             }
-            session = match self.by_ref.get(&new_ref.0) {
+            session = match self.session_index().get(&new_ref.0) {
                 Some(&i) => i,
                 None => self.new_session(series),
             };
-            self.by_ref.insert(old_ref.0, session);
+            self.session_index().insert(old_ref.0, session);
         }
     }
 
@@ -437,9 +460,15 @@ impl Appender {
         self.pending.clear();
         self.unlogged.clear();
         self.batch += 1;
+        // A writer that repeats itself starts each batch with the series it
+        // started the last one with.
+        self.next_session = 0;
+        if !std::mem::take(&mut self.looked_up) {
+            self.by_ref = None;
+        }
         if self.sessions.len() > MAX_SESSIONS {
             self.sessions.clear();
-            self.by_ref.clear();
+            self.by_ref = None;
             self.next_session = 0;
         }
     }
@@ -470,6 +499,37 @@ mod tests {
             .expect("select")
             .flat_map(|s| s.iter().map(|x| (x.t, x.v.to_bits())).collect::<Vec<_>>())
             .collect()
+    }
+
+    /// The ref index is dropped after batches that meet the sessions in order
+    /// and built again for one that does not.
+    #[test]
+    fn refs_are_found_in_any_order_after_batches_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), Options::default()).unwrap();
+        let mut app = db.appender();
+        let refs: Vec<_> = (0..4)
+            .map(|i| {
+                let labels = Labels::new([("__name__", format!("s{i}"))]).unwrap();
+                app.append(&labels, 1, 1.0).unwrap()
+            })
+            .collect();
+        app.commit().unwrap();
+        for t in 2..4 {
+            for &r in &refs {
+                app.append_ref(r, t, t as f64).unwrap();
+            }
+            app.commit().unwrap();
+        }
+        assert!(app.by_ref.is_none());
+        for &r in refs.iter().rev() {
+            app.append_ref(r, 4, 4.0).unwrap();
+        }
+        assert!(app.by_ref.is_some());
+        app.commit().unwrap();
+        let samples = all_samples(&db);
+        assert_eq!(samples.len(), 16);
+        assert_eq!(samples.iter().filter(|s| s.0 == 4).count(), 4);
     }
 
     /// Regression: a commit logged after another used to be able to reach the
