@@ -294,31 +294,31 @@ impl ScrapeCache {
             let mut fresh = None;
             let i = match self.entries.get(next) {
                 Some(c) if c.key == key => next,
-                _ => match raw_index(&mut self.by_raw, &self.entries).get(&key) {
-                    Some(&i) => {
-                        looked_up = true;
-                        i
+                _ => {
+                    looked_up = true;
+                    match raw_index(&mut self.by_raw, &self.entries).get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            let series = match new_series(&s, target, opts) {
+                                Ok(series) => series,
+                                Err(error) => return fail(error, counts),
+                            };
+                            let dropped = series.is_none();
+                            fresh = series;
+                            raw_index(&mut self.by_raw, &self.entries)
+                                .insert(key, self.entries.len());
+                            self.entries.push(Cached {
+                                key,
+                                series_ref: SeriesRef(0),
+                                dropped,
+                                seen: 0,
+                                live: false,
+                                current: false,
+                            });
+                            self.entries.len() - 1
+                        }
                     }
-                    None => {
-                        looked_up = true;
-                        let series = match new_series(&s, target, opts) {
-                            Ok(series) => series,
-                            Err(error) => return fail(error, counts),
-                        };
-                        let dropped = series.is_none();
-                        fresh = series;
-                        raw_index(&mut self.by_raw, &self.entries).insert(key, self.entries.len());
-                        self.entries.push(Cached {
-                            key,
-                            series_ref: SeriesRef(0),
-                            dropped,
-                            seen: 0,
-                            live: false,
-                            current: false,
-                        });
-                        self.entries.len() - 1
-                    }
-                },
+                }
             };
             next = i + 1;
             let cached = &mut self.entries[i];

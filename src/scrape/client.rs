@@ -3,13 +3,13 @@
 //!
 //! One [`HttpClient`] per job holds the job's connections, so connections to a
 //! target are kept alive across scrapes: plain-HTTP targets are scraped by the
-//! small HTTP/1.1 client of [`http1`], HTTPS ones (and redirects) by reqwest.
-//! A scrape asks for OpenMetrics first and the text
-//! format after, with gzip unless `enable_compression: false`; the body is streamed
-//! into the caller's buffer (gunzipped on the way when the server sent gzip) and
-//! stops at `body_size_limit` counted in decompressed bytes, so neither a large
-//! body nor a gzip bomb is ever held past the limit. Credentials named by a file
-//! are read at every scrape, so a rotated token needs no reload.
+//! small HTTP/1.1 client of [`http1`], HTTPS ones (and redirects) by reqwest. A
+//! scrape asks for OpenMetrics first and the text format after, with gzip unless
+//! `enable_compression: false`; the body is streamed into the caller's buffer
+//! (gunzipped on the way when the server sent gzip) and stops at
+//! `body_size_limit` counted in decompressed bytes, so neither a large body nor
+//! a gzip bomb is ever held past the limit. Credentials named by a file are read
+//! at every scrape, so a rotated token needs no reload.
 
 mod http1;
 mod tls;

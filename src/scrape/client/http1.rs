@@ -194,8 +194,11 @@ enum ChunkState {
 pub(super) async fn send(pool: &Pool, target: &Target, request: &[u8]) -> Result<Response, Error> {
     if let Some(stream) = pool.take(&target.key) {
         let mut conn = Conn::new(stream);
-        if let Ok(Some(response)) = exchange(&mut conn, request).await {
-            return response.with(conn);
+        match exchange(&mut conn, request).await {
+            Ok(Some(response)) => return response.with(conn),
+            // Closed before a byte of the response: try a new connection.
+            Ok(None) => {}
+            Err(e) => return Err(e),
         }
     }
     let stream = target.connect().await.map_err(Error::Connect)?;

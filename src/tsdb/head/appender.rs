@@ -218,9 +218,10 @@ impl Appender {
     /// The index of the sessions by ref, built if dropped. A writer that
     /// appends the same series in the same order every time (a scrape) finds
     /// them through `next_session` and never needs it, so it is dropped after
-    /// a batch that did not use it (a tenth of an appender's memory) and built
-    /// again from the sessions when one does. Rebuilt, it has no entry for the
-    /// old ref of a series created again: `pin` finds the new one again.
+    /// a batch that did not use it (it takes some 30 bytes a series) and built
+    /// again from the sessions when one does. Rebuilt, it leads the old ref of
+    /// a series created again to the old session, whose removed series `pin`
+    /// replaces by the new one again.
     fn session_index(&mut self) -> &mut U64Map<usize> {
         self.looked_up = true;
         let sessions = &self.sessions;
