@@ -333,7 +333,7 @@ impl HttpClient {
     /// The `Authorization` header of the job's `basic_auth` or `authorization`,
     /// credential files read now.
     fn authorization(&self) -> Result<Option<HeaderValue>, ScrapeError> {
-        let value = if let Some(auth) = &self.basic_auth {
+        let mut value = if let Some(auth) = &self.basic_auth {
             let password = match &auth.password {
                 Some(source) => credential(source, "basic auth password")?,
                 None => String::new(),
@@ -359,7 +359,6 @@ impl HttpClient {
         } else {
             return Ok(None);
         };
-        let mut value = value;
         value.set_sensitive(true);
         Ok(Some(value))
     }

@@ -195,7 +195,7 @@ pub(super) async fn send(pool: &Pool, target: &Target, request: &[u8]) -> Result
     if let Some(stream) = pool.take(&target.key) {
         let mut conn = Conn::new(stream);
         match exchange(&mut conn, request).await {
-            Ok(Some(response)) => return response.with(conn),
+            Ok(Some(head)) => return Ok(head.into_response(conn)),
             // Closed before a byte of the response: try a new connection.
             Ok(None) => {}
             Err(e) => return Err(e),
@@ -204,7 +204,7 @@ pub(super) async fn send(pool: &Pool, target: &Target, request: &[u8]) -> Result
     let stream = target.connect().await.map_err(Error::Connect)?;
     let mut conn = Conn::new(stream);
     match exchange(&mut conn, request).await {
-        Ok(Some(response)) => response.with(conn),
+        Ok(Some(head)) => Ok(head.into_response(conn)),
         Ok(None) => Err(Error::Request(
             "server closed the connection without a response".to_string(),
         )),
@@ -222,15 +222,15 @@ struct Head {
 }
 
 impl Head {
-    fn with(self, conn: Conn) -> Result<Response, Error> {
-        Ok(Response {
+    fn into_response(self, conn: Conn) -> Response {
+        Response {
             status: self.status,
             content_type: self.content_type,
             content_encoding: self.content_encoding,
             conn,
             framing: self.framing,
             keep_alive: self.keep_alive,
-        })
+        }
     }
 }
 
@@ -381,8 +381,7 @@ impl Response {
                     return Ok(Some(self.conn.taken(n)));
                 }
                 Framing::Chunked(ChunkState::Size) => {
-                    let line = self.conn.line().await?;
-                    let size = parse_chunk_size(&line)?;
+                    let size = parse_chunk_size(self.conn.line().await?)?;
                     self.framing = Framing::Chunked(if size == 0 {
                         ChunkState::Trailers
                     } else {
@@ -505,15 +504,13 @@ impl Conn {
     }
 
     /// Consumes a line and returns it without its CRLF (or bare LF).
-    async fn line(&mut self) -> Result<Vec<u8>, Error> {
+    async fn line(&mut self) -> Result<&[u8], Error> {
         loop {
             if let Some(i) = memchr::memchr(b'\n', self.available()) {
-                let mut line = self.available()[..i].to_vec();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
+                let start = self.pos;
                 self.consume(i + 1);
-                return Ok(line);
+                let line = &self.buf[start..start + i];
+                return Ok(line.strip_suffix(b"\r").unwrap_or(line));
             }
             if self.available().len() > MAX_LINE {
                 return Err(Error::Body(format!(
