@@ -144,8 +144,10 @@ struct Cached {
     series_ref: SeriesRef,
     /// Metric relabeling drops it.
     dropped: bool,
-    /// The last scrape attempt that had it (for forgetting old entries).
-    seen: u64,
+    /// The last scrape attempt that had it, its number's low 32 bits (for
+    /// forgetting entries missing from two scrapes: only the difference
+    /// matters, and it keeps an entry at 32 bytes).
+    seen: u32,
     /// In the last successful scrape, with no explicit timestamp: it goes stale
     /// when the next scrape misses it or fails.
     live: bool,
@@ -322,7 +324,7 @@ impl ScrapeCache {
             };
             next = i + 1;
             let cached = &mut self.entries[i];
-            cached.seen = iteration;
+            cached.seen = iteration as u32;
             if cached.dropped {
                 continue;
             }
@@ -392,7 +394,7 @@ impl ScrapeCache {
             c.live = current;
             c.current = false;
         }
-        let kept = |c: &Cached| c.seen + 1 >= now;
+        let kept = |c: &Cached| (now as u32).wrapping_sub(c.seen) <= 1;
         if !self.entries.iter().all(kept) {
             self.entries.retain(kept);
             // Indices moved: built again when next needed.

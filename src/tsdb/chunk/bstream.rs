@@ -73,17 +73,27 @@ impl BitWriter {
         // Byte aligned now; the low `n` (1..=64) bits of `value` remain.
         let word = value << (64 - n);
         let nbytes = n.div_ceil(8);
-        // Grow by an eighth (at least 64 bytes), not double: a head holds one open
-        // chunk buffer per series, and doubling would leave up to half of each
-        // unused (a 1.1 KB chunk of noisy floats in a 2 KB buffer).
         if self.buf.capacity() - self.buf.len() < 8 {
-            self.buf.reserve_exact((self.buf.capacity() / 8).max(64));
+            self.grow();
         }
         // A fixed 8-byte copy and a truncate beat a variable-length copy.
         let len = self.buf.len() + nbytes as usize;
         self.buf.extend_from_slice(&word.to_be_bytes());
         self.buf.truncate(len);
         self.free = nbytes * 8 - n;
+    }
+
+    /// Makes room for at least 8 more bytes. By an eighth (at least 32 bytes),
+    /// not double: a head holds one open chunk buffer per series, and doubling
+    /// would leave up to half of each unused (a 1.1 KB chunk of noisy floats in
+    /// a 2 KB buffer). Capacities are kept 8 short of a multiple of 16, so that
+    /// with malloc's 8-byte header the block is used to its end.
+    #[cold]
+    fn grow(&mut self) {
+        let cap = self.buf.capacity();
+        let want = (cap + (cap / 8).max(32)).max(self.buf.len() + 8);
+        let cap = (want + 8).next_multiple_of(16) - 8;
+        self.buf.reserve_exact(cap - self.buf.len());
     }
 
     /// Reads the last byte written, so that its cache line is on its way while

@@ -18,8 +18,9 @@ use super::bstream::{BitReader, BitWriter};
 
 /// Size of the sample-count header.
 const HEADER_LEN: usize = 2;
-/// Initial capacity of a new chunk: a 120-sample chunk is typically 150–250 bytes.
-const INITIAL_CAPACITY: usize = 128;
+/// Initial capacity of a new chunk: a 120-sample chunk is typically 150–250 bytes
+/// (8 short of a multiple of 16: see `BitWriter::grow`).
+const INITIAL_CAPACITY: usize = 120;
 /// `leading` value meaning "no value window chosen yet": the next changed value
 /// always opens a new window.
 const NO_WINDOW: u8 = 0xff;
@@ -57,7 +58,6 @@ fn write_uvarint(w: &mut BitWriter, mut x: u64) {
 pub struct XorAppender {
     w: BitWriter,
     num: u16,
-    first_t: i64,
     t: i64,
     /// Bits of the last value.
     v: u64,
@@ -87,7 +87,6 @@ impl XorAppender {
         XorAppender {
             w: BitWriter::new(buf),
             num: 0,
-            first_t: 0,
             t: 0,
             v: 0,
             t_delta: 0,
@@ -105,10 +104,6 @@ impl XorAppender {
     /// boundary, which is dropped). Unused padding bits in the last byte are cleared.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, ChunkError> {
         let mut it = XorIter::new(bytes.as_slice());
-        let first_t = match it.next() {
-            Some((t, _)) => t,
-            None => 0,
-        };
         for _ in it.by_ref() {}
         if let Some(err) = it.err() {
             return Err(err.clone());
@@ -129,7 +124,6 @@ impl XorAppender {
         Ok(XorAppender {
             w: BitWriter::resume(bytes, end_bits),
             num,
-            first_t,
             t: d.t,
             v: d.v,
             t_delta: d.t_delta,
@@ -152,7 +146,6 @@ impl XorAppender {
             0 => {
                 write_varint(&mut self.w, t);
                 self.w.write_bits(vbits, 64);
-                self.first_t = t;
             }
             1 => {
                 let t_delta = (t as u64).wrapping_sub(self.t as u64);
@@ -255,9 +248,10 @@ impl XorAppender {
         self.w.capacity()
     }
 
-    /// Timestamp of the first sample.
+    /// Timestamp of the first sample, read back from the chunk (kept nowhere
+    /// else: the head holds an appender per series).
     pub fn first_t(&self) -> Option<i64> {
-        (self.num > 0).then_some(self.first_t)
+        XorIter::new(self.w.bytes()).next().map(|(t, _)| t)
     }
 
     /// Timestamp of the last sample.

@@ -13,6 +13,7 @@
 
 mod appender;
 mod postings;
+mod ref_list;
 mod replay;
 mod series;
 mod spill;
@@ -100,6 +101,8 @@ pub(crate) struct Head {
     poisoned: Mutex<Option<String>>,
     /// Deleted time ranges by series ref (see [`Head::delete`]).
     tombstones: Mutex<Tombstones>,
+    /// Buffers of the batches appenders build (see [`appender::BatchBuffers`]).
+    batch_pool: appender::BatchPool,
 }
 
 /// Why [`Head::delete`] did not record a deletion.
@@ -152,6 +155,7 @@ impl Head {
             wal: Mutex::new(WalSlot::default()),
             poisoned: Mutex::new(None),
             tombstones: Mutex::new(Tombstones::new()),
+            batch_pool: appender::BatchPool::default(),
         }
     }
 
@@ -176,11 +180,11 @@ impl Head {
                 .closed
                 .first()
                 .map(|c| c.min_t)
-                .or(d.open.as_ref().map(|o| o.min_t));
+                .or(d.open.as_ref().map(|o| o.min_t()));
             let last = d
                 .open
                 .as_ref()
-                .map(|o| o.app.last_t().unwrap_or(o.min_t))
+                .map(|o| o.max_t())
                 .or(d.closed.last().map(|c| c.max_t));
             drop(d);
             let (Some(first), Some(last)) = (first, last) else {
@@ -356,10 +360,10 @@ impl Head {
                 })
                 .collect();
             if let Some(o) = &d.open {
-                let max_t = o.app.last_t().unwrap_or(o.min_t);
-                if o.min_t <= maxt && max_t >= mint {
+                let (min_t, max_t) = (o.min_t(), o.max_t());
+                if min_t <= maxt && max_t >= mint {
                     chunks.push(ChunkMeta {
-                        min_t: o.min_t,
+                        min_t,
                         max_t,
                         source: ChunkSource::Open(Arc::from(o.app.bytes())),
                     });

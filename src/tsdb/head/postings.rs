@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
+use super::ref_list::RefList;
 use crate::tsdb::sorted::{difference, intersect, union};
 
 /// Label name → label value → sorted refs of the series having that pair.
@@ -20,22 +21,9 @@ pub(crate) struct MemPostings {
 
 #[derive(Default)]
 struct Index {
-    by_name: HashMap<String, HashMap<String, Vec<SeriesRef>>>,
-    /// Every series, sorted.
-    all: Vec<SeriesRef>,
-}
-
-/// Inserts `r` keeping `list` sorted. Refs are handed out in increasing order, so
-/// this is almost always a push; concurrent creators can swap neighbours.
-fn insert_sorted(list: &mut Vec<SeriesRef>, r: SeriesRef) {
-    match list.last() {
-        Some(&last) if last >= r => {
-            if let Err(i) = list.binary_search(&r) {
-                list.insert(i, r);
-            }
-        }
-        _ => list.push(r),
-    }
+    by_name: HashMap<Box<str>, HashMap<Box<str>, RefList>>,
+    /// Every series.
+    all: RefList,
 }
 
 impl MemPostings {
@@ -44,16 +32,18 @@ impl MemPostings {
         for l in labels {
             let values = match idx.by_name.get_mut(l.name) {
                 Some(v) => v,
-                None => idx.by_name.entry(l.name.to_owned()).or_default(),
+                None => idx.by_name.entry(l.name.into()).or_default(),
             };
             match values.get_mut(l.value) {
-                Some(list) => insert_sorted(list, r),
+                Some(list) => list.insert(r),
                 None => {
-                    values.insert(l.value.to_owned(), vec![r]);
+                    let mut list = RefList::default();
+                    list.insert(r);
+                    values.insert(l.value.into(), list);
                 }
             }
         }
-        insert_sorted(&mut idx.all, r);
+        idx.all.insert(r);
     }
 
     /// Removes the series `r` (with these labels) from every list; a value or name
@@ -62,28 +52,32 @@ impl MemPostings {
         if removed.is_empty() {
             return;
         }
-        let mut idx = self.inner.write();
+        // Each list is rewritten once, without all its removed refs.
+        let mut by_pair: HashMap<(&str, &str), Vec<SeriesRef>> = HashMap::new();
         for (r, labels) in removed {
             for l in labels {
-                let Some(values) = idx.by_name.get_mut(l.name) else {
-                    continue;
-                };
-                if let Some(list) = values.get_mut(l.value) {
-                    if let Ok(i) = list.binary_search(r) {
-                        list.remove(i);
-                    }
-                    if list.is_empty() {
-                        values.remove(l.value);
-                    }
+                by_pair.entry((l.name, l.value)).or_default().push(*r);
+            }
+        }
+        let mut idx = self.inner.write();
+        for ((name, value), mut gone) in by_pair {
+            let Some(values) = idx.by_name.get_mut(name) else {
+                continue;
+            };
+            if let Some(list) = values.get_mut(value) {
+                gone.sort_unstable();
+                list.remove_all(&gone);
+                if list.is_empty() {
+                    values.remove(value);
                 }
-                if values.is_empty() {
-                    idx.by_name.remove(l.name);
-                }
+            }
+            if values.is_empty() {
+                idx.by_name.remove(name);
             }
         }
         let mut gone: Vec<SeriesRef> = removed.iter().map(|(r, _)| *r).collect();
         gone.sort_unstable();
-        idx.all = difference(&idx.all, &gone);
+        idx.all.remove_all(&gone);
     }
 
     /// Refs of the series that satisfy every matcher, sorted.
@@ -101,14 +95,26 @@ impl MemPostings {
             let values = idx.by_name.get(m.name());
             if m.matches("") {
                 let rejected = values
-                    .map(|vals| union(vals.iter().filter(|(v, _)| !m.matches(v)).map(|(_, l)| l)))
+                    .map(|vals| {
+                        union(
+                            vals.iter()
+                                .filter(|(v, _)| !m.matches(v))
+                                .map(|(_, l)| l.to_vec()),
+                        )
+                    })
                     .unwrap_or_default();
                 if !rejected.is_empty() {
                     subtract.push(rejected);
                 }
             } else {
                 let matched = values
-                    .map(|vals| union(vals.iter().filter(|(v, _)| m.matches(v)).map(|(_, l)| l)))
+                    .map(|vals| {
+                        union(
+                            vals.iter()
+                                .filter(|(v, _)| m.matches(v))
+                                .map(|(_, l)| l.to_vec()),
+                        )
+                    })
                     .unwrap_or_default();
                 result = Some(match result {
                     None => matched,
@@ -119,7 +125,7 @@ impl MemPostings {
                 }
             }
         }
-        let mut out = result.unwrap_or_else(|| idx.all.clone());
+        let mut out = result.unwrap_or_else(|| idx.all.to_vec());
         for s in &subtract {
             out = difference(&out, s);
         }
@@ -128,7 +134,13 @@ impl MemPostings {
 
     /// Label names present in the head, sorted.
     pub(crate) fn label_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.read().by_name.keys().cloned().collect();
+        let mut names: Vec<String> = self
+            .inner
+            .read()
+            .by_name
+            .keys()
+            .map(|n| n.to_string())
+            .collect();
         names.sort_unstable();
         names
     }
@@ -140,7 +152,7 @@ impl MemPostings {
             .read()
             .by_name
             .get(name)
-            .map(|v| v.keys().cloned().collect())
+            .map(|v| v.keys().map(|v| v.to_string()).collect())
             .unwrap_or_default();
         values.sort_unstable();
         values
@@ -149,11 +161,11 @@ impl MemPostings {
     /// Heap bytes held by the index (approximate: strings and lists).
     pub(crate) fn heap_bytes(&self) -> usize {
         let idx = self.inner.read();
-        let mut n = idx.all.capacity() * std::mem::size_of::<SeriesRef>();
+        let mut n = idx.all.heap_bytes();
         for (name, values) in &idx.by_name {
-            n += name.capacity() + values.capacity() * 64;
+            n += name.len() + values.capacity() * 64;
             for (v, list) in values {
-                n += v.capacity() + list.capacity() * std::mem::size_of::<SeriesRef>();
+                n += v.len() + list.heap_bytes();
             }
         }
         n

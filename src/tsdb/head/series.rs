@@ -20,11 +20,23 @@ pub(crate) struct ClosedChunk {
 
 /// The chunk still being appended to.
 pub(crate) struct OpenChunk {
-    pub(crate) min_t: i64,
     /// The chunk must be cut before a sample at or after this time (the end of the
     /// chunk-range window the chunk started in).
     end: i64,
     pub(crate) app: XorAppender,
+}
+
+impl OpenChunk {
+    /// Time of the first sample (read from the chunk: a head holds one open
+    /// chunk per series, so each field counts).
+    pub(crate) fn min_t(&self) -> i64 {
+        self.app.first_t().unwrap_or(self.end)
+    }
+
+    /// Time of the last sample.
+    pub(crate) fn max_t(&self) -> i64 {
+        self.app.last_t().unwrap_or(self.end)
+    }
 }
 
 /// Why a sample cannot be appended to a series.
@@ -371,25 +383,20 @@ impl SeriesData {
             // Written out before the open chunk is let go, so that a failed write
             // leaves the series as it was.
             if let Some(old) = &self.open {
-                let max_t = old.app.last_t().unwrap_or(old.min_t);
+                let (min_t, max_t) = (old.min_t(), old.max_t());
                 let loc = spill.write(
                     series.series_ref,
-                    old.min_t,
+                    min_t,
                     max_t,
                     Encoding::Xor,
                     old.app.bytes(),
                 )?;
-                self.closed.push(ClosedChunk {
-                    min_t: old.min_t,
-                    max_t,
-                    loc,
-                });
+                self.closed.push(ClosedChunk { min_t, max_t, loc });
             }
             // A fresh buffer, not the old one: reused, every open chunk would
             // hold the capacity of a full chunk for its whole life.
             let app = XorAppender::new();
             self.open = Some(OpenChunk {
-                min_t: t,
                 end: window_end(t, limits.chunk_range),
                 app,
             });
@@ -419,7 +426,7 @@ impl SeriesData {
         if self
             .open
             .as_ref()
-            .is_some_and(|o| o.app.last_t().unwrap_or(o.min_t) < t)
+            .is_some_and(|o| o.max_t() < t)
         {
             self.open = None;
             dropped += 1;

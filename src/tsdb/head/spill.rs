@@ -36,8 +36,9 @@ use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::Encoding;
 use crate::tsdb::wal::read_full;
 
-/// Bytes buffered before one write to the file.
-const WRITE_BUFFER: usize = 1 << 20;
+/// Bytes buffered before one write to the file: a few hundred chunks a write
+/// when every series cuts a chunk at once, and little memory when none does.
+const WRITE_BUFFER: usize = 256 << 10;
 /// A file that reaches this size is closed and the next one started.
 const MAX_FILE_SIZE: u64 = 128 << 20;
 /// File header: magic and format version, then three zero bytes.

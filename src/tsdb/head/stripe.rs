@@ -6,6 +6,7 @@
 //! striped map; both hold the same `Arc<MemSeries>`.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::tsdb::SeriesRef;
 const STRIPES: usize = 1 << 10;
 /// Consecutive refs that share a stripe: `1 << REF_RUN_BITS`.
 const REF_RUN_BITS: u32 = 6;
+const REF_RUN: u64 = 1 << REF_RUN_BITS;
 
 /// Hasher for keys that are already well-spread `u64`s (refs and label hashes):
 /// a multiply mixes the bits, no need for SipHash on the hot path.
@@ -41,52 +43,71 @@ impl Hasher for U64Hasher {
 
 pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
 
-/// One stripe of the label-hash map: hash → series with that hash.
-type HashStripe = Padded<RwLock<U64Map<SameHash>>>;
-type RefStripe = Padded<RwLock<U64Map<Arc<MemSeries>>>>;
-
-/// The series whose label sets share one hash: almost always one, so that one
-/// is held inline (a `Vec` per series cost an allocation of 32 bytes each).
-enum SameHash {
-    One(Arc<MemSeries>),
-    Many(Vec<Arc<MemSeries>>),
+/// One stripe of the label-hash map.
+///
+/// Label hashes almost never collide, so the first series of a hash is held
+/// inline in `first` (16 bytes an entry) and only the others in `more`: an
+/// entry that could hold many (a `Vec` or an enum around one) made every entry
+/// 32 bytes, for the collisions of a few series in millions.
+#[derive(Default)]
+struct HashMaps {
+    first: U64Map<Arc<MemSeries>>,
+    more: U64Map<Vec<Arc<MemSeries>>>,
 }
 
-impl SameHash {
-    fn as_slice(&self) -> &[Arc<MemSeries>] {
-        match self {
-            SameHash::One(s) => std::slice::from_ref(s),
-            SameHash::Many(v) => v,
+impl HashMaps {
+    fn find(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        let first = self.first.get(&hash)?;
+        if first.labels() == labels {
+            return Some(first);
         }
+        self.more.get(&hash)?.iter().find(|s| s.labels() == labels)
     }
 
-    fn find(&self, labels: &Labels) -> Option<&Arc<MemSeries>> {
-        self.as_slice().iter().find(|s| s.labels() == labels)
-    }
-
-    fn push(&mut self, series: Arc<MemSeries>) {
-        match self {
-            SameHash::One(first) => *self = SameHash::Many(vec![Arc::clone(first), series]),
-            SameHash::Many(v) => v.push(series),
-        }
-    }
-
-    /// Removes `series`; returns whether none is left.
-    fn remove(&mut self, series: &Arc<MemSeries>) -> bool {
-        let rest = match self {
-            SameHash::One(s) => return Arc::ptr_eq(s, series),
-            SameHash::Many(v) => {
-                v.retain(|s| !Arc::ptr_eq(s, series));
-                std::mem::take(v)
+    /// Adds a series whose labels are not in the map yet.
+    fn insert(&mut self, hash: u64, series: Arc<MemSeries>) {
+        match self.first.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(series);
             }
-        };
-        match <[_; 1]>::try_from(rest) {
-            Ok([one]) => *self = SameHash::One(one),
-            Err(rest) => *self = SameHash::Many(rest),
+            Entry::Occupied(_) => self.more.entry(hash).or_default().push(series),
         }
-        matches!(self, SameHash::Many(v) if v.is_empty())
+    }
+
+    /// Removes `series` if it is in the map under `hash`.
+    fn remove(&mut self, hash: u64, series: &Arc<MemSeries>) {
+        let Some(first) = self.first.get(&hash) else {
+            return;
+        };
+        if Arc::ptr_eq(first, series) {
+            // The next series of the hash, if any, takes its place.
+            let next = self.more.get_mut(&hash).and_then(|m| m.pop());
+            match next {
+                Some(next) => {
+                    self.first.insert(hash, next);
+                }
+                None => {
+                    self.first.remove(&hash);
+                }
+            }
+        } else if let Some(more) = self.more.get_mut(&hash) {
+            more.retain(|s| !Arc::ptr_eq(s, series));
+        }
+        if self.more.get(&hash).is_some_and(Vec::is_empty) {
+            self.more.remove(&hash);
+        }
     }
 }
+
+type HashStripe = Padded<RwLock<HashMaps>>;
+
+/// One stripe of the ref map: a run of [`REF_RUN`] refs (`ref >> REF_RUN_BITS`)
+/// → its series by `ref % REF_RUN`, up to the highest one present.
+///
+/// Refs are handed out in runs (a writer reserves a group of them), so a run
+/// is mostly full: one entry a run, and 8 bytes a series, instead of an entry
+/// of 16 bytes (and the hash table's spare room) per series.
+type RefStripe = Padded<RwLock<U64Map<Vec<Option<Arc<MemSeries>>>>>>;
 
 /// Gives each stripe its own cache lines, so taking one lock does not invalidate
 /// its neighbours in the other core's cache (128: adjacent-line prefetch pairs).
@@ -129,38 +150,35 @@ impl StripeSeries {
     }
 
     pub(crate) fn get_by_ref(&self, r: SeriesRef) -> Option<Arc<MemSeries>> {
-        self.by_ref[Self::ref_stripe(r.0)].read().get(&r.0).cloned()
+        let stripe = self.by_ref[Self::ref_stripe(r.0)].read();
+        let run = stripe.get(&(r.0 >> REF_RUN_BITS))?;
+        run.get((r.0 % REF_RUN) as usize)?.clone()
     }
 
     pub(crate) fn get_by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
         let stripe = self.by_hash[Self::hash_stripe(hash)].read();
-        stripe.get(&hash).and_then(|h| h.find(labels)).cloned()
+        stripe.find(hash, labels).cloned()
     }
 
     /// Inserts `series` unless a series with the same labels exists; returns the one
     /// that is in the map afterwards and whether it is the new one.
     pub(crate) fn get_or_insert(&self, hash: u64, series: MemSeries) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
-        let series = match stripe.get_mut(&hash) {
-            Some(same) => {
-                if let Some(existing) = same.find(series.labels()) {
-                    return (Arc::clone(existing), false);
-                }
-                let series = Arc::new(series);
-                same.push(Arc::clone(&series));
-                series
-            }
-            None => {
-                let series = Arc::new(series);
-                stripe.insert(hash, SameHash::One(Arc::clone(&series)));
-                series
-            }
-        };
+        if let Some(existing) = stripe.find(hash, series.labels()) {
+            return (Arc::clone(existing), false);
+        }
+        let series = Arc::new(series);
+        stripe.insert(hash, Arc::clone(&series));
         // Insert by ref while still holding the hash stripe, so no second creator
         // can race us for the same labels.
-        self.by_ref[Self::ref_stripe(series.series_ref().0)]
-            .write()
-            .insert(series.series_ref().0, Arc::clone(&series));
+        let r = series.series_ref().0;
+        let mut by_ref = self.by_ref[Self::ref_stripe(r)].write();
+        let run = by_ref.entry(r >> REF_RUN_BITS).or_default();
+        let slot = (r % REF_RUN) as usize;
+        if run.len() <= slot {
+            run.resize(slot + 1, None);
+        }
+        run[slot] = Some(Arc::clone(&series));
         (series, true)
     }
 
@@ -171,24 +189,30 @@ impl StripeSeries {
 
     /// [`remove`](Self::remove) of a series inserted under `hash`.
     fn remove_hashed(&self, hash: u64, series: &Arc<MemSeries>) {
-        let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
-        if stripe
-            .get_mut(&hash)
-            .is_some_and(|same| same.remove(series))
-        {
-            stripe.remove(&hash);
-        }
+        self.by_hash[Self::hash_stripe(hash)]
+            .write()
+            .remove(hash, series);
         let r = series.series_ref().0;
         let mut by_ref = self.by_ref[Self::ref_stripe(r)].write();
-        if by_ref.get(&r).is_some_and(|s| Arc::ptr_eq(s, series)) {
-            by_ref.remove(&r);
+        let Some(run) = by_ref.get_mut(&(r >> REF_RUN_BITS)) else {
+            return;
+        };
+        let slot = (r % REF_RUN) as usize;
+        if run
+            .get(slot)
+            .is_some_and(|s| s.as_ref().is_some_and(|s| Arc::ptr_eq(s, series)))
+        {
+            run[slot] = None;
+        }
+        if run.iter().all(Option::is_none) {
+            by_ref.remove(&(r >> REF_RUN_BITS));
         }
     }
 
     /// Calls `f` for every series (stripe by stripe; not a consistent snapshot).
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Arc<MemSeries>)) {
         for stripe in self.by_ref.iter() {
-            for s in stripe.read().values() {
+            for s in stripe.read().values().flatten().flatten() {
                 f(s);
             }
         }
@@ -230,10 +254,7 @@ mod tests {
         assert!(Arc::ptr_eq(&found, &c));
         map.remove_hashed(hash, &c);
         assert!(map.get_by_labels(hash, &labels("c")).is_none());
-        assert!(
-            map.by_hash[StripeSeries::hash_stripe(hash)]
-                .read()
-                .is_empty()
-        );
+        let stripe = map.by_hash[StripeSeries::hash_stripe(hash)].read();
+        assert!(stripe.first.is_empty() && stripe.more.is_empty());
     }
 }

@@ -85,10 +85,11 @@ impl Head {
                     }
                 }
                 if let Some(o) = &d.open {
-                    if o.min_t < maxt {
+                    let min_t = o.min_t();
+                    if min_t < maxt {
                         v.push(ChunkSource::Open(Arc::from(o.app.bytes())));
                     } else {
-                        note_next(o.min_t);
+                        note_next(min_t);
                     }
                 }
                 v
@@ -148,7 +149,7 @@ impl Head {
                 continue;
             }
             let first = d.closed.first().map(|c| c.min_t);
-            if let Some(t) = first.or(d.open.as_ref().map(|o| o.min_t)) {
+            if let Some(t) = first.or(d.open.as_ref().map(|o| o.min_t())) {
                 min_t = min_t.min(t);
             }
         }
