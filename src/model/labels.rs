@@ -127,6 +127,20 @@ impl Labels {
         })
     }
 
+    /// A label set from the names and values of one that was valid, in its
+    /// order: name, value, name, value, … (no check is made).
+    pub(crate) fn from_valid_parts<'a>(parts: impl IntoIterator<Item = &'a str> + Clone) -> Labels {
+        let bytes: usize = parts.clone().into_iter().map(|p| p.len() + 1).sum();
+        let mut data = String::with_capacity(bytes);
+        for part in parts {
+            push_len(&mut data, part.len());
+            data.push_str(part);
+        }
+        Labels {
+            data: data.into_boxed_str(),
+        }
+    }
+
     /// The empty label set.
     pub fn empty() -> Labels {
         Labels::default()

@@ -298,7 +298,7 @@ impl Appender {
         let s = &mut self.sessions[session];
         if t < min_t {
             return Err(AppendError::OutOfBounds {
-                labels: s.series.labels().clone(),
+                labels: s.series.labels(),
                 t,
                 min_t,
             });
@@ -334,14 +334,14 @@ impl Appender {
             Ok(Verdict::Repeat) => {}
             Err(Refusal::OutOfOrder { last_t }) => {
                 return Err(AppendError::OutOfOrder {
-                    labels: s.series.labels().clone(),
+                    labels: s.series.labels(),
                     t,
                     last_t,
                 });
             }
             Err(Refusal::Duplicate { existing }) => {
                 return Err(AppendError::DuplicateTimestamp {
-                    labels: s.series.labels().clone(),
+                    labels: s.series.labels(),
                     t,
                     existing,
                     new: v,
@@ -373,7 +373,7 @@ impl Appender {
             let old_ref = s.series_ref;
             let series = self
                 .head
-                .get_or_create(s.series.labels(), &mut self.ref_block);
+                .get_or_create(&s.series.labels(), &mut self.ref_block);
             let new_ref = series.series_ref();
             // Until truncation takes it out of the maps, the lookup may return
             // the removed series itself.
@@ -421,7 +421,7 @@ impl Appender {
         let buf = &mut self.buf;
         buf.series_rec.clear();
         if !self.unlogged.is_empty() {
-            let refs: Vec<(SeriesRef, &Labels)> = self
+            let labels: Vec<(SeriesRef, Labels)> = self
                 .unlogged
                 .iter()
                 .map(|&i| {
@@ -429,6 +429,7 @@ impl Appender {
                     (s.series_ref, s.series.labels())
                 })
                 .collect();
+            let refs: Vec<(SeriesRef, &Labels)> = labels.iter().map(|(r, l)| (*r, l)).collect();
             wal::encode_series(&refs, &mut buf.series_rec);
         }
         buf.samples_rec.clear();

@@ -18,6 +18,7 @@ mod replay;
 mod series;
 mod spill;
 mod stripe;
+mod symbols;
 mod truncate;
 
 use std::sync::Arc;
@@ -103,6 +104,8 @@ pub(crate) struct Head {
     tombstones: Mutex<Tombstones>,
     /// Buffers of the batches appenders build (see [`appender::BatchBuffers`]).
     batch_pool: appender::BatchPool,
+    /// The strings of the series' labels.
+    symbols: Arc<symbols::Symbols>,
 }
 
 /// Why [`Head::delete`] did not record a deletion.
@@ -156,6 +159,7 @@ impl Head {
             poisoned: Mutex::new(None),
             tombstones: Mutex::new(Tombstones::new()),
             batch_pool: appender::BatchPool::default(),
+            symbols: Arc::default(),
         }
     }
 
@@ -285,7 +289,7 @@ impl Head {
         let r = SeriesRef(block.next);
         block.next += 1;
         let group = self.group_for(r);
-        self.insert_series(hash, MemSeries::new(r, labels.clone(), group))
+        self.insert_series(hash, labels, MemSeries::new(r, labels, group))
     }
 
     /// Makes sure refs handed out from now on are above `r`, in a group of their
@@ -301,14 +305,16 @@ impl Head {
             self.groups
                 .lock()
                 .entry(r.0 >> GROUP_BITS)
-                .or_insert_with(|| Arc::new(SeriesGroup::new())),
+                .or_insert_with(|| Arc::new(SeriesGroup::new(Arc::clone(&self.symbols)))),
         )
     }
 
-    fn insert_series(&self, hash: u64, series: MemSeries) -> Arc<MemSeries> {
-        let (s, created) = self.series.get_or_insert(hash, series);
+    /// Adds `series`, whose labels are `labels`, unless a series with these
+    /// labels exists; returns the one in the head.
+    fn insert_series(&self, hash: u64, labels: &Labels, series: MemSeries) -> Arc<MemSeries> {
+        let (s, created) = self.series.get_or_insert(hash, labels, series);
         if created {
-            self.postings.add(s.series_ref(), s.labels());
+            self.postings.add(s.series_ref(), labels);
             self.counters.series.fetch_add(1, Ordering::Relaxed);
         }
         s
@@ -371,7 +377,7 @@ impl Head {
             }
             drop(d);
             if !chunks.is_empty() {
-                out.push((s.labels().clone(), chunks, self.deleted(r)));
+                out.push((s.labels(), chunks, self.deleted(r)));
             }
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -383,7 +389,7 @@ impl Head {
         self.postings
             .select(matchers)
             .into_iter()
-            .filter_map(|r| self.series.get_by_ref(r).map(|s| s.labels().clone()))
+            .filter_map(|r| self.series.get_by_ref(r).map(|s| s.labels()))
             .collect()
     }
 
@@ -420,7 +426,7 @@ impl Head {
     }
 
     pub(crate) fn stats(&self) -> HeadStats {
-        let mut memory = self.postings.heap_bytes();
+        let mut memory = self.postings.heap_bytes() + self.symbols.heap_bytes();
         // Collected first: a stripe lock is never held while a group lock is taken.
         let mut all = Vec::new();
         self.series.for_each(|s| all.push(Arc::clone(s)));

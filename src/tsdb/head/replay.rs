@@ -155,7 +155,7 @@ impl<'h> Replay<'h> {
         }
         let hash = labels.hash_u64();
         let group = head.group_for(series_ref);
-        let series = head.insert_series(hash, MemSeries::new(series_ref, labels, group));
+        let series = head.insert_series(hash, &labels, MemSeries::new(series_ref, &labels, group));
         series.set_wal_logged();
         head.reserve_past(series_ref);
         // Chunks are written under the series' own ref; a repeated label set under

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering, f
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::spill::{ChunkSpill, SpillError, SpillLoc};
+use super::symbols::{CompactLabels, Symbols};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::{Encoding, XorAppender};
@@ -100,7 +101,17 @@ pub(crate) struct MemSeries {
     /// Set once head truncation removed the series: appenders holding it must look
     /// it up again by labels.
     removed: AtomicBool,
-    labels: Labels,
+    /// Its labels, as ids into the symbols of its group.
+    labels: CompactLabels,
+}
+
+/// Gives back the uses of the label strings (see [`Symbols`]): here and not
+/// when the series leaves the head, since appenders and queries holding it
+/// still read its labels.
+impl Drop for MemSeries {
+    fn drop(&mut self) {
+        self.group.symbols.release(&self.labels);
+    }
 }
 
 /// Series per [`SeriesGroup`]: `1 << GROUP_BITS`.
@@ -120,15 +131,18 @@ pub(crate) const GROUP_SIZE: u64 = 1 << GROUP_BITS;
 /// reserved but filled only in part costs only the series it holds.
 pub(crate) struct SeriesGroup {
     slots: Mutex<Vec<SeriesData>>,
+    /// The head's symbols, which the labels of the group's series refer to.
+    symbols: Arc<Symbols>,
     /// Appenders holding uncommitted samples of series of this group: while it
     /// is not 0, truncation removes none of them (see [`SeriesGroup::pin`]).
     pins: AtomicU32,
 }
 
 impl SeriesGroup {
-    pub(crate) fn new() -> SeriesGroup {
+    pub(crate) fn new(symbols: Arc<Symbols>) -> SeriesGroup {
         SeriesGroup {
             slots: Mutex::new(Vec::new()),
+            symbols,
             pins: AtomicU32::new(0),
         }
     }
@@ -238,10 +252,10 @@ fn window_end(t: i64, range: i64) -> i64 {
 impl MemSeries {
     /// A series whose chunks live in `group`, which must be the group of
     /// `series_ref` (see [`Head::group_for`](super::Head)).
-    pub(crate) fn new(series_ref: SeriesRef, labels: Labels, group: Arc<SeriesGroup>) -> MemSeries {
+    pub(crate) fn new(series_ref: SeriesRef, labels: &Labels, group: Arc<SeriesGroup>) -> MemSeries {
         MemSeries {
             series_ref,
-            labels,
+            labels: group.symbols.intern(labels),
             wal_logged: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             newest_version: AtomicU64::new(0),
@@ -275,8 +289,14 @@ impl MemSeries {
         self.series_ref
     }
 
-    pub(crate) fn labels(&self) -> &Labels {
-        &self.labels
+    /// Its labels (built from the symbols: hot paths keep to refs).
+    pub(crate) fn labels(&self) -> Labels {
+        self.group.symbols.labels(&self.labels)
+    }
+
+    /// Whether these are its labels.
+    pub(crate) fn has_labels(&self, labels: &Labels) -> bool {
+        self.group.symbols.equal(&self.labels, labels)
     }
 
     pub(crate) fn wal_logged(&self) -> bool {

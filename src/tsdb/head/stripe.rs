@@ -58,10 +58,10 @@ struct HashMaps {
 impl HashMaps {
     fn find(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
         let first = self.first.get(&hash)?;
-        if first.labels() == labels {
+        if first.has_labels(labels) {
             return Some(first);
         }
-        self.more.get(&hash)?.iter().find(|s| s.labels() == labels)
+        self.more.get(&hash)?.iter().find(|s| s.has_labels(labels))
     }
 
     /// Adds a series whose labels are not in the map yet.
@@ -160,11 +160,17 @@ impl StripeSeries {
         stripe.find(hash, labels).cloned()
     }
 
-    /// Inserts `series` unless a series with the same labels exists; returns the one
-    /// that is in the map afterwards and whether it is the new one.
-    pub(crate) fn get_or_insert(&self, hash: u64, series: MemSeries) -> (Arc<MemSeries>, bool) {
+    /// Inserts `series`, whose labels are `labels`, unless a series with the
+    /// same labels exists; returns the one that is in the map afterwards and
+    /// whether it is the new one.
+    pub(crate) fn get_or_insert(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        series: MemSeries,
+    ) -> (Arc<MemSeries>, bool) {
         let mut stripe = self.by_hash[Self::hash_stripe(hash)].write();
-        if let Some(existing) = stripe.find(hash, series.labels()) {
+        if let Some(existing) = stripe.find(hash, labels) {
             return (Arc::clone(existing), false);
         }
         let series = Arc::new(series);
@@ -184,7 +190,8 @@ impl StripeSeries {
 
     /// Removes `series` from both maps (if it is still the one there).
     pub(crate) fn remove(&self, series: &Arc<MemSeries>) {
-        self.remove_hashed(series.labels().hash_u64(), series);
+        let hash = series.labels().hash_u64();
+        self.remove_hashed(hash, series);
     }
 
     /// [`remove`](Self::remove) of a series inserted under `hash`.
@@ -223,27 +230,29 @@ impl StripeSeries {
 mod tests {
     use super::*;
     use crate::tsdb::head::series::SeriesGroup;
-
-    fn series(r: u64, name: &str) -> MemSeries {
-        let labels = Labels::new([("__name__", name)]).unwrap();
-        MemSeries::new(SeriesRef(r), labels, Arc::new(SeriesGroup::new()))
-    }
+    use crate::tsdb::head::symbols::Symbols;
 
     /// Label sets whose hashes collide share one entry of the hash map; each is
     /// found by its own labels, and removing them one by one empties the entry.
     #[test]
     fn colliding_label_hashes_keep_every_series() {
+        let symbols = Arc::new(Symbols::default());
+        let group = Arc::new(SeriesGroup::new(Arc::clone(&symbols)));
+        let labels = |n: &str| Labels::new([("__name__", n)]).unwrap();
         let map = StripeSeries::new();
         let hash = 42;
-        let (a, new_a) = map.get_or_insert(hash, series(1, "a"));
-        let (b, new_b) = map.get_or_insert(hash, series(2, "b"));
-        let (c, new_c) = map.get_or_insert(hash, series(3, "c"));
+        let insert = |r: u64, name: &str| {
+            let l = labels(name);
+            map.get_or_insert(hash, &l, MemSeries::new(SeriesRef(r), &l, Arc::clone(&group)))
+        };
+        let (a, new_a) = insert(1, "a");
+        let (b, new_b) = insert(2, "b");
+        let (c, new_c) = insert(3, "c");
         assert!(new_a && new_b && new_c);
-        let (again, new) = map.get_or_insert(hash, series(4, "b"));
+        let (again, new) = insert(4, "b");
         assert!(!new && Arc::ptr_eq(&again, &b));
-        let labels = |n: &str| Labels::new([("__name__", n)]).unwrap();
         for s in [&a, &b, &c] {
-            let found = map.get_by_labels(hash, s.labels()).unwrap();
+            let found = map.get_by_labels(hash, &s.labels()).unwrap();
             assert!(Arc::ptr_eq(&found, s));
         }
         map.remove_hashed(hash, &b);

@@ -68,12 +68,12 @@ impl Head {
                 next = Some(next.map_or(t, |n: i64| n.min(t)));
             }
         };
-        let mut all: Vec<Arc<MemSeries>> = Vec::new();
-        self.series.for_each(|s| all.push(Arc::clone(s)));
-        all.sort_unstable_by(|a, b| a.labels().cmp(b.labels()));
+        let mut all: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
+        self.series.for_each(|s| all.push((s.labels(), Arc::clone(s))));
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut buf = Vec::new();
         let mut samples: Vec<(i64, f64)> = Vec::new();
-        for s in &all {
+        for (labels, s) in &all {
             let sources: Vec<ChunkSource> = {
                 let d = s.data();
                 let mut v: Vec<ChunkSource> = Vec::new();
@@ -104,7 +104,7 @@ impl Head {
                         let enc = self
                             .spill
                             .read(*loc, &mut buf)
-                            .map_err(|e| format!("series {}: {e}", s.labels()))?;
+                            .map_err(|e| format!("series {labels}: {e}"))?;
                         (enc, &buf)
                     }
                 };
@@ -117,11 +117,11 @@ impl Head {
                     }
                 }
                 if let Some(e) = it.err() {
-                    return Err(format!("series {}: head chunk: {e}", s.labels()));
+                    return Err(format!("series {labels}: head chunk: {e}"));
                 }
             }
             if !samples.is_empty() {
-                f(s.labels(), &samples)?;
+                f(labels, &samples)?;
             }
         }
         Ok(next)
@@ -144,7 +144,7 @@ impl Head {
                 if s.try_remove() {
                     drop(d);
                     self.series.remove(s);
-                    removed.push((s.series_ref(), s.labels().clone()));
+                    removed.push((s.series_ref(), s.labels()));
                 }
                 continue;
             }
