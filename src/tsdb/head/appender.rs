@@ -81,8 +81,8 @@ struct Session {
 struct Pending {
     session: usize,
     /// The commit before this one that logged a sample of the series (set when
-    /// this one is logged).
-    prev: u64,
+    /// this one is logged; modulo 2^32, see `CommitOrder`).
+    prev: u32,
 }
 
 /// Largest batch buffers the pool keeps (a scrape of some 15,000 samples
@@ -446,9 +446,9 @@ impl Appender {
             // Stamped under the WAL lock, so commit order is WAL order.
             *commits += 1;
             for p in &mut buf.pending {
-                p.prev = self.sessions[p.session].series.stamp_logged(*commits);
+                p.prev = self.sessions[p.session].series.stamp_logged(*commits as u32);
             }
-            *commits
+            *commits as u32
         };
         for &i in &self.unlogged {
             let s = &mut self.sessions[i];
@@ -462,7 +462,7 @@ impl Appender {
 
     /// Stores the committed samples in the head, each only after the commit before
     /// it for the same series (in WAL order) has stored its own.
-    fn apply(&mut self, seq: u64) -> Result<(), AppendError> {
+    fn apply(&mut self, seq: u32) -> Result<(), AppendError> {
         let head = &*self.head;
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut stored = 0u64;
