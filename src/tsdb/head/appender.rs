@@ -315,14 +315,14 @@ impl Appender {
         };
         match check(newest, t, v) {
             Ok(Verdict::Append) => {
+                if self.buf.pending.capacity() == 0 {
+                    self.buf = self.head.batch_pool.take();
+                }
                 s.pending = self.buf.samples.len();
                 s.pending_batch = self.batch;
                 if !s.logged && s.unlogged_batch != self.batch {
                     s.unlogged_batch = self.batch;
                     self.unlogged.push(session);
-                }
-                if self.buf.pending.capacity() == 0 {
-                    self.buf = self.head.batch_pool.take();
                 }
                 self.buf.samples.push(RefSample {
                     series_ref: s.series_ref,
@@ -446,7 +446,9 @@ impl Appender {
             // Stamped under the WAL lock, so commit order is WAL order.
             *commits += 1;
             for p in &mut buf.pending {
-                p.prev = self.sessions[p.session].series.stamp_logged(*commits as u32);
+                p.prev = self.sessions[p.session]
+                    .series
+                    .stamp_logged(*commits as u32);
             }
             *commits as u32
         };

@@ -3,14 +3,15 @@
 //! Selection by matchers works on these lists, not on the series: an equality
 //! matcher is one list lookup, a regex walks the values of one label name (never
 //! all series), and the lists are intersected and subtracted as sorted runs.
+//! The lists are kept as varint deltas ([`RefList`]) and decoded for that.
 
 use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
+use super::ref_list::RefList;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::SeriesRef;
-use super::ref_list::RefList;
 use crate::tsdb::sorted::{difference, intersect, union};
 
 /// Label name → label value → sorted refs of the series having that pair.

@@ -47,7 +47,11 @@ impl RefList {
     }
 
     fn push_greater(&mut self, r: u64) {
-        let delta = if self.bytes.is_empty() { r } else { r - self.last };
+        let delta = if self.bytes.is_empty() {
+            r
+        } else {
+            r - self.last
+        };
         put_uvarint(&mut self.bytes, delta);
         self.last = r;
     }

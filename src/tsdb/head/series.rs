@@ -258,7 +258,11 @@ fn window_end(t: i64, range: i64) -> i64 {
 impl MemSeries {
     /// A series whose chunks live in `group`, which must be the group of
     /// `series_ref` (see [`Head::group_for`](super::Head)).
-    pub(crate) fn new(series_ref: SeriesRef, labels: &Labels, group: Arc<SeriesGroup>) -> MemSeries {
+    pub(crate) fn new(
+        series_ref: SeriesRef,
+        labels: &Labels,
+        group: Arc<SeriesGroup>,
+    ) -> MemSeries {
         MemSeries {
             series_ref,
             labels: group.symbols.intern(labels),
@@ -455,11 +459,7 @@ impl SeriesData {
             self.closed = closed.into_boxed_slice();
         }
         let mut dropped = before - self.closed.len();
-        if self
-            .open
-            .as_ref()
-            .is_some_and(|o| o.max_t() < t)
-        {
+        if self.open.as_ref().is_some_and(|o| o.max_t() < t) {
             self.open = None;
             dropped += 1;
         }

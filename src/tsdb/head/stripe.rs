@@ -243,7 +243,11 @@ mod tests {
         let hash = 42;
         let insert = |r: u64, name: &str| {
             let l = labels(name);
-            map.get_or_insert(hash, &l, MemSeries::new(SeriesRef(r), &l, Arc::clone(&group)))
+            map.get_or_insert(
+                hash,
+                &l,
+                MemSeries::new(SeriesRef(r), &l, Arc::clone(&group)),
+            )
         };
         let (a, new_a) = insert(1, "a");
         let (b, new_b) = insert(2, "b");

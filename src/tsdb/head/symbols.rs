@@ -172,7 +172,11 @@ impl Symbols {
             let Some(Some(symbol)) = table.strings.get(id as usize) else {
                 continue;
             };
-            if symbol.uses.fetch_sub(1, std::sync::atomic::Ordering::Relaxed) > 1 {
+            if symbol
+                .uses
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed)
+                > 1
+            {
                 continue;
             }
             let hash = table.hasher.hash_one(&*symbol.s);
@@ -202,12 +206,7 @@ impl Symbols {
     /// Strings held and their bytes (for the head's memory report).
     pub(crate) fn heap_bytes(&self) -> usize {
         let table = self.inner.read();
-        let strings: usize = table
-            .strings
-            .iter()
-            .flatten()
-            .map(|s| s.s.len())
-            .sum();
+        let strings: usize = table.strings.iter().flatten().map(|s| s.s.len()).sum();
         strings
             + table.strings.capacity() * std::mem::size_of::<Option<Symbol>>()
             + table.index.capacity() * (std::mem::size_of::<u32>() + 1)
@@ -266,6 +265,43 @@ mod tests {
         assert_eq!(live(&s), 0);
         let cb = s.intern(&b);
         assert_eq!(s.labels(&cb), b);
+    }
+
+    /// Threads interning and dropping label sets that share strings leave every
+    /// set readable while held and the table empty at the end.
+    #[test]
+    fn concurrent_interning_and_release_keep_counts_right() {
+        let s = std::sync::Arc::new(Symbols::default());
+        let threads: Vec<_> = (0..4u64)
+            .map(|seed| {
+                let s = std::sync::Arc::clone(&s);
+                std::thread::spawn(move || {
+                    let mut rng = fastrand::Rng::with_seed(seed);
+                    let mut held: Vec<(Labels, CompactLabels)> = Vec::new();
+                    for _ in 0..5_000 {
+                        if held.len() > 50 || (!held.is_empty() && rng.bool()) {
+                            let (l, c) = held.swap_remove(rng.usize(..held.len()));
+                            assert_eq!(s.labels(&c), l);
+                            s.release(&c);
+                        } else {
+                            let pod = format!("p{}", rng.u32(..40));
+                            let l = labels(&[("job", "j"), ("pod", &pod)]);
+                            let c = s.intern(&l);
+                            held.push((l, c));
+                        }
+                    }
+                    for (l, c) in held {
+                        assert_eq!(s.labels(&c), l);
+                        s.release(&c);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(live(&s), 0);
+        assert!(s.inner.read().index.is_empty());
     }
 
     #[test]

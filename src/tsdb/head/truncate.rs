@@ -69,7 +69,8 @@ impl Head {
             }
         };
         let mut all: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
-        self.series.for_each(|s| all.push((s.labels(), Arc::clone(s))));
+        self.series
+            .for_each(|s| all.push((s.labels(), Arc::clone(s))));
         all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut buf = Vec::new();
         let mut samples: Vec<(i64, f64)> = Vec::new();
