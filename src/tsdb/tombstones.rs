@@ -18,6 +18,8 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::varint::{put_uvarint, uvarint};
+
 /// The name of a block's tombstones file.
 pub const TOMBSTONES_FILE: &str = "tombstones";
 /// First four bytes of a tombstones file (Prometheus's).
@@ -267,32 +269,6 @@ impl Tombstones {
             .and_then(|d| d.sync_all())
             .map_err(io(dir, "fsync"))
     }
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-/// Reads an unsigned LEB128 varint at `*pos`; `None` if cut short or longer
-/// than 64 bits.
-fn uvarint(b: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for i in 0..10 {
-        let byte = *b.get(*pos + i)?;
-        if i == 9 && byte > 1 {
-            return None;
-        }
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            *pos += i + 1;
-            return Some(v);
-        }
-    }
-    None
 }
 
 fn zigzag(v: i64) -> u64 {

@@ -9,6 +9,7 @@
 
 use crate::tsdb::SeriesRef;
 use crate::tsdb::sorted::difference;
+use crate::tsdb::varint::{put_uvarint, uvarint};
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RefList {
@@ -17,23 +18,6 @@ pub(crate) struct RefList {
     bytes: Vec<u8>,
     /// The largest ref (meaningless while `bytes` is empty).
     last: u64,
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        out.push((x as u8) | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
-}
-
-/// The value of one whole varint.
-fn read_uvarint(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .take(10)
-        .enumerate()
-        .fold(0, |x, (i, &b)| x | (u64::from(b & 0x7f) << (7 * i)))
 }
 
 impl RefList {
@@ -79,7 +63,7 @@ impl RefList {
                 .iter()
                 .rposition(|&b| b < 0x80)
                 .map_or(0, |i| i + 1);
-            let delta = read_uvarint(&self.bytes[start..end]);
+            let delta = uvarint(&self.bytes[start..end], &mut 0).unwrap_or(0);
             let prev = (start > 0).then(|| cur - delta);
             if prev.is_none_or(|p| p < r) {
                 // Between `prev` (or the front) and `cur`.
@@ -104,25 +88,10 @@ impl RefList {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = SeriesRef> + '_ {
-        let mut rest = self.bytes.as_slice();
-        let mut prev = 0u64;
+        let (mut pos, mut prev) = (0, 0u64);
         std::iter::from_fn(move || {
-            let mut x = 0u64;
-            let mut shift = 0;
-            loop {
-                let (&b, tail) = rest.split_first()?;
-                rest = tail;
-                // Only this module writes the bytes, so a varint never runs past
-                // 64 bits; the shift guard keeps a damaged one from overflowing.
-                if shift < 64 {
-                    x |= u64::from(b & 0x7f) << shift;
-                }
-                shift += 7;
-                if b < 0x80 {
-                    break;
-                }
-            }
-            prev = prev.wrapping_add(x);
+            // Only this module writes the bytes: a varint is never cut short.
+            prev = prev.wrapping_add(uvarint(&self.bytes, &mut pos)?);
             Some(SeriesRef(prev))
         })
     }

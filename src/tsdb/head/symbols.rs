@@ -17,6 +17,7 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::model::Labels;
+use crate::tsdb::varint::{put_uvarint, uvarint};
 
 /// A label set as ids into [`Symbols`]: name and value of each label, in the
 /// label set's order, as LEB128 varints.
@@ -48,32 +49,12 @@ struct Symbol {
     uses: std::sync::atomic::AtomicU32,
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut x: u32) {
-    while x >= 0x80 {
-        out.push((x as u8) | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
-}
-
 impl CompactLabels {
     /// The ids, in order (name, value, name, value, …).
     fn ids(&self) -> impl Iterator<Item = u32> + Clone + '_ {
-        let mut rest = &self.0[..];
-        std::iter::from_fn(move || {
-            let (mut x, mut shift) = (0u32, 0);
-            loop {
-                let (&b, tail) = rest.split_first()?;
-                rest = tail;
-                if shift < 32 {
-                    x |= u32::from(b & 0x7f) << shift;
-                }
-                shift += 7;
-                if b < 0x80 {
-                    return Some(x);
-                }
-            }
-        })
+        let mut pos = 0;
+        // Written from u32s by `intern`.
+        std::iter::from_fn(move || uvarint(&self.0, &mut pos).map(|id| id as u32))
     }
 
     /// Heap bytes held.
@@ -149,7 +130,7 @@ impl Symbols {
             if let Some(ids) = ids {
                 for id in ids {
                     table.add_use(id);
-                    put_uvarint(&mut out, id);
+                    put_uvarint(&mut out, u64::from(id));
                 }
                 return CompactLabels(out.into_boxed_slice());
             }
@@ -158,7 +139,7 @@ impl Symbols {
         for s in parts() {
             let id = table.insert(s);
             table.add_use(id);
-            put_uvarint(&mut out, id);
+            put_uvarint(&mut out, u64::from(id));
         }
         CompactLabels(out.into_boxed_slice())
     }
