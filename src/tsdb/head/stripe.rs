@@ -188,14 +188,10 @@ impl StripeSeries {
         (series, true)
     }
 
-    /// Removes `series` from both maps (if it is still the one there).
-    pub(crate) fn remove(&self, series: &Arc<MemSeries>) {
-        let hash = series.labels().hash_u64();
-        self.remove_hashed(hash, series);
-    }
-
-    /// [`remove`](Self::remove) of a series inserted under `hash`.
-    fn remove_hashed(&self, hash: u64, series: &Arc<MemSeries>) {
+    /// Removes `series`, whose labels hash to `hash`, from both maps (if it is
+    /// still the one there). The caller has its labels at hand: building them
+    /// again from the symbols here would do the work twice.
+    pub(crate) fn remove(&self, hash: u64, series: &Arc<MemSeries>) {
         self.by_hash[Self::hash_stripe(hash)]
             .write()
             .remove(hash, series);
@@ -259,13 +255,13 @@ mod tests {
             let found = map.get_by_labels(hash, &s.labels()).unwrap();
             assert!(Arc::ptr_eq(&found, s));
         }
-        map.remove_hashed(hash, &b);
+        map.remove(hash, &b);
         assert!(map.get_by_labels(hash, &labels("b")).is_none());
         assert!(map.get_by_ref(SeriesRef(2)).is_none());
-        map.remove_hashed(hash, &a);
+        map.remove(hash, &a);
         let found = map.get_by_labels(hash, &labels("c")).unwrap();
         assert!(Arc::ptr_eq(&found, &c));
-        map.remove_hashed(hash, &c);
+        map.remove(hash, &c);
         assert!(map.get_by_labels(hash, &labels("c")).is_none());
         let stripe = map.by_hash[StripeSeries::hash_stripe(hash)].read();
         assert!(stripe.first.is_empty() && stripe.more.is_empty());

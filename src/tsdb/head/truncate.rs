@@ -144,8 +144,9 @@ impl Head {
             if d.is_empty() {
                 if s.try_remove() {
                     drop(d);
-                    self.series.remove(s);
-                    removed.push((s.series_ref(), s.labels()));
+                    let labels = s.labels();
+                    self.series.remove(labels.hash_u64(), s);
+                    removed.push((s.series_ref(), labels));
                 }
                 continue;
             }
