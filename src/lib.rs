@@ -55,6 +55,8 @@
 //! [`exposition::Parser`] reads what exporters send (the Prometheus text format and
 //! OpenMetrics), without copying, in Prometheus's lenient way or as a strict
 //! validator.
+//! [`import`] backfills an OpenMetrics file of timestamped samples into blocks, on
+//! top of both.
 //!
 //! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
 //! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
@@ -62,6 +64,7 @@
 
 pub mod api;
 pub mod exposition;
+pub mod import;
 pub mod model;
 pub mod promql;
 pub mod scrape;

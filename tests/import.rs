@@ -1,4 +1,4 @@
-//! Backfill from OpenMetrics (`tidemark::tsdb::import`, `tidemark import
+//! Backfill from OpenMetrics (`tidemark::import`, `tidemark import
 //! openmetrics`): the blocks hold exactly the samples of the file, window by
 //! window; bad lines are reported with their numbers and skipped, or stop the
 //! import under `--strict`.
@@ -9,12 +9,12 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use tidemark::import::{
+    BadLine, ImportError, ImportObserver, ImportOptions, ImportReport, import_openmetrics,
+};
 use tidemark::model::Labels;
 use tidemark::tsdb::block::{Access, Block, BlockMeta};
 use tidemark::tsdb::chunk::{self, ChunkIter, Encoding};
-use tidemark::tsdb::import::{
-    BadLine, ImportError, ImportObserver, ImportOptions, ImportReport, import_openmetrics,
-};
 
 const HOUR: i64 = 3_600_000;
 /// 2026-01-01T00:00:00Z, a multiple of 2h.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::process::{Command, Output};
 
-use tidemark::tsdb::import::{ImportOptions, import_openmetrics};
+use tidemark::import::{ImportOptions, import_openmetrics};
 
 fn analyze(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tidemark"))

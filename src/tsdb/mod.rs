@@ -9,8 +9,7 @@
 //!   and the blocks as one, merging overlapping blocks.
 //! - [`block`] (meta, index, chunk segment files, [`block::BlockBuilder`],
 //!   [`block::Block`]), [`index`], [`chunk`] and [`wal`] are the on-disk formats of
-//!   `docs/format/`, usable on their own; [`import`] backfills OpenMetrics files
-//!   into blocks.
+//!   `docs/format/`, usable on their own.
 pub mod block;
 mod blockset;
 pub mod chunk;
@@ -19,7 +18,6 @@ mod db;
 #[cfg(test)]
 mod delete_tests;
 mod head;
-pub mod import;
 pub mod index;
 mod maintenance;
 mod querier;

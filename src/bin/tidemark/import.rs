@@ -1,6 +1,6 @@
 //! `tidemark import openmetrics FILE DATA_DIR`: backfill blocks from an OpenMetrics
 //! file, like `promtool tsdb create-blocks-from openmetrics`. The work is
-//! [`tidemark::tsdb::import`]; this shows progress (a bar on a terminal, log
+//! [`tidemark::import`]; this shows progress (a bar on a terminal, log
 //! lines otherwise), the bad lines, and the blocks written.
 
 use std::io::{self, IsTerminal, Write};
@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use tidemark::model::{format_duration, parse_duration};
-use tidemark::tsdb::block::BlockMeta;
-use tidemark::tsdb::import::{
+use tidemark::import::{
     BadLine, DEFAULT_BLOCK_DURATION, ImportObserver, ImportOptions, block_duration,
     import_openmetrics,
 };
+use tidemark::model::{format_duration, parse_duration};
+use tidemark::tsdb::block::BlockMeta;
 
 #[derive(Debug, clap::Args)]
 pub struct OpenMetricsArgs {
