@@ -56,8 +56,9 @@
 //! OpenMetrics), without copying, in Prometheus's lenient way or as a strict
 //! validator.
 //!
-//! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
-//! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
+//! The server side lives in [`api`] (the HTTP endpoints), [`scrape`] (the
+//! configuration file) and [`server`] (all of it assembled, started and stopped
+//! without signals); the storage core (`model`, `tsdb`) is synchronous and knows
 //! nothing of HTTP or async runtimes.
 
 pub mod api;
@@ -65,4 +66,5 @@ pub mod exposition;
 pub mod model;
 pub mod promql;
 pub mod scrape;
+pub mod server;
 pub mod tsdb;
