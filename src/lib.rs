@@ -58,8 +58,9 @@
 //! [`import`] backfills an OpenMetrics file of timestamped samples into blocks, on
 //! top of both.
 //!
-//! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
-//! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
+//! The server side lives in [`api`] (the HTTP endpoints), [`scrape`] (the
+//! configuration file) and [`server`] (all of it assembled, started and stopped
+//! without signals); the storage core (`model`, `tsdb`) is synchronous and knows
 //! nothing of HTTP or async runtimes.
 
 pub mod api;
@@ -68,4 +69,5 @@ pub mod import;
 pub mod model;
 pub mod promql;
 pub mod scrape;
+pub mod server;
 pub mod tsdb;

@@ -1,5 +1,5 @@
 //! The TSDB admin API, as Prometheus's `web/api/v1` serves it, enabled by
-//! `--web.enable-admin-api` ([`ApiState::set_admin_enabled`]); without it each
+//! `--web.enable-admin-api` ([`ApiSettings::admin_api`](super::ApiSettings::admin_api)); without it each
 //! endpoint answers 503 `unavailable` "admin APIs disabled":
 //!
 //! - `POST|PUT /api/v1/admin/tsdb/delete_series` (`match[]` required, `start`,

@@ -48,12 +48,6 @@ impl QuerySettings {
     }
 }
 
-impl Default for QuerySettings {
-    fn default() -> Self {
-        QuerySettings::new(EngineOptions::default(), 20)
-    }
-}
-
 /// The `slice` label of the query duration histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(super) struct Slice {

@@ -88,7 +88,7 @@ pub(super) async fn runtimeinfo(State(state): State<ApiState>) -> Response {
         gomemlimit: i64::MAX,
         gogc: "",
         godebug: "",
-        storage_retention: state.retention_text(),
+        storage_retention: state.retention_text().to_string(),
     };
     success(info, &[])
 }

@@ -1,9 +1,11 @@
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt as _;
 
 use super::*;
-use crate::tsdb::Options;
+use crate::tsdb::{Db, Options};
 
 async fn call(state: &ApiState, method: Method, path: &str) -> (StatusCode, String, String) {
     let request = Request::builder()
@@ -32,7 +34,7 @@ fn open_db(dir: &tempfile::TempDir) -> Arc<Db> {
 
 #[tokio::test]
 async fn healthy_answers_get_and_head() {
-    let state = ApiState::new();
+    let state = ApiState::default();
     let (status, _, body) = call(&state, Method::GET, "/-/healthy").await;
     assert_eq!(
         (status, body.as_str()),
@@ -45,11 +47,11 @@ async fn healthy_answers_get_and_head() {
 #[tokio::test]
 async fn ready_follows_storage() {
     let dir = tempfile::tempdir().unwrap();
-    let state = ApiState::new();
+    let state = ApiState::default();
     let (status, _, _) = call(&state, Method::GET, "/-/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
-    state.set_storage(open_db(&dir));
+    state.storage_opened(open_db(&dir));
     let (status, _, body) = call(&state, Method::GET, "/-/ready").await;
     assert_eq!(
         (status, body.as_str()),
@@ -67,7 +69,7 @@ async fn ready_follows_storage() {
 
 #[tokio::test]
 async fn wrong_method_is_405_with_json_and_allow() {
-    let state = ApiState::new();
+    let state = ApiState::default();
     for path in ["/-/healthy", "/-/ready", "/metrics"] {
         let request = Request::builder()
             .method(Method::POST)
@@ -92,7 +94,7 @@ async fn wrong_method_is_405_with_json_and_allow() {
 
 #[tokio::test]
 async fn unknown_path_is_404_json() {
-    let (status, content_type, body) = call(&ApiState::new(), Method::GET, "/nope").await;
+    let (status, content_type, body) = call(&ApiState::default(), Method::GET, "/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(content_type, "application/json");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -110,7 +112,7 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 #[tokio::test]
 async fn metrics_exposes_head_process_and_build_info() {
     let dir = tempfile::tempdir().unwrap();
-    let state = ApiState::new();
+    let state = ApiState::default();
 
     // Before storage opens: process and build metrics, no head figures.
     let (status, content_type, body) = call(&state, Method::GET, "/metrics").await;
@@ -128,7 +130,7 @@ async fn metrics_exposes_head_process_and_build_info() {
         "{build_line}"
     );
 
-    state.set_storage(open_db(&dir));
+    state.storage_opened(open_db(&dir));
     let (_, _, body) = call(&state, Method::GET, "/metrics").await;
     for gauge in [
         "tidemark_tsdb_head_series",
@@ -163,6 +165,11 @@ fn labels(pairs: &[(&str, &str)]) -> crate::model::Labels {
 
 /// A database with `up` of two jobs and `http_requests_total` of one.
 fn state_with_data(dir: &tempfile::TempDir) -> ApiState {
+    state_with_data_and(dir, ApiSettings::default())
+}
+
+/// As [`state_with_data`], with `settings`.
+fn state_with_data_and(dir: &tempfile::TempDir, settings: ApiSettings) -> ApiState {
     let db = open_db(dir);
     let mut app = db.appender();
     for (l, t) in [
@@ -186,8 +193,8 @@ fn state_with_data(dir: &tempfile::TempDir) -> ApiState {
         app.append(&l, t, 1.0).unwrap();
     }
     app.commit().unwrap();
-    let state = ApiState::new();
-    state.set_storage(db);
+    let state = ApiState::new(settings);
+    state.storage_opened(db);
     state
 }
 
@@ -283,7 +290,12 @@ async fn series_errors_as_prometheus() {
     }
     let (status, _) = json_call(&state, Method::DELETE, "/api/v1/series?match[]=up").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    let (status, v) = json_call(&ApiState::new(), Method::GET, "/api/v1/series?match[]=up").await;
+    let (status, v) = json_call(
+        &ApiState::default(),
+        Method::GET,
+        "/api/v1/series?match[]=up",
+    )
+    .await;
     assert_eq!(
         (status, v["errorType"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
@@ -333,10 +345,16 @@ async fn labels_and_values() {
 #[tokio::test]
 async fn status_endpoints() {
     let dir = tempfile::tempdir().unwrap();
-    let state = state_with_data(&dir);
-    state.set_config_text("global: {}\n".into());
-    state.set_flags([("web.enable-lifecycle".to_string(), "false".to_string())].into());
-    state.set_retention_text("15d".into());
+    let settings = ApiSettings {
+        flags: [("web.enable-lifecycle".to_string(), "false".to_string())].into(),
+        retention: "15d".into(),
+        ..ApiSettings::default()
+    };
+    let state = state_with_data_and(&dir, settings);
+    state.show_config(ShownConfig {
+        text: "global: {}\n".into(),
+        ..ShownConfig::default()
+    });
     state.record_config_load(true);
     let (_, v) = json_call(&state, Method::GET, "/api/v1/status/config").await;
     assert_eq!(
@@ -388,7 +406,7 @@ async fn status_endpoints() {
 
 #[tokio::test]
 async fn rules_alerts_exemplars() {
-    let state = ApiState::new();
+    let state = ApiState::default();
     let (_, v) = json_call(&state, Method::GET, "/api/v1/rules").await;
     assert_eq!(
         v,
@@ -430,7 +448,7 @@ async fn rules_alerts_exemplars() {
 
 #[tokio::test]
 async fn gzip_when_accepted_and_durations_on_metrics() {
-    let state = ApiState::new();
+    let state = ApiState::default();
     let request = Request::builder()
         .uri("/api/v1/rules")
         .header(header::ACCEPT_ENCODING, "gzip, deflate")
@@ -456,7 +474,7 @@ async fn gzip_when_accepted_and_durations_on_metrics() {
 
 #[tokio::test]
 async fn routes_under_a_prefix() {
-    let state = ApiState::new();
+    let state = ApiState::default();
     let request = Request::builder()
         .uri("/prom/api/v1/alerts")
         .body(Body::empty())

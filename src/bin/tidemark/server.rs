@@ -1,25 +1,19 @@
-//! The server (what `tidemark` runs with no subcommand): load the configuration,
-//! serve HTTP, open storage, start scraping; reload the configuration on SIGHUP
-//! and `POST /-/reload` (a bad file keeps the running configuration); and on
-//! SIGINT or SIGTERM stop in order: scraping, the web server (finishing in-flight
-//! requests), then storage (head flushed, WAL closed).
+//! The server (what `tidemark` runs with no subcommand): the flags, read into
+//! [`Settings`] and the flag map `/api/v1/status/flags` shows, and the signals:
+//! SIGHUP reloads the configuration, SIGINT or SIGTERM stop the server (a second
+//! one stops it without waiting for in-flight requests). Everything else is
+//! [`tidemark::server`].
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
-use tidemark::api::{self, ApiState, BUILD_INFO};
+use anyhow::Context;
+use tidemark::api::{self, BUILD_INFO};
 use tidemark::model::{format_duration, parse_bytes, parse_duration};
 use tidemark::promql::EngineOptions;
-use tidemark::scrape::{Config, ScrapeManager};
-use tidemark::tsdb::{Db, Options};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
-use tracing::{error, info, warn};
-
-/// How long in-flight requests may take to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+use tidemark::server::{Server, Settings, load_config};
+use tidemark::tsdb::Options;
+use tracing::{info, warn};
 
 /// Flags of the server, named as Prometheus's.
 #[derive(Debug, Clone, clap::Args)]
@@ -128,26 +122,55 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
-    /// The path the routes are mounted under: `/` or `/prefix` (no trailing
-    /// slash), from --web.route-prefix or else the external URL's path.
-    pub fn route_prefix(&self) -> String {
-        let raw = match (&self.route_prefix, &self.external_url) {
-            (Some(p), _) => p.clone(),
-            (None, Some(url)) => url_path(url).to_string(),
-            (None, None) => String::new(),
+    /// What the flags mean, as the server's settings.
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings {
+            config_file: self.config_file.clone(),
+            storage_path: self.storage_path.clone(),
+            storage: Options {
+                retention_ms: self.retention_ms()?,
+                retention_bytes: self.retention_size,
+                ..Default::default()
+            },
+            listen_address: self.listen_address.clone(),
+            lifecycle_api: self.enable_lifecycle,
+            admin_api: self.enable_admin_api,
+            remote_write_receiver: self.enable_remote_write_receiver,
+            external_url: self.external_url.clone(),
+            route_prefix: self.route_prefix.clone(),
+            max_connections: self.max_connections,
+            read_timeout: self.read_timeout,
+            query: EngineOptions {
+                lookback_delta: self.query_lookback_delta,
+                max_samples: self.query_max_samples,
+                timeout: self.query_timeout,
+            },
+            query_max_concurrency: usize::try_from(self.query_max_concurrency)
+                .unwrap_or(usize::MAX),
+            flags: api::Flags::new(),
         };
-        let trimmed = raw.trim_end_matches('/');
-        if trimmed.is_empty() {
-            "/".into()
-        } else if trimmed.starts_with('/') {
-            trimmed.to_string()
-        } else {
-            format!("/{trimmed}")
-        }
+        settings.flags = self.flag_map(&settings.route_prefix());
+        Ok(settings)
+    }
+
+    /// The retention time in milliseconds. As in Prometheus: no time and no size
+    /// limit means the default time limit; a size limit alone means no time limit.
+    fn retention_ms(&self) -> anyhow::Result<i64> {
+        let retention = match (
+            self.retention.unwrap_or(Duration::ZERO),
+            self.retention_size,
+        ) {
+            (Duration::ZERO, 0) => {
+                Duration::from_millis(Options::default().retention_ms.unsigned_abs())
+            }
+            (r, _) => r,
+        };
+        i64::try_from(retention.as_millis())
+            .context("--storage.tsdb.retention.time is out of range")
     }
 
     /// The flags by Prometheus name, values as text, for /api/v1/status/flags.
-    fn flag_map(&self) -> api::Flags {
+    fn flag_map(&self, route_prefix: &str) -> api::Flags {
         let mut f = api::Flags::new();
         let mut put = |k: &str, v: String| {
             f.insert(k.to_string(), v);
@@ -173,7 +196,7 @@ impl ServerArgs {
             "web.external-url",
             self.external_url.clone().unwrap_or_default(),
         );
-        put("web.route-prefix", self.route_prefix());
+        put("web.route-prefix", route_prefix.to_string());
         put("web.max-connections", self.max_connections.to_string());
         put("web.read-timeout", format_duration(self.read_timeout));
         put("query.timeout", format_duration(self.query_timeout));
@@ -188,17 +211,6 @@ impl ServerArgs {
         );
         f
     }
-}
-
-/// The path of a URL (`http://host:9090/prom/` → `/prom/`), `""` without one.
-fn url_path(url: &str) -> &str {
-    let rest = match url.find("://") {
-        Some(i) => &url[i + 3..],
-        None => url,
-    };
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    &path[..end]
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -217,381 +229,34 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         "Starting tidemark"
     );
     // Validated now so that a bad file stops the start.
-    let config = load_config(&args.config_file)?;
-    // As in Prometheus: no time and no size limit means the default time limit;
-    // a size limit alone means no time limit.
-    let retention = match (
-        args.retention.unwrap_or(Duration::ZERO),
-        args.retention_size,
-    ) {
-        (Duration::ZERO, 0) => {
-            Duration::from_millis(Options::default().retention_ms.unsigned_abs())
-        }
-        (r, _) => r,
-    };
-    let retention_ms = i64::try_from(retention.as_millis())
-        .context("--storage.tsdb.retention.time is out of range")?;
+    let config = load_config(&args.config_file).context("loading configuration")?;
+    let settings = args.settings()?;
     // Listen for signals before anything slow, so that an early one is not lost.
     let mut signals = Signals::new().context("installing signal handlers")?;
-
-    let listener = bind(&args.listen_address).await?;
-    info!(address = %listener.local_addr()?, "Listening on");
-    let state = ApiState::new();
-    state.set_flags(args.flag_map());
-    state.set_admin_enabled(args.enable_admin_api);
-    state.set_remote_write_enabled(args.enable_remote_write_receiver);
-    state.set_config_text(config_text(&args.config_file));
-    state.set_external_labels(config.global.external_labels.clone());
-    state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
-    state.set_query_options(
-        EngineOptions {
-            lookback_delta: args.query_lookback_delta,
-            max_samples: args.query_max_samples,
-            timeout: args.query_timeout,
-        },
-        usize::try_from(args.query_max_concurrency).unwrap_or(usize::MAX),
-    );
-    if !args.read_timeout.is_zero() && args.read_timeout < args.query_timeout {
-        warn!(
-            read_timeout = %format_duration(args.read_timeout),
-            query_timeout = %format_duration(args.query_timeout),
-            "--web.read-timeout is shorter than --query.timeout: long queries lose their connection"
-        );
-    }
-    let prefix = args.route_prefix();
-    if prefix != "/" {
-        info!(prefix = prefix.as_str(), "Serving routes under a prefix");
-    }
-    let routes = api::router_under(state.clone(), &prefix);
-    let (stop_web, web_stopped) = oneshot::channel::<()>();
-    let mut web = tokio::spawn(
-        axum::serve(
-            LimitedListener::new(listener, args.max_connections, args.read_timeout),
-            routes,
-        )
-        .with_graceful_shutdown(async {
-            let _ = web_stopped.await;
-        })
-        .into_future(),
-    );
-
-    let path = args.storage_path.clone();
-    info!(
-        path = %path.display(),
-        retention = %format_duration(retention),
-        retention_size = args.retention_size,
-        "Opening storage"
-    );
-    let options = Options {
-        retention_ms,
-        retention_bytes: args.retention_size,
-        ..Default::default()
-    };
-    let opened = tokio::task::spawn_blocking(move || Db::open(&path, options))
-        .await
-        .context("opening storage")?;
-    let db = match opened {
-        Ok(db) => Arc::new(db),
-        Err(err) => {
-            let _ = stop_web.send(());
-            let _ = web.await;
-            return Err(anyhow!(err).context(format!(
-                "opening storage at {}",
-                args.storage_path.display()
-            )));
-        }
-    };
-    state.set_storage(Arc::clone(&db));
-    info!("Storage opened; server is ready to receive web requests");
-
-    let manager = ScrapeManager::new(db);
-    if let Err(err) = manager.apply(&config) {
-        manager.stop().await;
-        drop(manager);
-        let _ = stop_web.send(());
-        let _ = web.await;
-        close_storage(&state).await?;
-        return Err(anyhow!(err).context(format!(
-            "applying configuration file {}",
-            args.config_file.display()
-        )));
-    }
-    state.record_config_load(true);
-    state.set_scrape_manager(Arc::clone(&manager));
-    let (reload_tx, mut reloads) = mpsc::channel(4);
-    if args.enable_lifecycle {
-        state.set_reloader(reload_tx);
-    } else {
-        drop(reload_tx);
-    }
-
-    let mut failure = None;
-    let signal = loop {
+    let mut server = Server::start(settings, config).await?;
+    let mut stopping = false;
+    loop {
         tokio::select! {
+            ended = server.wait() => {
+                ended?;
+                info!("See you next time!");
+                return Ok(());
+            }
             signal = signals.recv() => {
-                if signal != "SIGHUP" {
-                    break Some(signal);
+                if stopping {
+                    warn!(signal, "Second signal: not waiting for in-flight requests");
+                    server.stop_now();
+                } else if signal == "SIGHUP" {
+                    // A refused file is logged by the server and keeps running.
+                    let _ = server.reload().await;
+                } else {
+                    warn!(signal, "Received an OS signal, exiting gracefully");
+                    server.stop();
+                    stopping = true;
                 }
-                let _ = reload(&args.config_file, &manager, &state);
-            }
-            Some(reply) = reloads.recv() => {
-                let _ = reply.send(reload(&args.config_file, &manager, &state));
-            }
-            finished = &mut web => {
-                let err = match finished {
-                    Ok(Ok(())) => anyhow!("web server stopped unexpectedly"),
-                    Ok(Err(err)) => anyhow!(err).context("web server"),
-                    Err(err) => anyhow!(err).context("web server task"),
-                };
-                error!("{err:#}; shutting down");
-                failure = Some(err);
-                break None;
-            }
-        }
-    };
-    if let Some(signal) = signal {
-        warn!(signal, "Received an OS signal, exiting gracefully");
-    }
-    info!("Stopping scrape manager");
-    manager.stop().await;
-    state.take_scrape_manager();
-    drop(manager);
-    info!("Scrape manager stopped");
-    if signal.is_some() {
-        info!("Stopping web server; waiting for in-flight requests");
-        let _ = stop_web.send(());
-        tokio::select! {
-            finished = tokio::time::timeout(SHUTDOWN_GRACE, &mut web) => match finished {
-                Ok(Ok(Ok(()))) => info!("Web server stopped"),
-                Ok(Ok(Err(err))) => failure = Some(anyhow!(err).context("web server")),
-                Ok(Err(err)) => failure = Some(anyhow!(err).context("web server task")),
-                Err(_) => {
-                    warn!(grace = ?SHUTDOWN_GRACE, "In-flight requests did not finish in time; closing them");
-                    web.abort();
-                }
-            },
-            signal = signals.recv() => {
-                warn!(signal, "Second signal: not waiting for in-flight requests");
-                web.abort();
             }
         }
     }
-
-    close_storage(&state).await?;
-    match failure {
-        Some(err) => Err(err),
-        None => {
-            info!("See you next time!");
-            Ok(())
-        }
-    }
-}
-
-/// Loads the configuration file again and applies it; on error the running
-/// configuration stays and the reason is logged and returned.
-fn reload(path: &std::path::Path, manager: &ScrapeManager, state: &ApiState) -> Result<(), String> {
-    let result = load_config(path).and_then(|config| {
-        manager.apply(&config).context("applying configuration")?;
-        state.set_external_labels(config.global.external_labels.clone());
-        Ok(())
-    });
-    state.record_config_load(result.is_ok());
-    match result {
-        Ok(()) => {
-            state.set_config_text(config_text(path));
-            info!(file = %path.display(), "Reloaded configuration file");
-            Ok(())
-        }
-        Err(err) => {
-            let why = format!("{err:#}");
-            error!(file = %path.display(), error = %why, "Error reloading config; the running configuration stays");
-            Err(why)
-        }
-    }
-}
-
-/// The configuration file's text for /api/v1/status/config (empty if unreadable).
-fn config_text(path: &std::path::Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
-    info!(file = %path.display(), "Loading configuration file");
-    let config = Config::load(path).context("loading configuration")?;
-    for key in &config.unsupported_keys {
-        warn!(
-            file = %path.display(),
-            key = key.as_str(),
-            "Configuration key is accepted but not supported yet; it has no effect"
-        );
-    }
-    info!(
-        file = %path.display(),
-        jobs = config.scrape_configs.len(),
-        "Completed loading of configuration file"
-    );
-    Ok(config)
-}
-
-async fn bind(address: &str) -> anyhow::Result<TcpListener> {
-    // Like Go's net.Listen, ":9090" means every interface.
-    let address = match address.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => address.to_string(),
-    };
-    TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("listening on --web.listen-address={address}"))
-}
-
-/// A listener that holds at most `limit` connections open at once (as
-/// Prometheus's `--web.max-connections`): `accept` waits for a slot. Its
-/// connections close when nothing moves either way for `read_timeout`
-/// (`--web.read-timeout`): a client that stops sending a request half-way, or an
-/// idle keep-alive connection.
-struct LimitedListener {
-    inner: TcpListener,
-    slots: Option<Arc<tokio::sync::Semaphore>>,
-    read_timeout: Option<Duration>,
-}
-
-impl LimitedListener {
-    fn new(inner: TcpListener, limit: usize, read_timeout: Duration) -> LimitedListener {
-        let slots = (limit > 0).then(|| Arc::new(tokio::sync::Semaphore::new(limit)));
-        let read_timeout = (!read_timeout.is_zero()).then_some(read_timeout);
-        LimitedListener {
-            inner,
-            slots,
-            read_timeout,
-        }
-    }
-}
-
-/// A connection holding its slot until dropped, timing out reads that wait
-/// longer than the read timeout since the connection last moved.
-struct LimitedIo {
-    io: tokio::net::TcpStream,
-    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
-    read_timeout: Option<Duration>,
-    /// Armed while a read waits; cleared whenever bytes move either way.
-    deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl LimitedIo {
-    fn moved<T>(&mut self, poll: &std::task::Poll<std::io::Result<T>>) {
-        if matches!(poll, std::task::Poll::Ready(Ok(_))) {
-            self.deadline = None;
-        }
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedIo;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (LimitedIo, std::net::SocketAddr) {
-        let slot = match &self.slots {
-            // The semaphore is never closed, so acquiring only waits.
-            Some(s) => Arc::clone(s).acquire_owned().await.ok(),
-            None => None,
-        };
-        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        let io = LimitedIo {
-            io,
-            _slot: slot,
-            read_timeout: self.read_timeout,
-            deadline: None,
-        };
-        (io, addr)
-    }
-
-    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
-impl tokio::io::AsyncRead for LimitedIo {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let poll = std::pin::Pin::new(&mut self.io).poll_read(cx, buf);
-        if poll.is_ready() {
-            self.moved(&poll);
-            return poll;
-        }
-        let Some(timeout) = self.read_timeout else {
-            return poll;
-        };
-        let deadline = self
-            .deadline
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        match deadline.as_mut().poll(cx) {
-            std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "read timed out (--web.read-timeout)",
-            ))),
-            std::task::Poll::Pending => std::task::Poll::Pending,
-        }
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedIo {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let poll = std::pin::Pin::new(&mut self.io).poll_write(cx, buf);
-        self.moved(&poll);
-        poll
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let poll = std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.moved(&poll);
-        poll
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-}
-
-/// Takes the database back from the handlers (the web server has stopped) and
-/// closes it: head flushed, WAL closed, lock released.
-async fn close_storage(state: &ApiState) -> anyhow::Result<()> {
-    let Some(db) = state.take_storage() else {
-        return Ok(());
-    };
-    info!("Stopping storage");
-    let db = Arc::try_unwrap(db)
-        .map_err(|_| anyhow!("storage is still in use by a request; it was not closed"))?;
-    tokio::task::spawn_blocking(move || db.close())
-        .await
-        .context("closing storage")?
-        .context("closing storage")?;
-    info!("Storage closed");
-    Ok(())
 }
 
 /// SIGINT and SIGTERM (stop), SIGHUP (reload).
