@@ -2,11 +2,13 @@
 //! the staleness marker.
 //!
 //! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
-//! writes them, for flags, configuration and PromQL. [`Labels`] is the identity of a series; [`Matcher`] selects
+//! writes them, for flags, configuration and PromQL, and floats written and read
+//! as Go does ([`float`]). [`Labels`] is the identity of a series; [`Matcher`] selects
 //! series by label; a sample is a `(timestamp in milliseconds, f64)` pair.
 
 mod bytes;
 mod duration;
+pub mod float;
 mod labels;
 mod matcher;
 mod sample;

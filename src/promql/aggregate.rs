@@ -13,11 +13,9 @@ use super::engine::Evaluator;
 use super::error::{PromqlError, Result};
 use super::functions::valid_label_name;
 use super::go_strings::go_quote;
-use super::position::{arg_position, go_g};
-use super::value::{
-    ESample, Val, format_float, has_metadata, labels_only, labels_set, labels_without,
-};
-use crate::model::Labels;
+use super::position::arg_position;
+use super::value::{ESample, Val, has_metadata, labels_only, labels_set, labels_without};
+use crate::model::{Labels, float};
 
 /// Kahan-Neumaier summation step: returns the new sum and compensation.
 #[inline]
@@ -250,7 +248,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
             }
         };
         if op == T_COUNT_VALUES {
-            gl = labels_set(&gl, &count_label, &format_float(s.v));
+            gl = labels_set(&gl, &count_label, &float::format_f(s.v));
         }
         let gi = *index.entry(gl.clone()).or_insert_with(|| {
             groups.push(Group {
@@ -298,7 +296,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
                 let pos = arg_position(&ev.query, "limit_ratio", 0);
                 ev.warn(format!(
                     "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}{pos}",
-                    go_g(r),
+                    float::format_g_wide(r),
                     if r < 0.0 { -1 } else { 1 }
                 ));
             }
@@ -325,7 +323,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator<'_>, a: &AggregateExpr, t: i64) 
         let pos = arg_position(&ev.query, "quantile", 0);
         ev.warn(format!(
             "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
-            go_g(q)
+            float::format_g_wide(q)
         ));
     }
     for mut g in groups {

@@ -7,10 +7,10 @@ use super::engine::{Evaluator, dur_ms};
 use super::error::{PromqlError, Result};
 use super::histogram;
 use super::info;
-use super::position::{arg_position, go_g, position};
+use super::position::{arg_position, position};
 use super::range_fns as rf;
-use super::value::{ESample, ESeries, Point, Val, format_float, labels_set};
-use crate::model::Labels;
+use super::value::{ESample, ESeries, Point, Val, labels_set};
+use crate::model::{Labels, float};
 
 pub(crate) fn arg_vector(v: Val, name: &str) -> Result<Vec<ESample>> {
     match v {
@@ -610,13 +610,13 @@ pub(crate) fn check_range_call(
         if !(sf > 0.0 && sf < 1.0) {
             return Err(PromqlError::execution(format!(
                 "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
-                format_float(sf)
+                float::format_f(sf)
             )));
         }
         if !(tf > 0.0 && tf < 1.0) {
             return Err(PromqlError::execution(format!(
                 "invalid trend factor. Expected: 0 < tf < 1, got: {}",
-                format_float(tf)
+                float::format_f(tf)
             )));
         }
     }
@@ -624,7 +624,7 @@ pub(crate) fn check_range_call(
         let pos = arg_position(&ev.query, name, 0);
         ev.warn(format!(
             "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
-            go_g(extra[0])
+            float::format_g_wide(extra[0])
         ));
     }
     Ok(())

@@ -13,9 +13,9 @@ use super::columnar::{Col, Steps};
 use super::engine::Evaluator;
 use super::error::Result;
 use super::functions::{arg_scalar, arg_string, arg_vector};
-use super::position::{arg_position, go_g, go_g2};
-use super::value::{ESample, format_float, labels_set, labels_without};
-use crate::model::Labels;
+use super::position::arg_position;
+use super::value::{ESample, labels_set, labels_without};
+use crate::model::{Labels, float};
 
 /// One classic histogram at one time: its labels without `le` and its
 /// `(upper bound, cumulative count)` buckets.
@@ -36,7 +36,7 @@ fn group_buckets(
     let mut index: HashMap<Labels, usize> = HashMap::new();
     for s in v {
         let raw = s.labels.get("le").unwrap_or("");
-        let Some(le) = parse_go_float(raw) else {
+        let Some(le) = float::parse(raw) else {
             let metric = s.labels.metric_name().unwrap_or("");
             let pos = arg_position(&ev.query, func, arg);
             ev.warn(format!(
@@ -55,15 +55,6 @@ fn group_buckets(
         groups[i].buckets.push((le, s.v));
     }
     groups
-}
-
-/// Go's `strconv.ParseFloat` for the values a bucket bound takes: no surrounding
-/// space, `Inf`/`Infinity`/`NaN` in any case with an optional sign.
-fn parse_go_float(s: &str) -> Option<f64> {
-    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
-        return None;
-    }
-    s.parse::<f64>().ok()
 }
 
 /// `histogram_quantile(φ, buckets)`.
@@ -110,7 +101,7 @@ pub(crate) fn histogram_quantile_cols(
             continue;
         }
         let raw = c.labels.get("le").unwrap_or("");
-        let Some(le) = parse_go_float(raw) else {
+        let Some(le) = float::parse(raw) else {
             let metric = c.labels.metric_name().unwrap_or("");
             let pos = arg_position(&ev.query, "histogram_quantile", 1);
             ev.warn(format!(
@@ -169,7 +160,7 @@ pub(crate) fn histogram_quantiles(
     let mut groups = group_buckets(ev, &v, "histogram_quantiles", 0);
     let mut out = Vec::with_capacity(groups.len() * qs.len());
     for &q in &qs {
-        let q_str = open_metrics_float(q);
+        let q_str = float::format_f_with_point(q);
         for g in &mut groups {
             let r = bucket_quantile(q, &mut g.buckets);
             note_forced_monotonicity(ev, &r, &g.labels, "histogram_quantiles", 0, t);
@@ -207,7 +198,7 @@ fn check_quantile(ev: &mut Evaluator<'_>, q: f64, func: &str, arg: usize) {
         let pos = arg_position(&ev.query, func, arg);
         ev.warn(format!(
             "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
-            go_g(q)
+            float::format_g_wide(q)
         ));
     }
 }
@@ -265,9 +256,9 @@ impl MonotonicityNote {
         };
         format!(
             "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile){name}, from buckets {} to {}, with a max diff of {}, over {} samples from {} to {}{}",
-            go_g(self.forced.min_bucket),
-            go_g(self.forced.max_bucket),
-            go_g2(self.forced.max_diff),
+            float::format_g_wide(self.forced.min_bucket),
+            float::format_g_wide(self.forced.max_bucket),
+            float::format_g2(self.forced.max_diff),
             self.count,
             rfc3339(self.min_t),
             rfc3339(self.max_t),
@@ -288,18 +279,6 @@ fn rfc3339(t_ms: i64) -> String {
         (sod / 60) % 60,
         sod % 60
     )
-}
-
-/// Prometheus's `FormatOpenMetricsFloat`: integers get a `.0`.
-fn open_metrics_float(q: f64) -> String {
-    let s = format_float(q);
-    if q.is_finite() && !s.contains(['.', 'e']) {
-        format!("{s}.0")
-    } else if q.is_finite() && q.abs() >= 1e21 {
-        go_g(q)
-    } else {
-        s
-    }
 }
 
 /// The result of [`bucket_quantile`].
@@ -515,12 +494,5 @@ mod tests {
         assert_eq!(bucket_fraction(1.5, 1.0, &mut b), 0.0);
         let mut b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
         assert_eq!(bucket_fraction(0.5, 1.5, &mut b), 0.5);
-    }
-
-    #[test]
-    fn quantile_labels_as_open_metrics() {
-        assert_eq!(open_metrics_float(1.0), "1.0");
-        assert_eq!(open_metrics_float(0.25), "0.25");
-        assert_eq!(open_metrics_float(f64::INFINITY), "+Inf");
     }
 }

@@ -128,32 +128,9 @@ pub(crate) fn has_metadata(l: &Labels) -> bool {
     METADATA_LABELS.iter().any(|n| l.get(n).is_some())
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)` as Prometheus prints values in labels.
-pub(crate) fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v == f64::INFINITY {
-        "+Inf".to_string()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".to_string()
-    } else {
-        format!("{v}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floats_format_as_go_does() {
-        assert_eq!(format_float(6.0), "6");
-        assert_eq!(format_float(0.25), "0.25");
-        assert_eq!(format_float(f64::INFINITY), "+Inf");
-        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(format_float(f64::NAN), "NaN");
-        assert_eq!(format_float(1e21), "1000000000000000000000");
-    }
 
     #[test]
     fn label_edits() {
