@@ -20,4 +20,5 @@ pub(crate) use labels::{HashSet64, PassThrough, WordHasher, hash_span, hash_span
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
-pub use time::{rfc3339_millis, rfc3339_nanos};
+pub(crate) use time::civil_from_days;
+pub use time::{rfc3339_millis, rfc3339_nanos, rfc3339_seconds};

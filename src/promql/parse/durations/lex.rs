@@ -3,7 +3,7 @@
 //! an error), while after `offset` the expression simply ends at the first
 //! token that cannot belong to it.
 
-use super::ParseFailure;
+use super::failure::ParseFailure;
 
 /// Where the tokens are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
