@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use super::NORMAL_NAN_BITS;
+use super::sample::NORMAL_NAN_BITS;
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: the shortest digits, never an
 /// exponent (`1e21` is `1000000000000000000000`).
