@@ -9,7 +9,7 @@ use crate::promql::context::columns::{Cols, Steps};
 use crate::promql::context::labels::drop_metric_name;
 use crate::promql::context::limits::too_many_samples;
 use crate::promql::error::{PromqlError, Result};
-use crate::promql::value::{ESample, Point, Sample, Series};
+use crate::promql::value::{ESample, ESeries, Point, Sample, Series};
 
 /// A range query's result from the columns of its whole expression: names
 /// dropped where marked, and, as step by step, series that end up with the same
@@ -103,6 +103,29 @@ pub(crate) fn finish_vector(v: Vec<ESample>, t: i64) -> Result<Vec<Sample>> {
                 ));
             }
         }
+    }
+    Ok(out)
+}
+
+/// The output form of a range vector (an instant query's matrix): names
+/// dropped where marked, series sorted, duplicate label sets refused.
+pub(crate) fn finish_matrix(m: Vec<ESeries>) -> Result<Vec<Series>> {
+    let mut out: Vec<Series> = m
+        .into_iter()
+        .map(|s| Series {
+            labels: if s.drop_name {
+                drop_metric_name(&s.labels)
+            } else {
+                s.labels
+            },
+            points: s.points,
+        })
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    if out.windows(2).any(|w| w[0].labels == w[1].labels) {
+        return Err(PromqlError::execution(
+            "vector cannot contain metrics with the same labelset",
+        ));
     }
     Ok(out)
 }

@@ -8,10 +8,9 @@ use promql_parser::parser::value::ValueType;
 use super::columnar;
 use super::load;
 use super::options::{EngineOptions, QueryOptions};
-use super::output::{finish_vector, matrix_from_columns};
+use super::output::{finish_matrix, finish_vector, matrix_from_columns};
 use crate::model::Labels;
 use crate::promql::context::columns::Steps;
-use crate::promql::context::labels::drop_metric_name;
 use crate::promql::context::limits::too_many_samples;
 use crate::promql::error::{PromqlError, Result};
 use crate::promql::parse::durations::DurationContext;
@@ -92,26 +91,7 @@ impl Engine {
             Val::Scalar(v) => Value::Scalar { t: t_ms, v },
             Val::Str(v) => Value::String { t: t_ms, v },
             Val::Vector(v) => Value::Vector(finish_vector(v, t_ms)?),
-            Val::Matrix(m) => {
-                let mut out: Vec<Series> = m
-                    .into_iter()
-                    .map(|s| Series {
-                        labels: if s.drop_name {
-                            drop_metric_name(&s.labels)
-                        } else {
-                            s.labels
-                        },
-                        points: s.points,
-                    })
-                    .collect();
-                out.sort_by(|a, b| a.labels.cmp(&b.labels));
-                if out.windows(2).any(|w| w[0].labels == w[1].labels) {
-                    return Err(PromqlError::execution(
-                        "vector cannot contain metrics with the same labelset",
-                    ));
-                }
-                Value::Matrix(out)
-            }
+            Val::Matrix(m) => Value::Matrix(finish_matrix(m)?),
         };
         Ok(ev.result(value))
     }
