@@ -20,8 +20,7 @@ use axum::response::{IntoResponse, Response};
 use super::ApiState;
 use super::params::Form;
 use super::selector::parse_selector;
-use crate::model::{Labels, Matcher, is_stale_nan};
-use crate::promql::position::go_exp;
+use crate::model::{Labels, Matcher, float, is_stale_nan};
 use crate::tsdb::Db;
 
 /// `GET /federate`.
@@ -124,7 +123,7 @@ fn federation(
             }
             out.push('}');
         }
-        let _ = writeln!(out, " {} {t}", go_float(*v));
+        let _ = writeln!(out, " {} {t}", float::format_g(*v));
     }
     Ok(out)
 }
@@ -143,46 +142,9 @@ fn escape_label_value(v: &str) -> String {
     s
 }
 
-/// Go's `strconv.FormatFloat(v, 'g', -1, 64)`: the shortest digits, in exponent
-/// form when the exponent is below -4 or at least 6 (`1e+06`, `1.5e-05`).
-fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{v:e}");
-    let exp: i32 = sci
-        .split_once('e')
-        .and_then(|(_, e)| e.parse().ok())
-        .unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        go_exp(&sci)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn floats_as_go_g() {
-        assert_eq!(go_float(1e6), "1e+06");
-        assert_eq!(go_float(999_999.5), "999999.5");
-        assert_eq!(go_float(123_456.0), "123456");
-        assert_eq!(go_float(1_234_567.0), "1.234567e+06");
-        assert_eq!(go_float(0.0001), "0.0001");
-        assert_eq!(go_float(0.000_015), "1.5e-05");
-        assert_eq!(go_float(-2.5e-300), "-2.5e-300");
-        assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(go_float(0.0), "0");
-    }
 
     #[test]
     fn label_values_escaped() {

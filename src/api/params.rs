@@ -8,7 +8,7 @@ use axum::http::{Method, header};
 
 use super::selector::parse_selector;
 use super::{ApiError, ErrorType};
-use crate::model::Matcher;
+use crate::model::{Matcher, float};
 
 /// Most bytes of a form body read.
 const MAX_FORM_BYTES: usize = 10 << 20;
@@ -165,7 +165,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
 /// Values beyond the millisecond range saturate.
 pub fn parse_time(s: &str) -> Result<i64, String> {
     let cannot = || format!("cannot parse {s:?} to a valid timestamp");
-    if let Some(f) = parse_go_float(s) {
+    if let Some(f) = float::parse(s) {
         if f.is_nan() {
             return Err(cannot());
         }
@@ -184,7 +184,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 /// A duration as Prometheus's API takes it, in nanoseconds: float seconds
 /// (`"15"`, `"0.5"`, negative allowed) or a Prometheus duration (`"1m30s"`).
 pub fn parse_duration(s: &str) -> Result<i64, String> {
-    if let Some(secs) = parse_go_float(s) {
+    if let Some(secs) = float::parse(s) {
         let ns = secs * 1e9;
         if ns.is_nan() {
             return Err(format!("cannot parse {s:?} to a valid duration"));
@@ -202,24 +202,6 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
             .map_err(|_| format!("cannot parse {s:?} to a valid duration")),
         Err(_) => Err(format!("cannot parse {s:?} to a valid duration")),
     }
-}
-
-/// Go's `strconv.ParseFloat` on decimal input: digits with optional sign,
-/// fraction and exponent, or `inf`/`infinity`/`nan` in any case.
-fn parse_go_float(s: &str) -> Option<f64> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let lower = body.to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" || lower == "nan" {
-        return s.parse().ok();
-    }
-    if body.is_empty()
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
-        return None;
-    }
-    s.parse().ok()
 }
 
 /// RFC 3339 (`2006-01-02T15:04:05.999999999Z07:00`) to milliseconds.

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::model::float;
+
 /// The metric types a `# TYPE` line can name, across both formats.
 ///
 /// The text format 0.0.4 knows `counter`, `gauge`, `histogram`, `summary` and
@@ -148,8 +150,8 @@ impl<'a> Text<'a> {
             Escapes::Quoted => Cow::Owned(unescape(self.raw, true)),
             Escapes::Float => {
                 let text = unescape(self.raw, true);
-                match super::number::parse_value(&text) {
-                    Ok(f) => Cow::Owned(super::number::format_label_float(f)),
+                match float::parse_exposition(&text) {
+                    Ok(f) => Cow::Owned(float::format_openmetrics(f)),
                     Err(_) => Cow::Owned(text),
                 }
             }

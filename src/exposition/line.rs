@@ -20,11 +20,12 @@ use std::borrow::Cow;
 
 use super::entry::{Entry, Escapes, Exemplar, LabelSet, MetricType, Sample, Text};
 use super::error::LineError;
-use super::number::{NumberError, parse_millis, parse_om_seconds, parse_value, seconds_to_millis};
+use super::number::{parse_millis, parse_om_seconds, seconds_to_millis};
 use super::scan::{
     closing_quote, is_label_char, is_label_start, is_metric_char, is_metric_start, line_end,
 };
 use super::{Format, Mode};
+use crate::model::float::{NumberError, parse_exposition};
 
 /// Exemplar label sets may hold at most this many characters, names and values
 /// together (OpenMetrics 1.0).
@@ -453,7 +454,7 @@ impl<'a> Cursor<'a> {
         if tok.is_empty() {
             return Err(self.err("a value"));
         }
-        parse_value(tok).map_err(|e| LineError::new(start, number_expectation(e, "a value")))
+        parse_exposition(tok).map_err(|e| LineError::new(start, number_expectation(e, "a value")))
     }
 
     // ---- OpenMetrics 1.0 ----

@@ -2,11 +2,13 @@
 //! the staleness marker.
 //!
 //! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
-//! writes them, for flags, configuration and PromQL. [`Labels`] is the identity of a series; [`Matcher`] selects
+//! writes them, for flags, configuration and PromQL, and floats written and read
+//! as Go does ([`float`]). [`Labels`] is the identity of a series; [`Matcher`] selects
 //! series by label; a sample is a `(timestamp in milliseconds, f64)` pair.
 
 mod bytes;
 mod duration;
+pub mod float;
 mod labels;
 mod matcher;
 mod sample;
@@ -18,4 +20,5 @@ pub(crate) use labels::{HashSet64, PassThrough, WordHasher, hash_span, hash_span
 pub use labels::{Label, Labels, LabelsError, LabelsIter, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use sample::{NORMAL_NAN_BITS, STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
-pub use time::{rfc3339_millis, rfc3339_nanos};
+pub(crate) use time::civil_from_days;
+pub use time::{rfc3339_millis, rfc3339_nanos, rfc3339_seconds};

@@ -10,6 +10,12 @@ pub fn rfc3339_millis(ms: i64) -> String {
     format!("{date}.{:03}Z", ms.rem_euclid(1000))
 }
 
+/// A millisecond timestamp to the second as `2026-01-01T00:00:00Z` (the
+/// milliseconds dropped, rounding down).
+pub fn rfc3339_seconds(ms: i64) -> String {
+    format!("{}Z", date_time(ms.div_euclid(1000)))
+}
+
 /// A point in time as Go's `time.RFC3339Nano` in UTC: the fraction has no
 /// trailing zeros and is left out when zero, e.g. `2026-01-01T00:00:00.5Z`.
 /// Times before 1970 are not expected here and show as the epoch.
@@ -38,7 +44,7 @@ fn date_time(secs: i64) -> String {
 
 /// The proleptic Gregorian date of a day number since 1970-01-01 (Howard
 /// Hinnant's civil-from-days algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -64,6 +70,9 @@ mod tests {
             "2026-01-01T00:00:00.123Z"
         );
         assert_eq!(rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339_seconds(1_767_225_600_999), "2026-01-01T00:00:00Z");
+        assert_eq!(rfc3339_seconds(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(civil_from_days(18_321), (2020, 2, 29));
         let t = UNIX_EPOCH + Duration::new(951_782_400, 500_000_000);
         assert_eq!(rfc3339_nanos(t), "2000-02-29T00:00:00.5Z");
         assert_eq!(

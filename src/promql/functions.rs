@@ -1,60 +1,18 @@
-//! Function calls: instant-vector functions, label functions, sorting,
-//! `histogram_quantile`, and the dispatch to the range-vector functions.
+//! Function calls: instant-vector functions, label functions, sorting, and
+//! the dispatch by name to the range-vector functions, the histogram
+//! functions and `info`.
 
 use promql_parser::parser::{Call, Expr};
 
-use super::engine::{Evaluator, dur_ms};
-use super::error::{PromqlError, Result};
-use super::histogram;
-use super::info;
-use super::position::{arg_position, go_g, position};
-use super::range_fns as rf;
-use super::value::{ESample, ESeries, Point, Val, format_float, labels_set};
-use crate::model::Labels;
-
-pub(crate) fn arg_vector(v: Val, name: &str) -> Result<Vec<ESample>> {
-    match v {
-        Val::Vector(v) => Ok(v),
-        other => Err(PromqlError::bad_data(format!(
-            "expected instant vector argument for {name}, got {}",
-            other.type_name()
-        ))),
-    }
-}
-
-pub(crate) fn arg_scalar(v: Val, name: &str) -> Result<f64> {
-    match v {
-        Val::Scalar(v) => Ok(v),
-        other => Err(PromqlError::bad_data(format!(
-            "expected scalar argument for {name}, got {}",
-            other.type_name()
-        ))),
-    }
-}
-
-pub(crate) fn arg_string(v: Val, name: &str) -> Result<String> {
-    match v {
-        Val::Str(s) => Ok(s),
-        other => Err(PromqlError::bad_data(format!(
-            "expected string argument for {name}, got {}",
-            other.type_name()
-        ))),
-    }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+use crate::model::{Labels, civil_from_days};
+use crate::promql::context::args::{arg_scalar, arg_string, arg_vector};
+use crate::promql::context::evaluator::Evaluator;
+use crate::promql::context::expr::unparen;
+use crate::promql::context::labels::labels_set;
+use crate::promql::error::{PromqlError, Result};
+use crate::promql::position::position;
+use crate::promql::value::{ESample, Val};
+use crate::promql::{histogram, info, range_fns};
 
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
@@ -157,12 +115,6 @@ fn absent_labels(e: &Expr) -> Labels {
     Labels::new(pairs).unwrap_or_default()
 }
 
-/// Whether `name` may name a label: Prometheus 3 accepts any non-empty UTF-8,
-/// so not a string literal of the query that was not UTF-8 (`"\xff"`).
-pub(crate) fn valid_label_name(ev: &Evaluator<'_>, name: &str) -> bool {
-    !name.is_empty() && ev.non_utf8.bytes_of(name).is_none()
-}
-
 /// Splits `s` into runs of ASCII digits and runs of anything else.
 fn natural_chunks(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -209,14 +161,6 @@ fn natural_less(a: &str, b: &str) -> bool {
     false
 }
 
-/// The expression inside any parentheses.
-fn unparen(e: &Expr) -> &Expr {
-    match e {
-        Expr::Paren(p) => unparen(&p.expr),
-        _ => e,
-    }
-}
-
 /// Go's `math.Max`/`math.Min`: NaN wins.
 fn go_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
@@ -234,14 +178,7 @@ fn go_min(a: f64, b: f64) -> f64 {
     }
 }
 
-fn selector_text_start(e: &Expr) -> Option<String> {
-    match e {
-        Expr::MatrixSelector(ms) => ms.vs.name.clone(),
-        Expr::VectorSelector(vs) => vs.name.clone(),
-        _ => None,
-    }
-}
-
+/// The call `c` evaluated at `t`.
 pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
     let name = c.func.name;
     let args = &c.args.args;
@@ -333,7 +270,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                 | "holt_winters"
         )
     {
-        return range_call(ev, c, t);
+        return range_fns::step::eval(ev, c, t);
     }
     match name {
         "label_replace" => {
@@ -347,7 +284,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
                     "invalid regular expression in label_replace(): {e}"
                 ))
             })?;
-            if !valid_label_name(ev, &dst) {
+            if !ev.valid_label_name(&dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_replace(): {dst}"
                 )));
@@ -374,14 +311,14 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             let mut srcs = Vec::new();
             for a in &args[3..] {
                 let src = arg_string(ev.eval(a, t)?, name)?;
-                if !valid_label_name(ev, &src) {
+                if !ev.valid_label_name(&src) {
                     return Err(PromqlError::bad_data(format!(
                         "invalid source label name in label_join(): {src}"
                     )));
                 }
                 srcs.push(src);
             }
-            if !valid_label_name(ev, &dst) {
+            if !ev.valid_label_name(&dst) {
                 return Err(PromqlError::bad_data(format!(
                     "invalid destination label name in label_join(): {dst}"
                 )));
@@ -459,15 +396,19 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
             let Some((plan, series)) = ev.info_data.remove(&key) else {
                 return Err(PromqlError::execution("info series were not loaded"));
             };
-            let r = info::eval_info(ev, c, &plan, &series, t);
+            let r = info::eval(ev, c, &plan, &series, t);
             ev.info_data.insert(key, (plan, series));
             return r.map(Val::Vector);
         }
-        "histogram_quantile" => return histogram::histogram_quantile(ev, c, t).map(Val::Vector),
-        "histogram_quantiles" => {
-            return histogram::histogram_quantiles(ev, c, t).map(Val::Vector);
+        "histogram_quantile" => {
+            return histogram::step::histogram_quantile(ev, c, t).map(Val::Vector);
         }
-        "histogram_fraction" => return histogram::histogram_fraction(ev, c, t).map(Val::Vector),
+        "histogram_quantiles" => {
+            return histogram::step::histogram_quantiles(ev, c, t).map(Val::Vector);
+        }
+        "histogram_fraction" => {
+            return histogram::step::histogram_fraction(ev, c, t).map(Val::Vector);
+        }
         _ => {}
     }
     // Element-wise functions of one vector and optional scalars.
@@ -529,164 +470,6 @@ pub(crate) fn eval_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val>
         }
     }
     Ok(Val::Vector(out))
-}
-
-/// The range-vector argument of a range function and the positions of its other
-/// (scalar) arguments: `quantile_over_time(φ, m)` has it second.
-pub(crate) fn range_arg_positions(name: &str, nargs: usize) -> (usize, Vec<usize>) {
-    if name == "quantile_over_time" {
-        (1, vec![0])
-    } else {
-        (0, (1..nargs).collect())
-    }
-}
-
-fn range_call(ev: &mut Evaluator<'_>, c: &Call, t: i64) -> Result<Val> {
-    let name = c.func.name;
-    let args = &c.args.args;
-    let (mi, others) = range_arg_positions(name, args.len());
-    let marg = unparen(&args[mi]);
-    let (at, off, range) = match marg {
-        Expr::MatrixSelector(ms) => (&ms.vs.at, &ms.vs.offset, dur_ms(&ms.range)),
-        Expr::Subquery(sq) => (&sq.at, &sq.offset, dur_ms(&sq.range)),
-        _ => {
-            return Err(PromqlError::bad_data(format!(
-                "expected type range vector in call to function {name:?}"
-            )));
-        }
-    };
-    let end = ev.ref_time(at, off, t);
-    let start = end - range;
-    let mut extra = Vec::new();
-    for &i in &others {
-        extra.push(arg_scalar(ev.eval(&args[i], t)?, name)?);
-    }
-    let m: Vec<ESeries> = match ev.eval(marg, t)? {
-        Val::Matrix(m) => m,
-        other => {
-            return Err(PromqlError::bad_data(format!(
-                "expected range vector argument for {name}, got {}",
-                other.type_name()
-            )));
-        }
-    };
-    check_range_call(ev, name, marg, &extra)?;
-    let keep_name = range_fn_keeps_name(name);
-    let mut out = Vec::with_capacity(m.len());
-    for s in m {
-        if let Some(v) = range_fn_value(name, &s.points, start, end, t, &extra)? {
-            out.push(ESample {
-                labels: s.labels,
-                t,
-                v,
-                drop_name: if keep_name { s.drop_name } else { true },
-            });
-        }
-    }
-    Ok(Val::Vector(out))
-}
-
-/// The annotations and argument errors of a range function call, given its
-/// range argument and the values of its scalar arguments.
-pub(crate) fn check_range_call(
-    ev: &mut Evaluator<'_>,
-    name: &str,
-    marg: &Expr,
-    extra: &[f64],
-) -> Result<()> {
-    if matches!(name, "rate" | "increase" | "irate")
-        && let Some(metric) = selector_text_start(marg)
-        && !["_total", "_sum", "_count", "_bucket"]
-            .iter()
-            .any(|s| metric.ends_with(s))
-    {
-        let pos = position(&ev.query, &metric);
-        ev.info(format!(
-            "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}{pos}"
-        ));
-    }
-    if matches!(name, "double_exponential_smoothing" | "holt_winters") {
-        let (sf, tf) = (extra[0], extra[1]);
-        if !(sf > 0.0 && sf < 1.0) {
-            return Err(PromqlError::execution(format!(
-                "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
-                format_float(sf)
-            )));
-        }
-        if !(tf > 0.0 && tf < 1.0) {
-            return Err(PromqlError::execution(format!(
-                "invalid trend factor. Expected: 0 < tf < 1, got: {}",
-                format_float(tf)
-            )));
-        }
-    }
-    if name == "quantile_over_time" && !(0.0..=1.0).contains(&extra[0]) {
-        let pos = arg_position(&ev.query, name, 0);
-        ev.warn(format!(
-            "PromQL warning: quantile value should be between 0 and 1, got {}{pos}",
-            go_g(extra[0])
-        ));
-    }
-    Ok(())
-}
-
-/// Whether a range function keeps the metric name (the `*_over_time` functions
-/// that return a sample as it is).
-pub(crate) fn range_fn_keeps_name(name: &str) -> bool {
-    matches!(name, "last_over_time" | "first_over_time")
-}
-
-/// A range function over one series' points in the window `(start, end]`,
-/// evaluated at `t`; `None` when it has no value there.
-pub(crate) fn range_fn_value(
-    name: &str,
-    p: &[Point],
-    start: i64,
-    end: i64,
-    t: i64,
-    extra: &[f64],
-) -> Result<Option<f64>> {
-    if p.is_empty() {
-        return Ok(None);
-    }
-    Ok(match name {
-        "rate" => rf::extrapolated_rate(p, start, end, true, true),
-        "increase" => rf::extrapolated_rate(p, start, end, true, false),
-        "delta" => rf::extrapolated_rate(p, start, end, false, false),
-        "irate" => rf::instant_rate(p, true),
-        "idelta" => rf::instant_rate(p, false),
-        "deriv" => (p.len() >= 2).then(|| rf::linear_regression(p, p[0].t).0),
-        "predict_linear" => (p.len() >= 2).then(|| {
-            let (slope, icept) = rf::linear_regression(p, t);
-            icept + slope * extra[0]
-        }),
-        "changes" => Some(rf::changes(p)),
-        "resets" => Some(rf::resets(p)),
-        "avg_over_time" => Some(rf::avg(p)),
-        "sum_over_time" => Some(rf::sum(p)),
-        "min_over_time" => Some(rf::min(p)),
-        "max_over_time" => Some(rf::max(p)),
-        "count_over_time" => Some(p.len() as f64),
-        "last_over_time" => Some(p[p.len() - 1].v),
-        "first_over_time" => Some(p[0].v),
-        "present_over_time" => Some(1.0),
-        "stddev_over_time" => Some(rf::variance(p).sqrt()),
-        "stdvar_over_time" => Some(rf::variance(p)),
-        "quantile_over_time" => Some(rf::quantile_over(extra[0], p)),
-        "mad_over_time" => Some(rf::mad(p)),
-        "ts_of_min_over_time" => Some(rf::ts_of_extreme(p, false)),
-        "ts_of_max_over_time" => Some(rf::ts_of_extreme(p, true)),
-        "ts_of_last_over_time" => Some(p[p.len() - 1].t as f64 / 1000.0),
-        "ts_of_first_over_time" => Some(p[0].t as f64 / 1000.0),
-        "double_exponential_smoothing" | "holt_winters" => {
-            rf::double_exponential_smoothing(p, extra[0], extra[1])
-        }
-        _ => {
-            return Err(PromqlError::bad_data(format!(
-                "function {name:?} is not supported"
-            )));
-        }
-    })
 }
 
 #[cfg(test)]

@@ -11,8 +11,11 @@
 
 use std::fmt::Write as _;
 
-use super::{QueryResult, Value, value::Point};
+use super::value::{Point, QueryResult, Value};
 use crate::model::Labels;
+
+/// A sample value as the API writes it, inside its quotes (`1`, `1e-07`, `+Inf`).
+pub use crate::model::float::write_json as write_float;
 
 /// Appends `{"resultType":…,"result":…}` for `value` to `out`.
 pub fn write_data(value: &Value, out: &mut String) {
@@ -135,46 +138,6 @@ pub fn write_timestamp(t: i64, out: &mut String) {
     }
 }
 
-/// Go's `strconv.FormatFloat(v, f, -1, 64)` where `f` is `'e'` for magnitudes
-/// below 1e-6 or from 1e21 on and `'f'` otherwise: the shortest digits that
-/// read back as `v`.
-pub fn write_float(v: f64, out: &mut String) {
-    if v.is_nan() {
-        out.push_str("NaN");
-    } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-    } else {
-        let abs = v.abs();
-        if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-            write_exponent(v, out);
-        } else {
-            // Rust's `Display` for f64 is the shortest round-tripping decimal
-            // without an exponent, as Go's 'f' with precision -1; -0 keeps its sign
-            // in both.
-            let _ = write!(out, "{v}");
-        }
-    }
-}
-
-/// Go's `'e'` form: `d.ddde±XX`, at least two exponent digits.
-fn write_exponent(v: f64, out: &mut String) {
-    // `{:e}` gives the shortest mantissa and an exponent without padding, e.g.
-    // `1e-7`, `1.5e21`.
-    let text = format!("{v:e}");
-    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
-    let (sign, digits) = match exp.strip_prefix('-') {
-        Some(d) => ('-', d),
-        None => ('+', exp),
-    };
-    out.push_str(mantissa);
-    out.push('e');
-    out.push(sign);
-    if digits.len() < 2 {
-        out.push('0');
-    }
-    out.push_str(digits);
-}
-
 /// A JSON string as Go's `encoding/json` writes it (HTML-safe).
 pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
@@ -208,44 +171,10 @@ mod tests {
     use super::*;
     use crate::promql::{Sample, Series};
 
-    fn float(v: f64) -> String {
-        let mut s = String::new();
-        write_float(v, &mut s);
-        s
-    }
-
     fn ts(t: i64) -> String {
         let mut s = String::new();
         write_timestamp(t, &mut s);
         s
-    }
-
-    #[test]
-    fn floats_as_go_formats_them() {
-        let cases: &[(f64, &str)] = &[
-            (1.0, "1"),
-            (0.0, "0"),
-            (-0.0, "-0"),
-            (0.1, "0.1"),
-            (1.5, "1.5"),
-            (-2.25, "-2.25"),
-            (1e-6, "0.000001"),
-            (1e-7, "1e-07"),
-            (-1.5e-7, "-1.5e-07"),
-            (1.2345e-300, "1.2345e-300"),
-            (1e20, "100000000000000000000"),
-            (1e21, "1e+21"),
-            (1.5e300, "1.5e+300"),
-            (f64::MAX, "1.7976931348623157e+308"),
-            (5e-324, "5e-324"),
-            (123456789.123, "123456789.123"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-        ];
-        for (v, want) in cases {
-            assert_eq!(float(*v), *want, "{v:e}");
-        }
     }
 
     #[test]

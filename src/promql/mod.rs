@@ -21,24 +21,45 @@
 //! durations; evaluation is ours: each selector's series are read once for
 //! the whole query into buffers and every step is evaluated from them. A range
 //! query's selectors, range functions, aggregations and arithmetic are evaluated
-//! a series at a time over all steps at once (`columnar.rs`), the rest step by
-//! step on top of their results (`engine.rs`).
+//! a series at a time over all steps at once (each operator's `columnar`
+//! module), the rest step by step on top of their results (its `step` module).
+//!
+//! The layers, from the bottom; each module imports only from those below it:
+//!
+//! 1. Values and text: the [`Value`] types and the evaluator's own
+//!    (`value`), errors (`error`), the query text parsed behind its guards
+//!    (`parse`: duration expressions, Go strings, the `info` selector marker),
+//!    positions in the text for annotations (`position`), and two
+//!    helpers (`in_order`: work on all cores handed on in order; `xxhash`).
+//! 2. The evaluation context (`context`): the evaluator's state, the series
+//!    the selectors read, the columns of a range query, the sample limit, the
+//!    annotations, and the label, time and arithmetic helpers every operator
+//!    uses.
+//! 3. Operators and functions, each step by step and, where a range query
+//!    gains from it, by columns beside it: `selector`, `subquery`,
+//!    `aggregate`, `binary`, `range_fns`, `histogram`, `info`, and
+//!    `functions` (the calls by name, down to the range functions, the
+//!    histogram functions and `info`). An operator evaluates its operands
+//!    through the context and knows no other operator.
+//! 4. The engine (`engine`): which evaluation each kind of node gets, the
+//!    selection of a query's series, and the [`Engine`] API on top; [`json`]
+//!    beside it.
 
 mod aggregate;
 mod binary;
-mod columnar;
-mod durations;
+mod context;
 mod engine;
 mod error;
 mod functions;
-mod go_strings;
 mod histogram;
 mod in_order;
 mod info;
 pub mod json;
 mod parse;
-pub(crate) mod position;
+mod position;
 mod range_fns;
+mod selector;
+mod subquery;
 mod value;
 mod xxhash;
 

@@ -1,5 +1,4 @@
-//! Positions in the query text for annotations, and Go's `%g` float formatting
-//! that Prometheus's annotation messages use.
+//! Positions in the query text for annotations.
 //!
 //! The parser gives no positions, so they are found in the text: the first call
 //! of a function (or aggregation) by name, then its arguments split at top-level
@@ -119,51 +118,6 @@ pub(crate) fn arg_position(query: &str, name: &str, idx: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Go's `%g`: the shortest representation, with an exponent below 1e-4 and from
-/// 1e21 on.
-pub(crate) fn go_g(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let exp = v.abs().log10().floor() as i32;
-    if (-4..21).contains(&exp) {
-        format!("{v}")
-    } else {
-        go_exp(&format!("{v:e}"))
-    }
-}
-
-/// Go's `%.2g`: two significant digits.
-pub(crate) fn go_g2(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return go_g(v);
-    }
-    let e = format!("{v:.1e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mant = mant.trim_end_matches('0').trim_end_matches('.');
-    if (-4..2).contains(&exp) {
-        let x: f64 = format!("{mant}e{exp}").parse().unwrap_or(v);
-        format!("{x}")
-    } else {
-        go_exp(&format!("{mant}e{exp}"))
-    }
-}
-
-/// Rust's `1.5e3` written as Go's `1.5e+03`.
-pub(crate) fn go_exp(s: &str) -> String {
-    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}e{sign}{:02}", exp.abs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,16 +133,5 @@ mod tests {
         let q = "sum(quantile_over_time(2, m[1m])) + quantile by (a) (\n  0.5, m)";
         assert_eq!(arg_position(q, "quantile", 0), " (2:3)");
         assert_eq!(arg_position(q, "nosuch", 0), "");
-    }
-
-    #[test]
-    fn floats_as_go_formats_them() {
-        assert_eq!(go_g(1.1), "1.1");
-        assert_eq!(go_g(-1.0), "-1");
-        assert_eq!(go_g(1e21), "1e+21");
-        assert_eq!(go_g(0.00001), "1e-05");
-        assert_eq!(go_g2(5.0), "5");
-        assert_eq!(go_g2(0.123), "0.12");
-        assert_eq!(go_g2(123.0), "1.2e+02");
     }
 }

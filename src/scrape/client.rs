@@ -213,7 +213,7 @@ impl HttpClient {
         body: &mut Vec<u8>,
     ) -> Result<Format, ScrapeError> {
         // Go's FormatFloat(secs, 'f', -1): "10", "0.2".
-        let timeout_header = timeout.as_secs_f64().to_string();
+        let timeout_header = crate::model::float::format_f(timeout.as_secs_f64());
         let authorization = self.authorization()?;
         if let Some(pool) = &self.plain
             && let Some(target) = http1::Target::of(url)

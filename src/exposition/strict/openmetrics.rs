@@ -15,8 +15,8 @@ use super::{duplicate_label, identity, rule};
 use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
 use crate::exposition::line::SampleExtra;
-use crate::exposition::number::parse_value;
 use crate::model::HashSet64;
+use crate::model::float::parse_exposition;
 
 #[derive(Debug, Default)]
 pub(crate) struct OmValidator {
@@ -243,7 +243,7 @@ impl OmValidator {
         let mut le = None;
         if bucket {
             let text = s.labels.get("le").map(|t| t.get().into_owned());
-            match text.as_deref().map(|t| (t, parse_value(t))) {
+            match text.as_deref().map(|t| (t, parse_exposition(t))) {
                 Some((t, Ok(b)))
                     if !b.is_nan() && (!b.is_infinite() || t == "+Inf" || t == "-Inf") =>
                 {
@@ -261,7 +261,7 @@ impl OmValidator {
             let q = s.labels.get("quantile").map(|t| t.get().into_owned());
             let ok = q
                 .as_deref()
-                .and_then(|t| parse_value(t).ok())
+                .and_then(|t| parse_exposition(t).ok())
                 .is_some_and(|q| (0.0..=1.0).contains(&q));
             if !ok {
                 return Err(rule(

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::{duplicate_label, rule};
 use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
-use crate::exposition::number::parse_value;
+use crate::model::float::parse_exposition;
 
 #[derive(Debug, Default)]
 pub(crate) struct TextValidator {
@@ -129,7 +129,7 @@ fn check_escapes(text: &Text<'_>) -> Result<(), LineError> {
 fn numeric_label(s: &Sample<'_>, label: &str) -> Result<(), LineError> {
     for l in s.labels.iter().filter(|l| l.name == label) {
         let v = l.value.get();
-        if parse_value(&v).is_err() {
+        if parse_exposition(&v).is_err() {
             return Err(rule(
                 format!("a number as the {label} label"),
                 format!("{label}={v:?}"),

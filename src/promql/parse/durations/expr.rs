@@ -2,8 +2,16 @@
 //! `+ -` below `* / %` below unary signs below a right-associative `^`) and
 //! its value in a query's context.
 
+use super::failure::ParseFailure;
 use super::lex::{Func, Kind, MAX_SECONDS, Mode, Token, token_at};
-use super::{DurationContext, ParseFailure};
+
+/// The query's step and range (end − start), in seconds, for `step()` and
+/// `range()`; both 0 for an instant query.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DurationContext {
+    pub step_s: f64,
+    pub range_s: f64,
+}
 
 #[derive(Debug)]
 pub(super) enum Node {

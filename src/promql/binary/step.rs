@@ -1,55 +1,23 @@
-//! Binary operators: arithmetic, comparisons (with `bool`), set operators, and
-//! vector matching (`on`, `ignoring`, `group_left`, `group_right`).
+//! Binary operations at one evaluation time: scalars, a vector and a scalar,
+//! set operators, and vector-to-vector matching one-to-one, many-to-one and
+//! one-to-many, with fill values.
 
 use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::BinaryExpr;
 use promql_parser::parser::ast::{LabelModifier, VectorMatchCardinality};
-use promql_parser::parser::token::{
-    T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
-    T_MUL, T_NEQ, T_POW, T_SUB, TokenId,
-};
+use promql_parser::parser::token::{T_LAND, T_LOR, T_LUNLESS, TokenId};
 
-use super::engine::Evaluator;
-use super::error::{PromqlError, Result};
-use super::value::{ESample, Val, drop_metric_name, labels_only, labels_set, labels_without};
+use super::apply::{apply, is_comparison};
+use super::matching::{result_labels, signature};
 use crate::model::Labels;
+use crate::promql::context::evaluator::Evaluator;
+use crate::promql::context::labels::{labels_set, prom_labels};
+use crate::promql::error::{PromqlError, Result};
+use crate::promql::value::{ESample, Val};
 
-/// Applies `op` to two floats: the value and whether a comparison holds (always
-/// true for arithmetic).
-pub(crate) fn apply(op: TokenId, l: f64, r: f64) -> (f64, bool) {
-    match op {
-        T_ADD => (l + r, true),
-        T_SUB => (l - r, true),
-        T_MUL => (l * r, true),
-        T_DIV => (l / r, true),
-        T_MOD => (l % r, true),
-        T_POW => (l.powf(r), true),
-        T_ATAN2 => (l.atan2(r), true),
-        T_EQLC => (l, l == r),
-        T_NEQ => (l, l != r),
-        T_GTR => (l, l > r),
-        T_LSS => (l, l < r),
-        T_GTE => (l, l >= r),
-        T_LTE => (l, l <= r),
-        _ => (f64::NAN, false),
-    }
-}
-
-pub(crate) fn is_comparison(op: TokenId) -> bool {
-    matches!(op, T_EQLC | T_NEQ | T_GTR | T_LSS | T_GTE | T_LTE)
-}
-
-/// Prometheus's `Labels.String()`: `{a="b", c="d"}`.
-pub(crate) fn prom_labels(l: &Labels) -> String {
-    let parts: Vec<String> = l
-        .iter()
-        .map(|x| format!("{}={:?}", x.name, x.value))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
-pub(crate) fn eval_binary(ev: &mut Evaluator<'_>, b: &BinaryExpr, t: i64) -> Result<Val> {
+/// `b` evaluated at `t`.
+pub(crate) fn eval(ev: &mut Evaluator<'_>, b: &BinaryExpr, t: i64) -> Result<Val> {
     let op = b.op.id();
     let lhs = ev.eval(&b.lhs, t)?;
     let rhs = ev.eval(&b.rhs, t)?;
@@ -125,22 +93,6 @@ fn vector_scalar(
         out.push(x);
     }
     out
-}
-
-/// The signature two sides are matched on.
-pub(crate) fn signature(l: &Labels, matching: Option<&LabelModifier>) -> Labels {
-    match matching {
-        Some(LabelModifier::Include(on)) => {
-            let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
-            labels_only(l, &names)
-        }
-        Some(LabelModifier::Exclude(ign)) => {
-            let mut names: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
-            names.push("__name__");
-            labels_without(l, &names)
-        }
-        None => labels_without(l, &["__name__"]),
-    }
 }
 
 fn set_op(
@@ -289,35 +241,6 @@ fn vector_vector(
     Ok(j.out)
 }
 
-/// The labels of a vector-to-vector result from its "many"-side operand's.
-pub(crate) fn result_labels(
-    l: &Labels,
-    cmp: bool,
-    one_to_one: bool,
-    matching: Option<&LabelModifier>,
-) -> Labels {
-    let labels = if cmp {
-        l.clone()
-    } else {
-        // Arithmetic changes what the metric is: its name, type and unit go.
-        drop_metric_name(l)
-    };
-    if !one_to_one {
-        return labels;
-    }
-    match matching {
-        Some(LabelModifier::Include(on)) => {
-            let names: Vec<&str> = on.labels.iter().map(String::as_str).collect();
-            labels_only(&labels, &names)
-        }
-        Some(LabelModifier::Exclude(ign)) => {
-            let names: Vec<&str> = ign.labels.iter().map(String::as_str).collect();
-            labels_without(&labels, &names)
-        }
-        None => labels,
-    }
-}
-
 /// The state of one vector-to-vector operation: what matched, and the output.
 struct Joiner<'a> {
     op: TokenId,
@@ -385,24 +308,5 @@ impl Joiner<'_> {
             drop_name: self.rbool || !self.cmp || ls.drop_name,
         });
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_print_as_prometheus_does() {
-        let l = Labels::new([("__name__", "m"), ("a", "x\"y")]).unwrap();
-        assert_eq!(prom_labels(&l), r#"{__name__="m", a="x\"y"}"#);
-        assert_eq!(prom_labels(&Labels::empty()), "{}");
-    }
-
-    #[test]
-    fn comparisons_keep_left_value() {
-        assert_eq!(apply(T_GTR, 3.0, 1.0), (3.0, true));
-        assert_eq!(apply(T_LSS, 3.0, 1.0), (3.0, false));
-        assert_eq!(apply(T_MOD, 7.0, 4.0).0, 3.0);
     }
 }

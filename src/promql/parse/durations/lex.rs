@@ -3,7 +3,8 @@
 //! an error), while after `offset` the expression simply ends at the first
 //! token that cannot belong to it.
 
-use super::ParseFailure;
+use super::failure::ParseFailure;
+use crate::model::float;
 
 /// Where the tokens are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,7 +268,7 @@ fn parse_number(text: &str) -> Option<f64> {
     {
         return None;
     }
-    digits.parse().ok()
+    float::parse(&digits)
 }
 
 /// Whether `text` has a duration's shape (numbers each followed by a unit),

@@ -21,22 +21,17 @@
 //! durations after parsing.
 
 mod expr;
+mod failure;
 mod lex;
 
 use std::borrow::Cow;
 
+pub(crate) use self::expr::DurationContext;
 use self::expr::{Node, Parser, Stop, signed};
+use self::failure::ParseFailure;
 use self::lex::{Kind, MAX_SECONDS, Mode, Token};
-use super::error::PromqlError;
 use super::go_strings::string_end;
-
-/// The query's step and range (end − start), in seconds, for `step()` and
-/// `range()`; both 0 for an instant query.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct DurationContext {
-    pub step_s: f64,
-    pub range_s: f64,
-}
+use crate::promql::error::PromqlError;
 
 /// A query with its duration expressions replaced by their values.
 #[derive(Debug)]
@@ -69,36 +64,6 @@ pub(crate) fn rewrite(query: &str, ctx: DurationContext) -> Result<Rewritten<'_>
         text,
         deferred: r.deferred,
     })
-}
-
-/// A parse error at a byte offset.
-#[derive(Debug)]
-pub(super) struct ParseFailure {
-    pos: usize,
-    message: String,
-}
-
-impl ParseFailure {
-    fn at(pos: usize, message: impl Into<String>) -> ParseFailure {
-        ParseFailure {
-            pos,
-            message: message.into(),
-        }
-    }
-
-    /// Prometheus's form: `line:column: parse error: …`, both 1-based, the
-    /// column counted in bytes.
-    fn into_error(self, q: &str) -> PromqlError {
-        let before = &q.as_bytes()[..self.pos.min(q.len())];
-        let line = 1 + before.iter().filter(|&&c| c == b'\n').count();
-        let col = self.pos
-            - before
-                .iter()
-                .rposition(|&c| c == b'\n')
-                .map_or(0, |i| i + 1)
-            + 1;
-        PromqlError::bad_data(format!("{line}:{col}: parse error: {}", self.message))
-    }
 }
 
 /// What came before a word, to tell the `offset` modifier from a metric named

@@ -1,14 +1,24 @@
-//! Parsing behind guards: the query's length and nesting depth are capped before
-//! the grammar (a recursive parser) sees it, so a hostile query cannot overflow the
-//! stack; label regexes are recompiled as Prometheus does (`^(?s:…)$`, [`Matcher`]).
+//! The query text to a tree, behind guards: the query's length and nesting depth
+//! are capped before the grammar (a recursive parser) sees it, so a hostile query
+//! cannot overflow the stack; label regexes are recompiled as Prometheus does
+//! (`^(?s:…)$`, [`Matcher`]).
+//!
+//! Before promql-parser reads the text it is rewritten in three ways, one
+//! module each: Prometheus's duration expressions evaluated ([`durations`]),
+//! Go's byte escapes in strings read as Go reads them ([`go_strings`]), and
+//! the selector of each `info` call marked so that the grammar accepts it
+//! ([`info_marker`]).
+
+pub(crate) mod durations;
+pub(crate) mod go_strings;
+pub(crate) mod info_marker;
 
 use promql_parser::label::{MatchOp, Matchers};
 use promql_parser::parser::Expr;
 
-use super::durations::{self, DurationContext};
+use self::durations::DurationContext;
+use self::go_strings::NonUtf8Strings;
 use super::error::{PromqlError, Result};
-use super::go_strings::{self, NonUtf8Strings};
-use super::info;
 use crate::model::MatchType;
 use crate::model::Matcher;
 
@@ -24,12 +34,12 @@ pub const MAX_OPERATORS: usize = 250;
 /// A parsed query.
 pub struct Parsed {
     pub expr: Expr,
-    /// Its string literals that are not UTF-8 (see [`go_strings`](super::go_strings)).
+    /// Its string literals that are not UTF-8 (see [`go_strings`]).
     pub non_utf8: NonUtf8Strings,
 }
 
 /// Parses `query` after checking its size and nesting, with its duration
-/// expressions evaluated in `ctx` (see [`durations`](super::durations)) and
+/// expressions evaluated in `ctx` (see [`durations`]) and
 /// its strings' byte escapes read as Go reads them.
 pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Parsed> {
     if query.len() > MAX_QUERY_LEN {
@@ -41,7 +51,7 @@ pub fn parse_with(query: &str, ctx: DurationContext) -> Result<Parsed> {
     check_depth(query)?;
     let rewritten = durations::rewrite(query, ctx)?;
     let (text, non_utf8) = go_strings::rewrite(&rewritten.text);
-    let text = info::mark_selectors(&text);
+    let text = info_marker::mark_selectors(&text);
     let expr = promql_parser::parser::parse(&text).map_err(|e| {
         let e = e.trim().to_string();
         PromqlError::bad_data(if e.is_empty() {

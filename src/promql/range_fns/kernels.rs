@@ -1,8 +1,8 @@
-//! Functions over range vectors: `rate` and friends, `*_over_time`, and the
+//! The range functions' arithmetic: `rate` and friends, `*_over_time`, and the
 //! regressions. Each takes one series' points in the window `(start, end]`.
 
-use super::aggregate::{kahan_inc, nan_low_cmp, quantile};
-use super::value::Point;
+use crate::promql::context::stats::{kahan_inc, mean_inc, nan_low_cmp, quantile};
+use crate::promql::value::Point;
 
 /// `rate`, `increase` and `delta`: the change over the window, extrapolated to its
 /// edges as Prometheus does.
@@ -160,7 +160,7 @@ pub(crate) fn avg(p: &[Point]) -> f64 {
     }
     let mut mean = 0.0;
     for (i, x) in p.iter().enumerate() {
-        mean = super::aggregate::mean_inc(mean, x.v, (i + 1) as f64);
+        mean = mean_inc(mean, x.v, (i + 1) as f64);
     }
     mean
 }
