@@ -56,13 +56,17 @@
 //! OpenMetrics), without copying, in Prometheus's lenient way or as a strict
 //! validator.
 //!
-//! The server side lives in [`api`] (the HTTP endpoints) and [`scrape`] (the
-//! configuration file); the storage core (`model`, `tsdb`) is synchronous and knows
+//! The server side lives in [`config`] (the configuration file), [`relabel`],
+//! [`discovery`] (where targets come from), [`scrape`] and [`api`] (the HTTP
+//! endpoints); the storage core (`model`, `tsdb`) is synchronous and knows
 //! nothing of HTTP or async runtimes.
 
 pub mod api;
+pub mod config;
+pub mod discovery;
 pub mod exposition;
 pub mod model;
 pub mod promql;
+pub mod relabel;
 pub mod scrape;
 pub mod tsdb;

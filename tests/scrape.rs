@@ -18,8 +18,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use parking_lot::Mutex;
+use tidemark::config::Config;
 use tidemark::model::{Matcher, is_stale_nan};
-use tidemark::scrape::{ActiveTarget, Config, Health, ScrapeManager};
+use tidemark::scrape::{ActiveTarget, Health, ScrapeManager};
 use tidemark::tsdb::{Db, Options};
 
 /// What the target answers next.

@@ -19,8 +19,9 @@ use std::hash::BuildHasherDefault;
 
 use crate::exposition::{Entry, Format, Mode, Parser};
 use crate::model::{Labels, PassThrough, hash_span, hash_span_alt, stale_nan};
+use crate::relabel::{RelabelConfig, relabel};
+use crate::scrape::TargetMetadata;
 use crate::scrape::metadata::{FamilyLines, MetadataCache};
-use crate::scrape::{RelabelConfig, TargetMetadata, relabel};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 
 /// How a target's samples are stored (from its scrape config).
@@ -787,7 +788,7 @@ mod tests {
         let mut cache = ScrapeCache::new();
         let yaml = "scrape_configs:\n  - job_name: j\n    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: b\n        action: drop\n";
         let drop_b = AppendOptions {
-            metric_relabel: crate::scrape::Config::parse(yaml).unwrap().scrape_configs[0]
+            metric_relabel: crate::config::Config::parse(yaml).unwrap().scrape_configs[0]
                 .metric_relabel_configs
                 .clone(),
             ..opts()
@@ -929,7 +930,7 @@ mod tests {
         );
         let yaml = "scrape_configs:\n  - job_name: j\n    metric_relabel_configs:\n      - action: labeldrop\n        regex: __name__\n";
         let nameless = AppendOptions {
-            metric_relabel: crate::scrape::Config::parse(yaml).unwrap().scrape_configs[0]
+            metric_relabel: crate::config::Config::parse(yaml).unwrap().scrape_configs[0]
                 .metric_relabel_configs
                 .clone(),
             ..opts()

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tidemark::scrape::Config;
+use tidemark::config::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {

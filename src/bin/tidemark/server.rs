@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use tidemark::api::{self, ApiState, BUILD_INFO};
+use tidemark::config::Config;
 use tidemark::model::{format_duration, parse_bytes, parse_duration};
 use tidemark::promql::EngineOptions;
-use tidemark::scrape::{Config, ScrapeManager};
+use tidemark::scrape::ScrapeManager;
 use tidemark::tsdb::{Db, Options};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
