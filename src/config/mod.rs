@@ -17,6 +17,7 @@
 //! `rules` (`rule_files`, `alerting`) and `remote` (`remote_write`,
 //! `remote_read`) keep their sections as written for now. All of them resolve
 //! through one `Resolver`, which knows the file for errors and relative paths.
+//! [`check()`] is `check config` on top: the loaded file and what to warn about.
 //!
 //! Errors name the file, the line and column, and the key:
 //!
@@ -37,6 +38,7 @@
 //! The configuration sits below the layers that use it (discovery, scraping,
 //! the server) and above [`relabel`](crate::relabel), whose rules it compiles.
 
+mod check;
 mod discovery;
 mod error;
 mod global;
@@ -52,6 +54,7 @@ use std::path::Path;
 
 use serde_saphyr::{MessageFormatter as _, Spanned, UserMessageFormatter};
 
+pub use check::{CheckReport, CheckWarning, check};
 pub use discovery::{DEFAULT_FILE_SD_REFRESH, FileSdConfig, StaticConfig};
 pub use error::ConfigError;
 pub use global::{
