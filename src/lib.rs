@@ -58,16 +58,20 @@
 //! [`import`] backfills an OpenMetrics file of timestamped samples into blocks, on
 //! top of both.
 //!
-//! The server side lives in [`api`] (the HTTP endpoints), [`scrape`] (the
-//! configuration file) and [`server`] (all of it assembled, started and stopped
-//! without signals); the storage core (`model`, `tsdb`) is synchronous and knows
+//! The server side lives in [`config`] (the configuration file), [`relabel`],
+//! [`discovery`] (where targets come from), [`scrape`], [`api`] (the HTTP
+//! endpoints) and [`server`] (all of it assembled, started and stopped without
+//! signals); the storage core (`model`, `tsdb`) is synchronous and knows
 //! nothing of HTTP or async runtimes.
 
 pub mod api;
+pub mod config;
+pub mod discovery;
 pub mod exposition;
 pub mod import;
 pub mod model;
 pub mod promql;
+pub mod relabel;
 pub mod scrape;
 pub mod server;
 pub mod tsdb;

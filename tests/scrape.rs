@@ -18,8 +18,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use parking_lot::Mutex;
+use tidemark::config::Config;
 use tidemark::model::{Matcher, is_stale_nan};
-use tidemark::scrape::{ActiveTarget, Config, Health, ScrapeManager};
+use tidemark::scrape::{ActiveTarget, Health, ScrapeManager};
 use tidemark::tsdb::{Db, Options};
 
 /// What the target answers next.
@@ -478,5 +479,48 @@ async fn file_sd_targets_follow_the_file() {
     })
     .await;
     assert!(samples(&db, "from_b").iter().all(|s| s.1.is_some()));
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_targets_go_away_when_a_reload_drops_file_sd_configs() {
+    let (_dir, db) = open();
+    let (_a, addr_a) = target(Answer::text("from_file 1\n")).await;
+    let (_b, addr_b) = target(Answer::text("from_static 1\n")).await;
+    let sd = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sd.path().join("targets.json"),
+        format!("[{{\"targets\": [\"{addr_a}\"]}}]"),
+    )
+    .unwrap();
+    let with_files = format!(
+        "global:\n  scrape_interval: 200ms\nscrape_configs:\n  - job_name: sd\n    file_sd_configs:\n      - files: ['{}/*.json']\n",
+        sd.path().display()
+    );
+    let manager = ScrapeManager::new(db.clone());
+    manager.apply(&Config::parse(&with_files).unwrap()).unwrap();
+    until("the file's target scraped", || {
+        !samples(&db, "from_file").is_empty()
+    })
+    .await;
+
+    // The same job, its targets now written in the configuration only.
+    let without_files = format!(
+        "global:\n  scrape_interval: 200ms\nscrape_configs:\n  - job_name: sd\n    static_configs:\n      - targets: ['{addr_b}']\n"
+    );
+    manager
+        .apply(&Config::parse(&without_files).unwrap())
+        .unwrap();
+    assert_eq!(
+        the_target(&manager).scrape_url,
+        format!("http://{addr_b}/metrics"),
+        "the file's target is gone at once"
+    );
+    until("the file target's end-of-run stale marker", || {
+        samples(&db, "from_file")
+            .last()
+            .is_some_and(|s| s.1.is_none())
+    })
+    .await;
     manager.stop().await;
 }

@@ -18,8 +18,9 @@ use axum::routing::get;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tidemark::config::Config;
 use tidemark::exposition::Format;
-use tidemark::scrape::{ClientError, Config, HttpClient, ScrapeError};
+use tidemark::scrape::{ClientError, HttpClient, ScrapeError};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -140,7 +141,7 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-fn config(tail: &str) -> tidemark::scrape::ScrapeConfig {
+fn config(tail: &str) -> tidemark::config::ScrapeConfig {
     let text = format!("scrape_configs:\n  - job_name: t\n{tail}");
     Config::parse(&text).unwrap().scrape_configs.remove(0)
 }

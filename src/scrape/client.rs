@@ -23,7 +23,7 @@ use base64::prelude::BASE64_STANDARD;
 use flate2::write::MultiGzDecoder;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 
-use super::config::{Authorization, BasicAuth, CredentialSource, Scheme, ScrapeConfig};
+use crate::config::{Authorization, BasicAuth, CredentialSource, Scheme, ScrapeConfig};
 use crate::exposition::Format;
 
 /// The `Accept` header of a scrape: OpenMetrics preferred, then the text format

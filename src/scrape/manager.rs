@@ -13,16 +13,18 @@
 //!   progress is stored, so no series goes stale and nothing in flight is lost;
 //! - an unchanged job keeps running untouched.
 //!
-//! A pool's targets come from its `static_configs` and its `file_sd_configs`
-//! files. Whenever they change, the pool is synced: new targets start a loop,
-//! and a target that is gone stops its loop, which writes stale markers for its
-//! series a little over two intervals later (see
-//! [`end_of_run`](super::scrape_loop::end_of_run)).
+//! A pool's targets come from its job's discovery
+//! [`Providers`](crate::discovery::Providers): the groups of `static_configs` at
+//! once, then whatever each running provider sends. Whenever they change, the
+//! pool is synced: new targets start a loop, and a target that is gone stops its
+//! loop, which writes stale markers for its series a little over two intervals
+//! later (see [`end_of_run`](super::scrape_loop::end_of_run)).
 //!
 //! [`ScrapeManager::stop`] ends every loop at once, writing nothing more, and
 //! waits for them, so that the database can be closed afterwards.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -33,13 +35,11 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::client::{ClientError, HttpClient};
-use super::file_sd::{FileSd, ReadErrors};
 use super::scrape_loop::{self, BodyBuffers, LoopSpec, LoopState, ScrapeCounters, TargetStatus};
+use crate::config::{Config, ScrapeConfig};
+use crate::discovery::{ADDRESS_LABEL, DiscoveryCounters, MergedGroups, Providers, TargetGroup};
 use crate::model::Labels;
-use crate::scrape::{
-    AppendOptions, Config, LabelLimits, ScrapeConfig, StaticConfig, Target, populate,
-    with_job_defaults,
-};
+use crate::scrape::{AppendOptions, LabelLimits, Target, populate, with_job_defaults};
 use crate::tsdb::Db;
 
 /// Why a configuration could not be applied; the previous one keeps running.
@@ -97,11 +97,11 @@ pub struct ScrapeManager {
     /// Turns true at shutdown; every loop and end-of-run task watches it.
     shutdown: watch::Sender<bool>,
     inner: Mutex<Inner>,
-    /// Failed reads of `file_sd_configs` files, all jobs together.
-    sd_read_errors: ReadErrors,
+    /// The discovery counters of all jobs together.
+    sd_counters: DiscoveryCounters,
     counters: Arc<ScrapeCounters>,
     buffers: Arc<BodyBuffers>,
-    /// Itself, for the discovery tasks that sync a pool when files change.
+    /// Itself, for the discovery tasks that sync a pool when targets change.
     this: Weak<ScrapeManager>,
 }
 
@@ -117,13 +117,12 @@ struct Pool {
     config: Arc<ScrapeConfig>,
     client: Arc<HttpClient>,
     opts: Arc<AppendOptions>,
-    /// The groups of `static_configs`, then those of the files.
-    static_groups: Vec<StaticConfig>,
-    file_groups: Vec<StaticConfig>,
+    /// The groups each discovery provider of the job sent last.
+    groups: MergedGroups,
     /// By target identity: its URL and series labels.
     loops: HashMap<String, TargetLoop>,
     dropped: Vec<BTreeMap<String, String>>,
-    /// Follows the `file_sd_configs` files and syncs the pool.
+    /// Runs the job's discovery providers and syncs the pool on each change.
     discovery: Option<JoinHandle<()>>,
 }
 
@@ -158,7 +157,7 @@ impl ScrapeManager {
             db,
             shutdown: watch::channel(false).0,
             inner: Mutex::new(Inner::default()),
-            sd_read_errors: ReadErrors::default(),
+            sd_counters: DiscoveryCounters::default(),
             counters: Arc::default(),
             buffers: Arc::default(),
             this: this.clone(),
@@ -210,10 +209,15 @@ impl ScrapeManager {
         for (config, client) in fresh {
             let job = config.job_name.clone();
             let old = inner.pools.remove(&job);
+            let providers = Providers::new(
+                &job,
+                &config.static_configs,
+                &config.file_sd_configs,
+                &self.sd_counters,
+            );
             let mut pool = Pool {
                 opts: Arc::new(append_options(&config)),
-                static_groups: config.static_configs.clone(),
-                file_groups: Vec::new(),
+                groups: providers.initial(),
                 loops: HashMap::new(),
                 dropped: Vec::new(),
                 discovery: None,
@@ -226,9 +230,8 @@ impl ScrapeManager {
                 if let Some(d) = &old.discovery {
                     d.abort();
                 }
-                // The files are the same unless their patterns changed; the
-                // new watcher reads them again at once in any case.
-                pool.file_groups = old.file_groups;
+                // What the providers found stays until they send again.
+                pool.groups.carry_over(old.groups);
                 for (key, l) in old.loops {
                     let _ = l.stop.send(true);
                     handover.insert(
@@ -246,44 +249,29 @@ impl ScrapeManager {
             }
             let desired = pool.desired();
             self.sync(&mut inner.retiring, &mut pool, desired, handover);
-            pool.discovery = self.spawn_discovery(&pool.config);
+            pool.discovery = self.spawn_discovery(&job, providers);
             inner.pools.insert(job, pool);
         }
         inner.retiring.retain(|t| !t.is_finished());
         Ok(())
     }
 
-    /// Follows the job's files, if it has any, syncing the pool on each change.
-    fn spawn_discovery(&self, config: &ScrapeConfig) -> Option<JoinHandle<()>> {
-        if config.file_sd_configs.is_empty() {
-            return None;
-        }
-        let job = config.job_name.clone();
-        let sd = match FileSd::new(&config.file_sd_configs) {
-            Ok(sd) => sd.with_read_errors(self.sd_read_errors.clone()),
-            // The configuration checked the patterns; this is a bug, not input.
-            Err(err) => {
-                warn!(job = %job, %err, "File discovery cannot start");
-                return None;
-            }
-        };
-        let (tx, mut groups) = watch::channel(Vec::new());
+    /// Runs the job's providers, if any need running, syncing the pool on each
+    /// change.
+    fn spawn_discovery(&self, job: &str, providers: Providers) -> Option<JoinHandle<()>> {
+        let job = job.to_owned();
         let this = self.this.clone();
-        Some(tokio::spawn(async move {
-            let follow = tokio::spawn(sd.run(tx));
-            while groups.changed().await.is_ok() {
-                let found = groups.borrow_and_update().clone();
-                let Some(manager) = this.upgrade() else {
-                    return;
-                };
-                manager.files_changed(&job, found);
-            }
-            follow.abort();
-        }))
+        providers.spawn(move |provider, found| {
+            let Some(manager) = this.upgrade() else {
+                return ControlFlow::Break(());
+            };
+            manager.groups_changed(&job, provider, found);
+            ControlFlow::Continue(())
+        })
     }
 
-    /// New groups from a job's files.
-    fn files_changed(&self, job: &str, groups: Vec<StaticConfig>) {
+    /// New groups from one of a job's discovery providers.
+    fn groups_changed(&self, job: &str, provider: usize, groups: Vec<TargetGroup>) {
         let mut inner = self.inner.lock();
         if inner.stopped {
             return;
@@ -294,7 +282,7 @@ impl ScrapeManager {
         let Some(pool) = pools.get_mut(job) else {
             return;
         };
-        pool.file_groups = groups;
+        pool.groups.update(provider, groups);
         let desired = pool.desired();
         self.sync(retiring, pool, desired, HashMap::new());
     }
@@ -449,7 +437,7 @@ impl ScrapeManager {
             failed_scrapes: c.failed.load(Ordering::Relaxed),
             exceeded_sample_limit: c.exceeded_sample_limit.load(Ordering::Relaxed),
             samples: c.samples.load(Ordering::Relaxed),
-            sd_file_read_errors: self.sd_read_errors.get(),
+            sd_file_read_errors: self.sd_counters.file_read_errors.get(),
         }
     }
 
@@ -487,10 +475,8 @@ impl Pool {
             active: Vec::new(),
             dropped: Vec::new(),
         };
-        for group in self.static_groups.iter().chain(&self.file_groups) {
-            for address in &group.targets {
-                let mut discovered = group.labels.clone();
-                discovered.insert("__address__".to_owned(), address.clone());
+        for group in self.groups.iter() {
+            for discovered in group.target_labels() {
                 match populate(&discovered, &self.config) {
                     Ok(Some(target)) => {
                         // The identity of the data: its URL and its series'
@@ -513,7 +499,7 @@ impl Pool {
                         .push(with_job_defaults(&discovered, &self.config)),
                     Err(err) => warn!(
                         job = %self.config.job_name,
-                        address = %address,
+                        address = %discovered.get(ADDRESS_LABEL).map_or("", String::as_str),
                         %err,
                         "Creating target failed"
                     ),

@@ -14,8 +14,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::config::ScrapeConfig;
 use crate::model::{Labels, format_duration, parse_duration};
-use crate::scrape::{ScrapeConfig, relabel};
+use crate::relabel::relabel;
 
 /// Why a discovered target cannot be scraped (Prometheus shows these as dropped
 /// targets with the reason).
@@ -233,7 +234,7 @@ fn split_host_port(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scrape::Config;
+    use crate::config::Config;
 
     fn job(yaml_tail: &str) -> ScrapeConfig {
         let text = format!(

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::scrape::{ApplyError, ConfigError};
+use crate::config::ConfigError;
+use crate::scrape::ApplyError;
 use crate::tsdb::DbError;
 
 /// Why the server could not start, failed, or did not stop cleanly. Its

@@ -11,8 +11,8 @@ use super::reload::shown;
 use super::run::{Phase, Run, Stop};
 use super::{ReloadError, ServerError, Settings};
 use crate::api::{self, ApiSettings, ApiState};
+use crate::config::Config;
 use crate::model::format_duration;
-use crate::scrape::Config;
 
 /// A running server. [`start`](Server::start) returns once it listens; storage
 /// opens and scraping starts behind it ([`ready`](Server::ready)). Dropping it

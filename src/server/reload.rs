@@ -9,7 +9,8 @@ use tracing::{error, info, warn};
 use super::ReloadError;
 use super::error::error_chain;
 use crate::api::{ApiState, ShownConfig};
-use crate::scrape::{Config, ConfigError, ScrapeManager};
+use crate::config::{Config, ConfigError};
+use crate::scrape::ScrapeManager;
 
 /// Loads the configuration file at `path`, logging what it does and a warning
 /// for each key that has no effect yet.

@@ -14,8 +14,9 @@ use super::error::error_chain;
 use super::reload::reload;
 use super::{ReloadError, ServerError, Settings};
 use crate::api::{ApiState, ReloadRequest};
+use crate::config::Config;
 use crate::model::format_duration;
-use crate::scrape::{Config, ScrapeManager};
+use crate::scrape::ScrapeManager;
 use crate::tsdb::Db;
 
 /// How long in-flight requests may take to finish once the server stops.

@@ -1,12 +1,11 @@
 //! `tidemark check config FILE...`: loads each configuration file as the server
 //! would, like `promtool check config`. Prints `Checking FILE` and ` SUCCESS: …`
 //! to stdout, or `  FAILED: …` (file, line, column and key) to stderr. Exit
-//! status: 0 when every file is valid, 1 otherwise.
+//! status: 0 when every file is valid, 1 otherwise. What is checked and what is
+//! warned about is [`tidemark::config::check`]; this prints it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-use tidemark::scrape::Config;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckConfigArgs {
@@ -19,18 +18,10 @@ pub fn run(args: &CheckConfigArgs) -> ExitCode {
     let mut failed = false;
     for file in &args.files {
         println!("Checking {}", file.display());
-        match Config::load(file) {
-            Ok(config) => {
-                for key in &config.unsupported_keys {
-                    eprintln!("  WARNING: {key} is accepted but has no effect in this version");
-                }
-                if !config.rule_files.is_empty() {
-                    // Said out loud rather than reported as checked: there is no
-                    // rule evaluation yet to check them against.
-                    eprintln!(
-                        "  WARNING: rule_files are not checked: this version does not evaluate rules ({})",
-                        config.rule_files.join(", ")
-                    );
+        match tidemark::config::check(file) {
+            Ok(report) => {
+                for warning in &report.warnings {
+                    eprintln!("  WARNING: {warning}");
                 }
                 println!(
                     " SUCCESS: {} is valid prometheus config file syntax",

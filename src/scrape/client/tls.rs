@@ -17,7 +17,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use super::ClientError;
-use crate::scrape::config::{CredentialSource, PemSource, TlsConfig};
+use crate::config::{CredentialSource, PemSource, TlsConfig};
 
 /// Builds the client TLS configuration; `http2` decides the ALPN offer.
 pub(super) fn client_config(

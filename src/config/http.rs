@@ -1,20 +1,24 @@
-//! The HTTP client settings of a scrape config (`basic_auth`, `authorization`,
+//! The HTTP client settings (`basic_auth`, `authorization`,
 //! `bearer_token[_file]`, `tls_config`, `follow_redirects`, `enable_http2`),
 //! resolved and checked as Prometheus's `HTTPClientConfig.Validate` checks them,
-//! with the same messages.
+//! with the same messages, and the [`Secret`] type that keeps credentials out of
+//! logs. Prometheus inlines these keys into every section that makes HTTP
+//! requests (scrape configs today; alertmanager and remote write configs later):
+//! each such section lends its keys as a [`RawHttpClient`].
 //!
 //! Credentials named by a file are kept as paths: the scrape client re-reads them
 //! at every scrape, as Prometheus does, so a rotated token is picked up without a
 //! reload.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
-use super::ConfigError;
-use super::Resolver;
-use super::raw::{RawAuthorization, RawBasicAuth, RawScrapeConfig, RawTlsConfig};
+use super::error::ConfigError;
+use super::raw::{Located, RawValue};
+use super::resolver::Resolver;
 
 /// A credential that must not end up in logs: its `Debug` prints `<secret>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -87,7 +91,7 @@ pub struct TlsConfig {
     pub insecure_skip_verify: bool,
 }
 
-/// The HTTP client settings of a scrape config.
+/// The HTTP client settings of a section that makes requests (each scrape job).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpClientConfig {
     pub basic_auth: Option<BasicAuth>,
@@ -111,13 +115,71 @@ impl Default for HttpClientConfig {
     }
 }
 
-/// Prometheus's `JoinDir`: a relative path is taken from the config file's
-/// directory; an absolute one, or any path when there is no directory, as is.
-pub(super) fn join_dir(dir: Option<&Path>, path: &str) -> PathBuf {
-    match dir {
-        Some(dir) if !Path::new(path).is_absolute() => dir.join(path),
-        _ => PathBuf::from(path),
-    }
+/// `basic_auth:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+/// `authorization:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuthorization {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub credentials_file: Option<String>,
+}
+
+/// `tls_config:`. `ca`, `cert` and `key` are inline PEM, the `_file` keys paths.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTlsConfig {
+    #[serde(default)]
+    pub ca: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    #[serde(default)]
+    pub cert: Option<String>,
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub key_file: Option<String>,
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub insecure_skip_verify: Option<bool>,
+    /// Accepted and reported; rustls negotiates TLS 1.2 or 1.3.
+    #[serde(default)]
+    pub min_version: Option<RawValue>,
+    #[serde(default)]
+    pub max_version: Option<RawValue>,
+}
+
+/// The HTTP client keys of a section as written. Serde cannot flatten them into
+/// a struct that denies unknown keys, so each section lists them among its own
+/// and lends them here.
+pub(super) struct RawHttpClient<'a> {
+    pub basic_auth: Option<&'a Spanned<RawBasicAuth>>,
+    pub authorization: Option<&'a Spanned<RawAuthorization>>,
+    pub bearer_token: Option<&'a Located>,
+    pub bearer_token_file: Option<&'a Located>,
+    pub tls_config: Option<&'a Spanned<RawTlsConfig>>,
+    pub follow_redirects: Option<bool>,
+    pub enable_http2: Option<bool>,
+    /// Whether `oauth2` is set (accepted, not implemented): it rules out the
+    /// other kinds of authentication.
+    pub oauth2: bool,
 }
 
 /// Strings Prometheus reads as "not set" when empty.
@@ -126,10 +188,6 @@ fn nonempty(value: &Option<String>) -> Option<&str> {
 }
 
 impl Resolver<'_> {
-    fn file(&self, path: &str) -> PathBuf {
-        join_dir(self.dir, path)
-    }
-
     /// One of an inline secret and a file, or neither.
     fn credential(
         &self,
@@ -143,21 +201,21 @@ impl Resolver<'_> {
         }
     }
 
-    /// The HTTP client settings of scrape config `key`. `unsupported` collects the
+    /// The HTTP client settings of the section `key`. `unsupported` collects the
     /// TLS keys that are accepted but have no effect.
     pub(super) fn http_client(
         &self,
         key: &str,
         entry: &Location,
-        raw: &RawScrapeConfig,
+        raw: &RawHttpClient<'_>,
         unsupported: &mut Vec<String>,
     ) -> Result<HttpClientConfig, ConfigError> {
         let at = |key_name: &str| -> Location {
             let loc = match key_name {
-                "basic_auth" => raw.basic_auth.as_ref().map(|v| v.referenced),
-                "authorization" => raw.authorization.as_ref().map(|v| v.referenced),
-                "bearer_token" => raw.bearer_token.as_ref().map(|v| v.referenced),
-                "bearer_token_file" => raw.bearer_token_file.as_ref().map(|v| v.referenced),
+                "basic_auth" => raw.basic_auth.map(|v| v.referenced),
+                "authorization" => raw.authorization.map(|v| v.referenced),
+                "bearer_token" => raw.bearer_token.map(|v| v.referenced),
+                "bearer_token_file" => raw.bearer_token_file.map(|v| v.referenced),
                 _ => None,
             };
             loc.unwrap_or(*entry)
@@ -165,12 +223,9 @@ impl Resolver<'_> {
         let fail = |name: &str, message: &str| {
             self.error(Some(&at(name)), &format!("{key}.{name}"), message)
         };
-        let token = raw.bearer_token.as_ref().filter(|t| !t.value.is_empty());
-        let token_file = raw
-            .bearer_token_file
-            .as_ref()
-            .filter(|t| !t.value.is_empty());
-        let oauth2 = raw.oauth2.is_some();
+        let token = raw.bearer_token.filter(|t| !t.value.is_empty());
+        let token_file = raw.bearer_token_file.filter(|t| !t.value.is_empty());
+        let oauth2 = raw.oauth2;
 
         if token.is_some() && token_file.is_some() {
             return Err(fail(
@@ -189,13 +244,13 @@ impl Resolver<'_> {
                 "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
             ));
         }
-        let basic_auth = match &raw.basic_auth {
+        let basic_auth = match raw.basic_auth {
             Some(Spanned { value, .. }) => {
                 Some(self.basic_auth(value).map_err(|m| fail("basic_auth", m))?)
             }
             None => None,
         };
-        let authorization = match &raw.authorization {
+        let authorization = match raw.authorization {
             Some(Spanned { value, .. }) => {
                 if token.is_some() || token_file.is_some() {
                     return Err(fail(
@@ -222,7 +277,7 @@ impl Resolver<'_> {
                     credentials: Some(credentials),
                 }),
         };
-        let tls = match &raw.tls_config {
+        let tls = match raw.tls_config {
             Some(tls) => {
                 for (name, set) in [
                     ("min_version", tls.value.min_version.is_some()),

@@ -3,9 +3,9 @@
 //!
 //! A file is a list of groups, `[{"targets": ["host:port", …], "labels": {…}}]`,
 //! in JSON (`.json`) or YAML (`.yml`, `.yaml`; unknown keys are errors). Every
-//! group gets the label `__meta_filepath` with the file's path, for relabeling.
-//! A group without `labels` has only that one; a null group is an error, as in
-//! Prometheus.
+//! group gets the label `__meta_filepath` with the file's path, for relabeling,
+//! and the source `path:index`. A group without `labels` has only that one; a
+//! null group is an error, as in Prometheus.
 //!
 //! [`FileSd`] follows the files a configuration names: it expands the patterns
 //! ([`validate_pattern`] says which are allowed), notices files that appear,
@@ -19,28 +19,13 @@ pub use watch::{DEFAULT_FILE_SD_POLL_INTERVAL, FileSd, ReadErrors};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::StaticConfig;
+use super::TargetGroup;
 
 /// The label naming the file a target came from.
 pub const FILEPATH_LABEL: &str = "__meta_filepath";
-
-/// Default `refresh_interval` of a `file_sd_configs` entry.
-pub const DEFAULT_FILE_SD_REFRESH: Duration = Duration::from_secs(300);
-
-/// One entry of `file_sd_configs:`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSdConfig {
-    /// File patterns; `*`, `?` and `[…]` may appear in the last path component
-    /// only. Relative paths are resolved against the configuration file's
-    /// directory when the configuration is loaded.
-    pub files: Vec<PathBuf>,
-    /// How often the files are re-read even when no change was seen.
-    pub refresh_interval: Duration,
-}
 
 /// Why a target group file could not be used. Prometheus keeps the groups it read
 /// from the file before, and so must the caller.
@@ -70,7 +55,7 @@ struct RawGroup {
 }
 
 /// Reads the target groups of `path`.
-pub fn read_target_groups(path: &Path) -> Result<Vec<StaticConfig>, FileSdError> {
+pub fn read_target_groups(path: &Path) -> Result<Vec<TargetGroup>, FileSdError> {
     let text = std::fs::read_to_string(path).map_err(|source| FileSdError::Read {
         path: path.to_path_buf(),
         source,
@@ -79,7 +64,7 @@ pub fn read_target_groups(path: &Path) -> Result<Vec<StaticConfig>, FileSdError>
 }
 
 /// Parses target group file text; `path` decides the format and names the file.
-pub fn parse_target_groups(path: &Path, text: &str) -> Result<Vec<StaticConfig>, FileSdError> {
+pub fn parse_target_groups(path: &Path, text: &str) -> Result<Vec<TargetGroup>, FileSdError> {
     let parse = |message: String| FileSdError::Parse {
         path: path.to_path_buf(),
         message,
@@ -115,10 +100,11 @@ pub fn parse_target_groups(path: &Path, text: &str) -> Result<Vec<StaticConfig>,
                 )));
             }
             labels.insert(FILEPATH_LABEL.to_owned(), path.display().to_string());
-            Ok(StaticConfig {
-                targets: g.targets,
+            Ok(TargetGroup::from_addresses(
+                format!("{}:{i}", path.display()),
+                g.targets,
                 labels,
-            })
+            ))
         })
         .collect()
 }
@@ -127,19 +113,36 @@ pub fn parse_target_groups(path: &Path, text: &str) -> Result<Vec<StaticConfig>,
 mod tests {
     use super::*;
 
+    fn addresses(group: &TargetGroup) -> Vec<&str> {
+        group
+            .targets
+            .iter()
+            .map(|t| t[super::super::ADDRESS_LABEL].as_str())
+            .collect()
+    }
+
     #[test]
     fn json_and_yaml_groups_get_the_file_path() {
         let json =
             r#"[{"targets": ["a:1", "b:2"], "labels": {"env": "prod"}}, {"targets": ["c:3"]}]"#;
         let groups = parse_target_groups(Path::new("/sd/t.json"), json).unwrap();
         assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0].targets, ["a:1", "b:2"]);
+        assert_eq!(addresses(&groups[0]), ["a:1", "b:2"]);
+        assert_eq!(
+            groups[0].targets[0].len(),
+            1,
+            "the address is a target's only label"
+        );
+        assert_eq!(
+            (groups[0].source.as_str(), groups[1].source.as_str()),
+            ("/sd/t.json:0", "/sd/t.json:1")
+        );
         assert_eq!(groups[0].labels["env"], "prod");
         assert_eq!(groups[0].labels[FILEPATH_LABEL], "/sd/t.json");
         assert_eq!(groups[1].labels.len(), 1);
         let yaml = "- targets: ['x:9']\n  labels:\n    team: a\n";
         let groups = parse_target_groups(Path::new("t.YAML"), yaml).unwrap();
-        assert_eq!(groups[0].targets, ["x:9"]);
+        assert_eq!(addresses(&groups[0]), ["x:9"]);
         assert_eq!(groups[0].labels["team"], "a");
         assert!(
             parse_target_groups(Path::new("t.yml"), "")

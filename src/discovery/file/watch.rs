@@ -23,8 +23,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::glob::Pattern;
-use super::{FileSdConfig, FileSdError, read_target_groups};
-use crate::scrape::StaticConfig;
+use super::{FileSdError, read_target_groups};
+use crate::config::FileSdConfig;
+use crate::discovery::{Discoverer, Run, TargetGroup};
 
 /// How often [`FileSd`] looks at the files' metadata unless told otherwise.
 pub const DEFAULT_FILE_SD_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,10 +56,11 @@ impl ReadErrors {
 
 /// File-based service discovery over one or more `file_sd_configs` entries.
 ///
-/// Build it with [`FileSd::new`], then drive it with [`FileSd::run`], which
-/// publishes the union of the target groups of every matched file on a
-/// `tokio::sync::watch` channel: files in path order, each file's groups in
-/// file order. A file matched by several patterns counts once.
+/// Build it with [`FileSd::new`], then drive it with [`FileSd::run`] (or as a
+/// [`Discoverer`]), which publishes the union of the target groups of every
+/// matched file on a `tokio::sync::watch` channel: files in path order, each
+/// file's groups in file order. A file matched by several patterns counts once.
+/// One `FileSd` follows all the `file_sd_configs` entries of a job.
 ///
 /// As in Prometheus, a file that cannot be read or parsed keeps the groups it
 /// gave last time (a half-written or mistyped file must not take its targets
@@ -142,7 +144,7 @@ impl FileSd {
     /// looked. Returns when every receiver is dropped; to stop it sooner,
     /// drop the receivers or abort the task it runs in. File system work runs
     /// on tokio's blocking pool so it never stalls the runtime's workers.
-    pub async fn run(self, tx: watch::Sender<Vec<StaticConfig>>) {
+    pub async fn run(self, tx: watch::Sender<Vec<TargetGroup>>) {
         let FileSd {
             configs,
             poll_interval,
@@ -209,6 +211,12 @@ impl FileSd {
     }
 }
 
+impl Discoverer for FileSd {
+    fn run(self: Box<Self>, tx: watch::Sender<Vec<TargetGroup>>) -> Run {
+        Box::pin(FileSd::run(*self, tx))
+    }
+}
+
 /// What a file looked like when it was last read. Any difference means it
 /// must be read again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,7 +254,7 @@ impl Fingerprint {
 #[derive(Debug)]
 struct FileState {
     fingerprint: Option<Fingerprint>,
-    groups: Vec<StaticConfig>,
+    groups: Vec<TargetGroup>,
 }
 
 /// The synchronous part of [`FileSd`]: expands patterns and reads files.
@@ -314,7 +322,7 @@ impl Scanner {
     }
 
     /// The union of all files' groups, in path order.
-    fn groups(&self) -> Vec<StaticConfig> {
+    fn groups(&self) -> Vec<TargetGroup> {
         self.files
             .values()
             .flat_map(|s| s.groups.iter().cloned())
@@ -354,7 +362,7 @@ mod tests {
     fn start(
         sd: FileSd,
     ) -> (
-        watch::Receiver<Vec<StaticConfig>>,
+        watch::Receiver<Vec<TargetGroup>>,
         tokio::task::JoinHandle<()>,
     ) {
         let (tx, rx) = watch::channel(Vec::new());
@@ -362,14 +370,15 @@ mod tests {
     }
 
     /// Waits for the next value and returns its targets, flattened.
-    async fn next(rx: &mut watch::Receiver<Vec<StaticConfig>>) -> Vec<String> {
+    async fn next(rx: &mut watch::Receiver<Vec<TargetGroup>>) -> Vec<String> {
         tokio::time::timeout(WAIT, rx.changed())
             .await
             .expect("no update in time")
             .expect("discovery stopped");
         rx.borrow_and_update()
             .iter()
-            .flat_map(|g| g.targets.clone())
+            .flat_map(|g| g.target_labels())
+            .map(|t| t[crate::discovery::ADDRESS_LABEL].clone())
             .collect()
     }
 

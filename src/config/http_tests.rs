@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::discovery::valid_sd_path;
 use super::*;
 
 fn job(tail: &str) -> ScrapeConfig {

@@ -1,6 +1,8 @@
 //! Cases re-expressed from Prometheus's `model/relabel/relabel_test.go`
 //! (`TestRelabel`, `TestRelabelValidate`), plus the corners of template expansion.
 
+use super::apply::{lower_char, map_chars, upper_char};
+use super::expand::expand;
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
