@@ -40,9 +40,10 @@ use crate::tsdb::compact::run::{merge_blocks, rewrite_block, write_head_block};
 use crate::tsdb::compact::{
     CompactError, beyond_size_retention, beyond_time_retention, block_ranges, plan,
 };
+use crate::tsdb::error::DbError;
 use crate::tsdb::head::Head;
+use crate::tsdb::options::Options;
 use crate::tsdb::wal;
-use crate::tsdb::{DbError, Options};
 
 /// What maintenance did (one pass, or totals since open).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

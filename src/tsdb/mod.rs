@@ -18,19 +18,23 @@ pub mod compact;
 mod db;
 #[cfg(test)]
 mod delete_tests;
+mod error;
 mod head;
 pub mod import;
 pub mod index;
 mod maintenance;
+mod options;
 mod querier;
 mod sorted;
 pub mod tombstones;
 mod varint;
 pub mod wal;
 
-pub use db::{Db, DbError, DbStats, OpenReport, Options};
+pub use db::{Db, DbStats, OpenReport};
+pub use error::DbError;
 pub use head::{AppendError, Appender, DeleteError, SpillError};
 pub use maintenance::MaintenanceReport;
+pub use options::{DEFAULT_RETENTION_MS, Options};
 pub use querier::{Querier, QueryError, Series, SeriesIter, SeriesSet};
 
 /// Identifies a series inside one database. Refs are assigned in increasing order

@@ -218,18 +218,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     // Validated now so that a bad file stops the start.
     let config = load_config(&args.config_file)?;
-    // As in Prometheus: no time and no size limit means the default time limit;
-    // a size limit alone means no time limit.
-    let retention = match (
-        args.retention.unwrap_or(Duration::ZERO),
-        args.retention_size,
-    ) {
-        (Duration::ZERO, 0) => {
-            Duration::from_millis(Options::default().retention_ms.unsigned_abs())
-        }
-        (r, _) => r,
-    };
-    let retention_ms = i64::try_from(retention.as_millis())
+    let options = Options::with_retention(args.retention, args.retention_size)
         .context("--storage.tsdb.retention.time is out of range")?;
     // Listen for signals before anything slow, so that an early one is not lost.
     let mut signals = Signals::new().context("installing signal handlers")?;
@@ -242,7 +231,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     state.set_remote_write_enabled(args.enable_remote_write_receiver);
     state.set_config_text(config_text(&args.config_file));
     state.set_external_labels(config.global.external_labels.clone());
-    state.set_retention_text(api::retention_text(retention_ms, args.retention_size));
+    state.set_retention_text(api::retention_text(
+        options.retention_ms,
+        options.retention_bytes,
+    ));
     state.set_query_options(
         EngineOptions {
             lookback_delta: args.query_lookback_delta,
@@ -278,15 +270,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let path = args.storage_path.clone();
     info!(
         path = %path.display(),
-        retention = %format_duration(retention),
-        retention_size = args.retention_size,
+        retention = %format_duration(Duration::from_millis(options.retention_ms.unsigned_abs())),
+        retention_size = options.retention_bytes,
         "Opening storage"
     );
-    let options = Options {
-        retention_ms,
-        retention_bytes: args.retention_size,
-        ..Default::default()
-    };
     let opened = tokio::task::spawn_blocking(move || Db::open(&path, options))
         .await
         .context("opening storage")?;
