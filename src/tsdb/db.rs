@@ -28,6 +28,7 @@ use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay};
 use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
 use crate::tsdb::options::Options;
 use crate::tsdb::querier::Querier;
+use crate::tsdb::reader::BlockReader;
 use crate::tsdb::wal::{self, Wal, WalOptions};
 
 /// Figures about the head, for `/metrics` and reports.
@@ -218,12 +219,18 @@ impl Db {
     /// A reader over `[mint, maxt]` (milliseconds, both included), over the head
     /// and the blocks as they are now.
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        Querier::new(
-            Arc::clone(self.m.head()),
-            &self.m.blocks().snapshot(),
-            mint,
-            maxt,
-        )
+        // Blocks outside the range are left out; the head never is: it grows
+        // while the querier lives, and what it holds is looked at when read.
+        let mut readers: Vec<Arc<dyn BlockReader>> = self
+            .m
+            .blocks()
+            .snapshot()
+            .into_iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .map(|b| b as Arc<dyn BlockReader>)
+            .collect();
+        readers.push(Arc::clone(self.m.head()) as Arc<dyn BlockReader>);
+        Querier::new(readers, mint, maxt)
     }
 
     /// Does now what the background worker does periodically: cuts the head into

@@ -2,15 +2,28 @@
 //! the `Db` that ties them together.
 //!
 //! - [`Db`] opens a data directory: its blocks, its WAL (replayed into the head),
-//!   and a background worker that cuts the head into 2h blocks, compacts blocks
-//!   ([`compact::plan`]) and applies retention; [`Db::maintain`] runs the same
-//!   pass on demand.
-//! - [`Appender`] writes into the head (and its WAL); [`Querier`] reads the head
-//!   and the blocks as one, merging overlapping blocks.
+//!   and a background worker (`maintenance`) that cuts the head into 2h blocks,
+//!   compacts blocks ([`compact::plan`]) and applies retention; [`Db::maintain`]
+//!   runs the same pass on demand. [`Options`] are its settings (with the
+//!   retention defaults), [`DbError`] what it fails with.
+//! - [`Appender`] writes into the head (and its WAL).
+//! - Reads go through one interface, the block-reader trait (`reader`), which the
+//!   head and every persisted block implement: select the series matching some
+//!   matchers over a time range (a cursor over them in label order, each with its
+//!   chunks), read a chunk, list label names and values. The [`Querier`] reads
+//!   the head and the blocks overlapping its range through it as one, merging a
+//!   series' chunks from all of them. Compaction (`compact::run`) reads its
+//!   sources through it too: merging blocks, and cutting the head into a block,
+//!   which is the same merge of one reader cut to a range.
 //! - [`block`] (meta, index, chunk segment files, [`block::BlockBuilder`],
 //!   [`block::Block`]), [`index`], [`chunk`] and [`wal`] are the on-disk formats of
 //!   `docs/format/`, usable on their own; [`import`] backfills OpenMetrics files
 //!   into blocks.
+//!
+//! From the bottom up, each module importing only from those below it: the
+//! formats (`chunk`, `index`, `wal`, `tombstones`); `block` and `head`; `reader`;
+//! the querier and compaction; `error`, `options` and the set of open blocks;
+//! `maintenance`; `db`.
 pub mod block;
 mod blockset;
 pub mod chunk;
@@ -25,6 +38,7 @@ pub mod index;
 mod maintenance;
 mod options;
 mod querier;
+mod reader;
 mod sorted;
 pub mod tombstones;
 mod varint;
