@@ -39,6 +39,7 @@ mod maintenance;
 mod options;
 mod querier;
 mod reader;
+mod series_ref;
 mod sorted;
 pub mod tombstones;
 mod varint;
@@ -50,8 +51,4 @@ pub use head::{AppendError, Appender, DeleteError, SpillError};
 pub use maintenance::MaintenanceReport;
 pub use options::{DEFAULT_RETENTION_MS, Options};
 pub use querier::{Querier, QueryError, Series, SeriesIter, SeriesSet};
-
-/// Identifies a series inside one database. Refs are assigned in increasing order
-/// and never reused while the series is in the head; they are persisted in the WAL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct SeriesRef(pub u64);
+pub use series_ref::SeriesRef;

@@ -38,7 +38,7 @@ use self::series::{GROUP_BITS, GROUP_SIZE, MemSeries, SeriesGroup};
 use self::stripe::StripeSeries;
 use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::tombstones::{Interval, Tombstones};
 use crate::tsdb::wal::{self, RefTombstone, Wal, WalError};
 

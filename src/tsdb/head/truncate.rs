@@ -13,7 +13,7 @@ use std::sync::atomic::Ordering;
 use super::series::MemSeries;
 use super::{Head, SpillError};
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 
 /// What [`Head::truncate`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
