@@ -22,6 +22,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use crate::tsdb::block::{Access, Block, BlockError, BlockId, BlockMeta};
+use crate::tsdb::error::DbError;
 
 const TMP_SUFFIX: &str = ".tmp";
 const DELETION_SUFFIX: &str = ".tmp-for-deletion";
@@ -54,9 +55,9 @@ pub(crate) struct Found {
     pub(crate) merged_away: Vec<BlockId>,
 }
 
-fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> crate::tsdb::DbError {
+fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> DbError {
     let path = path.to_path_buf();
-    move |source| crate::tsdb::DbError::Io {
+    move |source| DbError::Io {
         path,
         source: io::Error::new(source.kind(), format!("{op}: {source}")),
     }
@@ -80,7 +81,7 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
 impl BlockSet {
     /// Opens the blocks in `dir`, clearing what a crash left behind (see the
     /// module docs).
-    pub(crate) fn open(dir: &Path) -> Result<(BlockSet, Found), crate::tsdb::DbError> {
+    pub(crate) fn open(dir: &Path) -> Result<(BlockSet, Found), DbError> {
         let mut found = Found::default();
         let mut loaded = Vec::new();
         let mut damaged_ids = Vec::new();
@@ -162,7 +163,7 @@ impl BlockSet {
     /// Opens the blocks that appeared in the directory since it was read (an import
     /// written there while the database runs, as Prometheus picks up blocks moved
     /// into its directory). Returns their ids.
-    pub(crate) fn load_new(&self) -> Result<Vec<BlockId>, crate::tsdb::DbError> {
+    pub(crate) fn load_new(&self) -> Result<Vec<BlockId>, DbError> {
         let known: std::collections::HashSet<BlockId> = self
             .blocks
             .read()
@@ -252,7 +253,7 @@ impl BlockSet {
     }
 
     /// Hides the blocks `ids` and deletes their directories.
-    pub(crate) fn delete(&self, ids: &[BlockId]) -> Result<(), crate::tsdb::DbError> {
+    pub(crate) fn delete(&self, ids: &[BlockId]) -> Result<(), DbError> {
         self.blocks
             .write()
             .retain(|l| !ids.contains(&l.block.meta().ulid));
@@ -263,7 +264,7 @@ impl BlockSet {
     }
 
     /// Renames the block's directory out of the way, then removes it.
-    fn remove_dir(&self, id: BlockId) -> Result<(), crate::tsdb::DbError> {
+    fn remove_dir(&self, id: BlockId) -> Result<(), DbError> {
         let path = self.dir.join(id.to_string());
         let doomed = self.dir.join(format!("{id}{DELETION_SUFFIX}"));
         match fs::rename(&path, &doomed) {

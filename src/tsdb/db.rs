@@ -15,104 +15,21 @@
 //! ```
 
 use std::fs::{self, File, OpenOptions};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::model::Matcher;
-use crate::tsdb::block::BlockError;
 use crate::tsdb::blockset::BlockSet;
-use crate::tsdb::compact::CompactError;
-use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, DeleteError, Head, Replay, SpillError};
+use crate::tsdb::error::DbError;
+use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay};
 use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
+use crate::tsdb::options::Options;
 use crate::tsdb::querier::Querier;
-use crate::tsdb::wal::{self, SyncPolicy, Wal, WalError, WalOptions};
-
-/// Largest `Options::samples_per_chunk`: at worst ~19 bytes a sample, a chunk stays
-/// far below the head chunk file's record limit.
-const MAX_SAMPLES_PER_CHUNK: usize = 4096;
-
-/// Settings for [`Db::open`].
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How long data is kept, in milliseconds (`--storage.tsdb.retention.time`).
-    /// Retention drops whole persisted blocks, those ending more than this before
-    /// the newest block's end; the head keeps what it holds until it is cut into
-    /// blocks. 0 keeps everything.
-    pub retention_ms: i64,
-    /// Most bytes blocks, WAL and head chunk files may take together
-    /// (`--storage.tsdb.retention.size`); the oldest blocks go first. 0: no limit.
-    pub retention_bytes: u64,
-    /// How often the background worker looks for work (head cut, compaction,
-    /// retention). `None`: no worker; call [`Db::maintain`].
-    pub maintenance_interval: Option<Duration>,
-    /// Size of a WAL segment file in bytes (a multiple of the 32 KiB page).
-    pub wal_segment_size: usize,
-    /// When the WAL is fsynced (see docs/format/wal.md).
-    pub wal_sync: SyncPolicy,
-    /// Samples after which the open chunk of a series is cut.
-    pub samples_per_chunk: usize,
-    /// Width in milliseconds of the aligned windows no chunk may span, and the
-    /// range of the blocks cut from the head (2h, as in Prometheus). The head is
-    /// cut when it spans more than 1.5 of them.
-    pub chunk_range_ms: i64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            retention_ms: 15 * 24 * 3600 * 1000,
-            retention_bytes: 0,
-            maintenance_interval: Some(Duration::from_secs(60)),
-            wal_segment_size: WalOptions::default().segment_size,
-            wal_sync: SyncPolicy::default(),
-            samples_per_chunk: 120,
-            chunk_range_ms: 2 * 3600 * 1000,
-        }
-    }
-}
-
-/// Errors opening, checking or closing a database.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "data directory {path} is in use by another process (lock file {path}/lock is held); \
-         is another tidemark or Prometheus running on it?"
-    )]
-    Locked { path: PathBuf },
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
-    #[error(transparent)]
-    Wal(#[from] WalError),
-    #[error(transparent)]
-    HeadChunks(#[from] SpillError),
-    #[error(transparent)]
-    Block(Box<BlockError>),
-    #[error(transparent)]
-    Compact(Box<CompactError>),
-    #[error("deleting series in the head: {0}")]
-    Delete(#[from] DeleteError),
-}
-
-// Boxed: they are large, and every `Result` of the database carries them.
-impl From<BlockError> for DbError {
-    fn from(e: BlockError) -> Self {
-        DbError::Block(Box::new(e))
-    }
-}
-
-impl From<CompactError> for DbError {
-    fn from(e: CompactError) -> Self {
-        DbError::Compact(Box::new(e))
-    }
-}
+use crate::tsdb::reader::BlockReader;
+use crate::tsdb::wal::{self, Wal, WalOptions};
 
 /// Figures about the head, for `/metrics` and reports.
 #[derive(Debug, Clone, Default)]
@@ -180,23 +97,7 @@ impl Db {
     /// blocks, replays the WAL, starts a new WAL segment and the background worker.
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Db, DbError> {
         let dir = dir.as_ref().to_path_buf();
-        if opts.samples_per_chunk == 0 || opts.samples_per_chunk > MAX_SAMPLES_PER_CHUNK {
-            return Err(DbError::InvalidOption(format!(
-                "samples_per_chunk must be in 1..={MAX_SAMPLES_PER_CHUNK}, got {}",
-                opts.samples_per_chunk
-            )));
-        }
-        if opts.chunk_range_ms <= 0 {
-            return Err(DbError::InvalidOption(format!(
-                "chunk_range_ms must be positive, got {}",
-                opts.chunk_range_ms
-            )));
-        }
-        if opts.maintenance_interval == Some(Duration::ZERO) {
-            return Err(DbError::InvalidOption(
-                "maintenance_interval must be positive (None disables the worker)".to_owned(),
-            ));
-        }
+        opts.check()?;
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DbError::Io { path, source }
@@ -318,12 +219,18 @@ impl Db {
     /// A reader over `[mint, maxt]` (milliseconds, both included), over the head
     /// and the blocks as they are now.
     pub fn querier(&self, mint: i64, maxt: i64) -> Querier {
-        Querier::new(
-            Arc::clone(self.m.head()),
-            &self.m.blocks().snapshot(),
-            mint,
-            maxt,
-        )
+        // Blocks outside the range are left out; the head never is: it grows
+        // while the querier lives, and what it holds is looked at when read.
+        let mut readers: Vec<Arc<dyn BlockReader>> = self
+            .m
+            .blocks()
+            .snapshot()
+            .into_iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .map(|b| b as Arc<dyn BlockReader>)
+            .collect();
+        readers.push(Arc::clone(self.m.head()) as Arc<dyn BlockReader>);
+        Querier::new(readers, mint, maxt)
     }
 
     /// Does now what the background worker does periodically: cuts the head into

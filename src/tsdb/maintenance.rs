@@ -36,13 +36,14 @@ use parking_lot::Mutex;
 use crate::model::Matcher;
 use crate::tsdb::block::{Block, BlockId};
 use crate::tsdb::blockset::{BlockSet, dir_size};
-use crate::tsdb::compact::run::{merge_blocks, rewrite_block, write_head_block};
+use crate::tsdb::compact::run::{cut_block, merge_blocks, rewrite_block};
 use crate::tsdb::compact::{
     CompactError, beyond_size_retention, beyond_time_retention, block_ranges, plan,
 };
+use crate::tsdb::error::DbError;
 use crate::tsdb::head::Head;
+use crate::tsdb::options::Options;
 use crate::tsdb::wal;
-use crate::tsdb::{DbError, Options};
 
 /// What maintenance did (one pass, or totals since open).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -219,7 +220,7 @@ impl Maintenance {
             let mint = lo;
             let maxt = lo.div_euclid(range).saturating_add(1).saturating_mul(range);
             let started = Instant::now();
-            let (written, next) = write_head_block(&self.head, &self.dir, mint, maxt)?;
+            let (written, next) = cut_block(&self.dir, &*self.head, mint, maxt)?;
             floor = next.unwrap_or(i64::MAX);
             if let Some(meta) = written {
                 self.blocks.add(meta.ulid, &[])?;
@@ -449,7 +450,7 @@ impl Maintenance {
                     .div_euclid(range)
                     .saturating_add(1)
                     .saturating_mul(range);
-                if let (Some(_), _) = write_head_block(&self.head, &tmp, mint, maxt)? {
+                if let (Some(_), _) = cut_block(&tmp, &*self.head, mint, maxt)? {
                     blocks += 1;
                 }
                 if maxt == i64::MAX {
@@ -511,6 +512,6 @@ fn failed_source(e: &CompactError, sources: &[Arc<Block>]) -> Option<BlockId> {
             .iter()
             .find(|s| s.dir() == b.dir())
             .map(|s| s.meta().ulid),
-        CompactError::Head { .. } => None,
+        CompactError::Head { .. } | CompactError::Writer { .. } => None,
     }
 }

@@ -2,10 +2,11 @@
 //! the head and the blocks as one.
 //!
 //! A [`Querier`] covers a closed time range `[mint, maxt]` (milliseconds, both
-//! ends included) and holds the head and the blocks that overlap it, as they were
-//! when it was made: a block compacted away or deleted meanwhile stays readable
-//! through it. Selection resolves matchers in each of them (postings in the head,
-//! the index in a block) and gathers, per label set, references to the chunks
+//! ends included) and holds its readers (`crate::tsdb::reader`): the head and the
+//! blocks that overlap the range, as they were when it was made, so a block
+//! compacted away or deleted meanwhile stays readable through it. Selection asks
+//! each reader for the series matching the matchers (postings in the head, the
+//! index in a block) and gathers, per label set, references to the chunks
 //! overlapping the range; chunk bytes are read only when a [`SeriesIter`] reaches
 //! them. The open chunk of a head series is copied at selection time, so a query
 //! sees a consistent prefix of what is being appended.
@@ -13,17 +14,16 @@
 //! Chunks of one series normally follow each other in time. Where they overlap (a
 //! block imported over existing data, or a block just cut from the head that the
 //! head has not dropped yet), the overlapping run is decoded as a whole and merged
-//! by timestamp. Of samples with the same timestamp one is kept: the head's, else
-//! the one of the block written first (lowest ULID), so that data already stored
-//! wins over a backfill written later. (Prometheus leaves that choice open.)
+//! by timestamp. Of samples with the same timestamp, the best-ranked reader's is
+//! kept: the head's, else the one of the block written first (see the reader
+//! module).
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::model::{Labels, Matcher, Sample};
-use crate::tsdb::block::Block;
 use crate::tsdb::chunk::{ChunkIter, Encoding};
-use crate::tsdb::head::{ChunkSource, Head};
+use crate::tsdb::reader::{BlockReader, ChunkMeta, SelectedSeries};
 use crate::tsdb::tombstones::{Interval, covers, is_deleted};
 
 /// Errors of the read path. Each names what was being read: a block's directory
@@ -36,26 +36,16 @@ pub enum QueryError {
     Index(String),
 }
 
-/// Where a chunk of a selected series is.
-#[derive(Debug, Clone)]
-enum Loc {
-    Head(ChunkSource),
-    /// A chunk in `Querier::blocks[block]`.
-    Block {
-        block: usize,
-        chunk_ref: u64,
-    },
-}
-
+/// A chunk of a selected series, with what reading it needs.
 #[derive(Debug, Clone)]
 struct ChunkRef {
-    min_t: i64,
-    max_t: i64,
-    /// Which source wins a tie between overlapping samples: lowest first (0 for
-    /// the head, then blocks by ULID).
+    meta: ChunkMeta,
+    /// Index of its reader in `Querier::readers`.
+    reader: usize,
+    /// Which reader wins a tie between overlapping samples: lowest first (see
+    /// [`crate::tsdb::reader`]).
     rank: u32,
-    loc: Loc,
-    /// The deleted intervals of the series in this chunk's source, if any.
+    /// The deleted intervals of the series in this chunk's reader, if any.
     deleted: Option<Arc<[Interval]>>,
 }
 
@@ -69,27 +59,33 @@ fn shared(deleted: &[Interval]) -> Option<Arc<[Interval]>> {
     (!deleted.is_empty()).then(|| Arc::from(deleted))
 }
 
+fn index_err(e: impl std::fmt::Display) -> QueryError {
+    QueryError::Index(e.to_string())
+}
+
 /// Reads the database over one time range.
 pub struct Querier {
-    head: Arc<Head>,
-    /// The blocks overlapping the range, oldest first.
-    blocks: Arc<[Arc<Block>]>,
+    /// The head and the blocks overlapping the range.
+    readers: Arc<[Arc<dyn BlockReader>]>,
+    /// The rank of each reader (same order).
+    ranks: Vec<u32>,
     mint: i64,
     maxt: i64,
 }
 
 impl Querier {
-    /// `blocks` are the database's blocks, oldest first; those outside the range
-    /// are left out.
-    pub(crate) fn new(head: Arc<Head>, blocks: &[Arc<Block>], mint: i64, maxt: i64) -> Querier {
-        let blocks = blocks
-            .iter()
-            .filter(|b| b.meta().min_time <= maxt && b.meta().max_time > mint)
-            .cloned()
-            .collect();
+    /// A querier over `readers`: the head and the blocks overlapping `[mint,
+    /// maxt]` (the caller leaves the others out).
+    pub(crate) fn new(readers: Vec<Arc<dyn BlockReader>>, mint: i64, maxt: i64) -> Querier {
+        let mut by_rank: Vec<usize> = (0..readers.len()).collect();
+        by_rank.sort_by_key(|&i| readers[i].ulid());
+        let mut ranks = vec![0u32; readers.len()];
+        for (r, &i) in by_rank.iter().enumerate() {
+            ranks[i] = r as u32;
+        }
         Querier {
-            head,
-            blocks,
+            readers: readers.into(),
+            ranks,
             mint,
             maxt,
         }
@@ -100,54 +96,28 @@ impl Querier {
     pub fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet, QueryError> {
         let mut all: Vec<(Labels, Vec<ChunkRef>)> = Vec::new();
         if self.mint <= self.maxt {
-            let mut by_ulid: Vec<usize> = (0..self.blocks.len()).collect();
-            by_ulid.sort_by_key(|&i| self.blocks[i].meta().ulid);
-            let mut rank = vec![0u32; self.blocks.len()];
-            for (r, &i) in by_ulid.iter().enumerate() {
-                rank[i] = r as u32 + 1;
-            }
-            for (i, b) in self.blocks.iter().enumerate() {
-                let found = b
-                    .select_with_ids(matchers)
-                    .map_err(|e| QueryError::Index(e.to_string()))?;
-                let tombstones = b.tombstones();
-                for (id, labels, chunks) in found {
-                    let deleted = tombstones.get(u64::from(id.0));
-                    let shared = shared(deleted);
-                    let chunks: Vec<ChunkRef> = chunks
-                        .into_iter()
-                        .filter(|c| visible(c.min_time, c.max_time, self.mint, self.maxt, deleted))
-                        .map(|c| ChunkRef {
-                            min_t: c.min_time,
-                            max_t: c.max_time,
-                            rank: rank[i],
-                            loc: Loc::Block {
-                                block: i,
-                                chunk_ref: c.chunk_ref,
-                            },
+            let mut s = SelectedSeries::default();
+            for (i, r) in self.readers.iter().enumerate() {
+                let rank = self.ranks[i];
+                let mut cursor = r
+                    .select(self.mint, self.maxt, matchers)
+                    .map_err(index_err)?;
+                while cursor.next(&mut s).map_err(index_err)? {
+                    let shared = shared(&s.deleted);
+                    let chunks: Vec<ChunkRef> = s
+                        .chunks
+                        .drain(..)
+                        .filter(|c| visible(c.min_t, c.max_t, self.mint, self.maxt, &s.deleted))
+                        .map(|meta| ChunkRef {
+                            meta,
+                            reader: i,
+                            rank,
                             deleted: shared.clone(),
                         })
                         .collect();
                     if !chunks.is_empty() {
-                        all.push((labels, chunks));
+                        all.push((std::mem::take(&mut s.labels), chunks));
                     }
-                }
-            }
-            for (labels, chunks, deleted) in self.head.select(self.mint, self.maxt, matchers) {
-                let shared = shared(&deleted);
-                let chunks: Vec<ChunkRef> = chunks
-                    .into_iter()
-                    .filter(|c| visible(c.min_t, c.max_t, self.mint, self.maxt, &deleted))
-                    .map(|c| ChunkRef {
-                        min_t: c.min_t,
-                        max_t: c.max_t,
-                        rank: 0,
-                        loc: Loc::Head(c.source),
-                        deleted: shared.clone(),
-                    })
-                    .collect();
-                if !chunks.is_empty() {
-                    all.push((labels, chunks));
                 }
             }
         }
@@ -160,22 +130,21 @@ impl Querier {
             }
         }
         for (_, chunks) in &mut merged {
-            chunks.sort_by_key(|c| c.min_t);
+            chunks.sort_by_key(|c| c.meta.min_t);
         }
         Ok(SeriesSet {
-            head: Arc::clone(&self.head),
-            blocks: Arc::clone(&self.blocks),
+            readers: Arc::clone(&self.readers),
             mint: self.mint,
             maxt: self.maxt,
             series: merged.into_iter(),
         })
     }
 
-    /// Whether any source of the querier has deleted samples: label lookups then
+    /// Whether any reader of the querier has deleted samples: label lookups then
     /// look at the series' chunks, so that a series whose samples are all deleted
     /// does not show.
     fn has_deletions(&self) -> bool {
-        self.head.has_tombstones() || self.blocks.iter().any(|b| !b.tombstones().is_empty())
+        self.readers.iter().any(|r| r.has_tombstones())
     }
 
     /// Calls `f` with the labels of every series matching `matchers` that has
@@ -191,10 +160,11 @@ impl Querier {
         Ok(())
     }
 
-    /// Whether the head holds data in the range at all.
-    fn head_overlaps(&self) -> bool {
-        let s = self.head.time_range();
-        matches!(s, Some((lo, hi)) if lo <= self.maxt && hi >= self.mint)
+    /// The readers holding data in the range now.
+    fn overlapping(&self) -> impl Iterator<Item = &Arc<dyn BlockReader>> {
+        self.readers
+            .iter()
+            .filter(|r| r.overlaps(self.mint, self.maxt))
     }
 
     /// Label names of the series matching `matchers` (of all series if empty),
@@ -210,11 +180,8 @@ impl Querier {
                 names.extend(l.iter().map(|l| l.name.to_owned()));
             })?;
         } else if matchers.is_empty() {
-            if self.head_overlaps() {
-                names = self.head.label_names();
-            }
-            for b in self.blocks.iter() {
-                names.extend(b.label_names());
+            for r in self.overlapping() {
+                names.extend(r.label_names());
             }
         } else {
             self.for_each_matching(matchers, |l| {
@@ -245,14 +212,8 @@ impl Querier {
                 }
             })?;
         } else if matchers.is_empty() {
-            if self.head_overlaps() {
-                values = self.head.label_values(name);
-            }
-            for b in self.blocks.iter() {
-                values.extend(
-                    b.label_values(name)
-                        .map_err(|e| QueryError::Index(e.to_string()))?,
-                );
+            for r in self.overlapping() {
+                values.extend(r.label_values(name).map_err(index_err)?);
             }
         } else {
             self.for_each_matching(matchers, |l| {
@@ -266,21 +227,18 @@ impl Querier {
         Ok(values)
     }
 
-    /// Calls `f` with the labels of every series matching `matchers`, in the head
-    /// (if it overlaps the range) and in each block (a label set may come twice).
+    /// Calls `f` with the labels of every series matching `matchers`, in each
+    /// reader holding data in the range (a label set may come twice).
     fn for_each_matching(
         &self,
         matchers: &[Matcher],
         mut f: impl FnMut(&Labels),
     ) -> Result<(), QueryError> {
-        if self.head_overlaps() {
-            self.head.matching_labels(matchers).iter().for_each(&mut f);
-        }
-        for b in self.blocks.iter() {
-            let found = b
-                .select(matchers)
-                .map_err(|e| QueryError::Index(e.to_string()))?;
-            found.iter().for_each(|(l, _)| f(l));
+        for r in self.overlapping() {
+            r.series_labels(matchers)
+                .map_err(index_err)?
+                .iter()
+                .for_each(&mut f);
         }
         Ok(())
     }
@@ -288,8 +246,7 @@ impl Querier {
 
 /// The result of [`Querier::select`]: series in label order.
 pub struct SeriesSet {
-    head: Arc<Head>,
-    blocks: Arc<[Arc<Block>]>,
+    readers: Arc<[Arc<dyn BlockReader>]>,
     mint: i64,
     maxt: i64,
     series: std::vec::IntoIter<(Labels, Vec<ChunkRef>)>,
@@ -300,8 +257,7 @@ impl Iterator for SeriesSet {
     fn next(&mut self) -> Option<Series> {
         let (labels, chunks) = self.series.next()?;
         Some(Series {
-            head: Arc::clone(&self.head),
-            blocks: Arc::clone(&self.blocks),
+            readers: Arc::clone(&self.readers),
             mint: self.mint,
             maxt: self.maxt,
             labels,
@@ -316,8 +272,7 @@ impl Iterator for SeriesSet {
 
 /// One selected series.
 pub struct Series {
-    head: Arc<Head>,
-    blocks: Arc<[Arc<Block>]>,
+    readers: Arc<[Arc<dyn BlockReader>]>,
     mint: i64,
     maxt: i64,
     labels: Labels,
@@ -342,35 +297,16 @@ impl Series {
 
     /// The chunk at `i`: its encoding and bytes.
     fn chunk_bytes(&self, i: usize) -> Result<(Encoding, Cow<'_, [u8]>), String> {
-        match &self.chunks[i].loc {
-            Loc::Head(ChunkSource::Open(b)) => Ok((Encoding::Xor, Cow::Borrowed(&b[..]))),
-            Loc::Head(ChunkSource::Spilled(loc)) => {
-                let mut buf = Vec::new();
-                let enc = self
-                    .head
-                    .read_chunk(*loc, &mut buf)
-                    .map_err(|e| e.to_string())?;
-                Ok((enc, Cow::Owned(buf)))
-            }
-            Loc::Block { block, chunk_ref } => {
-                let b = &self.blocks[*block];
-                let (enc, bytes) = b.chunk(*chunk_ref).map_err(|e| e.to_string())?;
-                let enc = Encoding::try_from(enc)
-                    .map_err(|e| format!("block {}: chunk {chunk_ref}: {e}", b.dir().display()))?;
-                Ok((enc, bytes))
-            }
-        }
+        let c = &self.chunks[i];
+        self.readers[c.reader]
+            .chunk(&c.meta, &mut Vec::new())
+            .map_err(|e| e.to_string())
     }
 
     /// Where it came from, for error messages about a chunk that did not decode.
     fn chunk_origin(&self, i: usize) -> String {
-        match &self.chunks[i].loc {
-            Loc::Head(_) => "head chunk".to_owned(),
-            Loc::Block { block, chunk_ref } => format!(
-                "block {}: chunks: chunk {chunk_ref}",
-                self.blocks[*block].dir().display()
-            ),
-        }
+        let c = &self.chunks[i];
+        self.readers[c.reader].chunk_origin(&c.meta)
     }
 }
 
@@ -428,7 +364,7 @@ impl<'a> SeriesIter<'a> {
                 .series
                 .chunks
                 .get(self.next_chunk)
-                .is_some_and(|c| c.max_t < t)
+                .is_some_and(|c| c.meta.max_t < t)
             {
                 self.next_chunk += 1;
             }
@@ -450,7 +386,7 @@ impl<'a> SeriesIter<'a> {
                 .series
                 .chunks
                 .get(self.next_chunk)
-                .is_some_and(|c| c.max_t < mint)
+                .is_some_and(|c| c.meta.max_t < mint)
             {
                 self.next_chunk += 1;
             }
@@ -516,9 +452,9 @@ impl<'a> SeriesIter<'a> {
             return Some(false);
         };
         let mut end = first + 1;
-        let mut run_max = c.max_t;
-        while let Some(n) = chunks.get(end).filter(|n| n.min_t <= run_max) {
-            run_max = run_max.max(n.max_t);
+        let mut run_max = c.meta.max_t;
+        while let Some(n) = chunks.get(end).filter(|n| n.meta.min_t <= run_max) {
+            run_max = run_max.max(n.meta.max_t);
             end += 1;
         }
         self.next_chunk = end;

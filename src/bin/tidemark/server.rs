@@ -127,11 +127,8 @@ impl ServerArgs {
         let mut settings = Settings {
             config_file: self.config_file.clone(),
             storage_path: self.storage_path.clone(),
-            storage: Options {
-                retention_ms: self.retention_ms()?,
-                retention_bytes: self.retention_size,
-                ..Default::default()
-            },
+            storage: Options::with_retention(self.retention, self.retention_size)
+                .context("--storage.tsdb.retention.time is out of range")?,
             listen_address: self.listen_address.clone(),
             lifecycle_api: self.enable_lifecycle,
             admin_api: self.enable_admin_api,
@@ -151,22 +148,6 @@ impl ServerArgs {
         };
         settings.flags = self.flag_map(&settings.route_prefix());
         Ok(settings)
-    }
-
-    /// The retention time in milliseconds. As in Prometheus: no time and no size
-    /// limit means the default time limit; a size limit alone means no time limit.
-    fn retention_ms(&self) -> anyhow::Result<i64> {
-        let retention = match (
-            self.retention.unwrap_or(Duration::ZERO),
-            self.retention_size,
-        ) {
-            (Duration::ZERO, 0) => {
-                Duration::from_millis(Options::default().retention_ms.unsigned_abs())
-            }
-            (r, _) => r,
-        };
-        i64::try_from(retention.as_millis())
-            .context("--storage.tsdb.retention.time is out of range")
     }
 
     /// The flags by Prometheus name, values as text, for /api/v1/status/flags.

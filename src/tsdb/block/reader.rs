@@ -198,6 +198,19 @@ impl Block {
         &self,
         matchers: &[Matcher],
     ) -> Result<Vec<(SeriesId, Labels, Vec<ChunkMeta>)>, BlockError> {
+        self.postings(matchers)?
+            .into_iter()
+            .map(|id| {
+                let (l, c) = self.series(id)?;
+                Ok((id, l, c))
+            })
+            .collect()
+    }
+
+    /// The ids of the series matching every matcher, sorted (so in label-set
+    /// order), as [`select`](Self::select) finds them, without reading the
+    /// series.
+    pub(crate) fn postings(&self, matchers: &[Matcher]) -> Result<Vec<SeriesId>, BlockError> {
         let err = index_err(&self.dir);
         let postings = |name: &str, values: &mut dyn Iterator<Item = &String>| {
             values
@@ -235,12 +248,12 @@ impl Block {
         for s in &subtract {
             ids = difference(&ids, s);
         }
-        ids.into_iter()
-            .map(|id| {
-                let (l, c) = self.index.series(id).map_err(&err)?;
-                Ok((id, l, c))
-            })
-            .collect()
+        Ok(ids)
+    }
+
+    /// The labels and chunks of series `id`.
+    pub(crate) fn series(&self, id: SeriesId) -> Result<(Labels, Vec<ChunkMeta>), BlockError> {
+        self.index.series(id).map_err(index_err(&self.dir))
     }
 
     /// The encoding byte and bytes of the chunk at `chunk_ref`, CRC-checked.

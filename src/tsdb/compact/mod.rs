@@ -1,7 +1,9 @@
 //! Compaction and retention, planned by pure functions of block metadata
-//! ([`plan`]) and carried out by the database's background worker with the block
-//! writer (`run`: head blocks and merges).
+//! ([`plan`]) and carried out by the database's background worker: `run` merges
+//! block readers (`crate::tsdb::reader`) into a new block as a `job` describes it,
+//! and a head cut is the same merge of one reader, the head, cut to a range.
 
+mod job;
 mod plan;
 pub(crate) mod run;
 

@@ -1,14 +1,25 @@
-//! Carrying plans out: the head's oldest range written as a block, and blocks
-//! merged into one.
+//! Carrying plans out: block readers merged into one new block. A head cut is
+//! the same merge, of one reader (the head) cut to a range.
+//!
+//! [`compact`] reads the series of its sources in label order, merging their
+//! cursors, and for each series either copies its chunks as they are (a block's
+//! chunks that overlap no other chunk of the series and hold no deleted sample)
+//! or decodes them, merges their samples by timestamp (of equal timestamps, the
+//! best-ranked source's is kept, as in queries) and hands them to a second
+//! thread, which encodes them as block chunks (the larger part of the work) and
+//! writes them: 0.35 s → 0.27 s for a 2h head block of 4.8 M samples
+//! (docs/benchmarks.md).
 
+use std::borrow::Cow;
+use std::fmt::Display;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
+use super::job::Job;
 use crate::model::Labels;
-use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta, Compaction};
-use crate::tsdb::chunk::{self, ChunkIter, Encoding};
-use crate::tsdb::head::Head;
-use crate::tsdb::index::ChunkMeta;
+use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta};
+use crate::tsdb::chunk::{self, ChunkIter};
+use crate::tsdb::reader::{BlockReader, ChunkMeta, ReadError, SelectedSeries, SeriesCursor};
 use crate::tsdb::tombstones::{Interval, covers, is_deleted};
 
 /// Errors carrying out a head cut or a compaction.
@@ -24,75 +35,26 @@ pub enum CompactError {
     },
     #[error("compacting: block {block}: {reason}")]
     Source { block: BlockId, reason: String },
+    #[error("writing block [{mint}, {maxt}): {reason}")]
+    Writer {
+        mint: i64,
+        maxt: i64,
+        reason: String,
+    },
 }
 
-/// Writes one series' samples (time order) to `b` as block chunks, each in the
-/// encoding that suits its values best.
-fn add_samples(
-    b: &mut BlockBuilder,
-    labels: Labels,
-    samples: &[(i64, f64)],
-    buf: &mut Vec<u8>,
-) -> Result<(), BlockError> {
-    let series = b.start_series(labels)?;
-    for run in samples.chunks(chunk::BLOCK_CHUNK_SAMPLES) {
-        let encoding = chunk::encode(run, buf);
-        b.add_chunk(series, run[0].0, run[run.len() - 1].0, encoding.into(), buf)?;
-    }
-    Ok(())
-}
-
-/// Series handed from the head reader to the block writer at most in flight.
-const CUT_QUEUE: usize = 256;
-
-/// Writes what the head holds in `[mint, maxt)` as a level-1 block under
-/// `parent` (`None` if the head holds nothing there), and says where the head's
-/// next sample after the range is (see [`Head::block_series`]).
-///
-/// Two threads: this one reads the head's chunks and decodes them, a second one
-/// encodes the block's chunks (the larger part of the work) and writes them:
-/// 0.35 s → 0.27 s for a 2h block of 4.8 M samples (docs/benchmarks.md).
-pub(crate) fn write_head_block(
-    head: &Head,
+/// Writes what `source` (the head) holds in `[mint, maxt)` as a level-1 block
+/// under `parent` (`None` if it holds nothing there), and says where its next
+/// sample after the range is, as far as the chunks read tell: normally its
+/// oldest chunk after the range, but a chunk read back from a damaged head chunk
+/// file may straddle `maxt`, and the next cut must still move on.
+pub(crate) fn cut_block(
     parent: &Path,
+    source: &dyn BlockReader,
     mint: i64,
     maxt: i64,
 ) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
-    let mut b = BlockBuilder::new(parent, mint, maxt)?;
-    let (tx, rx) = mpsc::sync_channel::<(Labels, Vec<(i64, f64)>)>(CUT_QUEUE);
-    let (read, written) = std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<BlockBuilder, BlockError> {
-            let mut buf = Vec::new();
-            for (labels, samples) in rx {
-                add_samples(&mut b, labels, &samples, &mut buf)?;
-            }
-            Ok(b)
-        });
-        let read = head.block_series(mint, maxt, |labels, samples| {
-            tx.send((labels.clone(), samples.to_vec()))
-                .map_err(|_| "the block writer stopped".to_owned())
-        });
-        drop(tx);
-        (read, writer.join())
-    });
-    // The writer's error first: when it stops, the reader only sees that it did.
-    let b = match written {
-        Ok(Ok(b)) => b,
-        Ok(Err(e)) => return Err(e.into()),
-        Err(_) => {
-            return Err(CompactError::Head {
-                mint,
-                maxt,
-                reason: "the block writer thread panicked".to_owned(),
-            });
-        }
-    };
-    let next = read.map_err(|reason| CompactError::Head { mint, maxt, reason })?;
-    if b.stats().num_series == 0 {
-        // Dropping the builder removes its temporary directory.
-        return Ok((None, next));
-    }
-    Ok((Some(b.finish()?), next))
+    compact(parent, &[source], &Job::cut(mint, maxt))
 }
 
 /// Merges `sources` into one new block under `parent` whose meta names them as
@@ -109,7 +71,9 @@ pub(crate) fn merge_blocks(
     parent: &Path,
     sources: &[Arc<Block>],
 ) -> Result<Option<BlockMeta>, CompactError> {
-    merge(parent, sources, None)
+    let metas: Vec<&BlockMeta> = sources.iter().map(|b| b.meta()).collect();
+    let readers: Vec<&dyn BlockReader> = sources.iter().map(|b| &**b as _).collect();
+    Ok(compact(parent, &readers, &Job::merge(&metas))?.0)
 }
 
 /// Writes `block` again without the samples its tombstones mark deleted, at the
@@ -119,121 +83,331 @@ pub(crate) fn rewrite_block(
     parent: &Path,
     block: &Arc<Block>,
 ) -> Result<Option<BlockMeta>, CompactError> {
-    merge(
-        parent,
-        std::slice::from_ref(block),
-        Some(block.meta().compaction.level),
-    )
+    Ok(compact(parent, &[&**block], &Job::rewrite(block.meta()))?.0)
 }
 
-fn merge(
+/// What the reading side hands the writing side, in order.
+enum Piece {
+    /// A series whose chunks are copied as they are: (source, chunk).
+    Copy(Labels, Vec<(usize, ChunkMeta)>),
+    /// A series whose samples follow, encoded anew.
+    Start(Labels),
+    /// At most [`chunk::BLOCK_CHUNK_SAMPLES`] samples of the last series
+    /// started, in time order: one chunk.
+    Run(Vec<(i64, f64)>),
+}
+
+/// Pieces in flight at most between the two sides.
+const QUEUE: usize = 256;
+
+/// Writes the block `job` describes from `sources` under `parent`: `None` if no
+/// sample is left. With a cut job, also the first time at or after the range
+/// the sources hold (see [`cut_block`]).
+fn compact(
     parent: &Path,
-    sources: &[Arc<Block>],
-    level: Option<u32>,
-) -> Result<Option<BlockMeta>, CompactError> {
-    let mut by_ulid: Vec<&Arc<Block>> = sources.iter().collect();
-    by_ulid.sort_by_key(|b| b.meta().ulid);
-    let min_time = sources.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
-    let max_time = sources.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
-    let mut compaction = Compaction {
-        level: level.unwrap_or_else(|| {
-            sources
-                .iter()
-                .map(|b| b.meta().compaction.level)
-                .max()
-                .unwrap_or(0)
-                + 1
-        }),
-        sources: sources
-            .iter()
-            .flat_map(|b| b.meta().compaction.sources.iter().copied())
-            .collect(),
-        parents: by_ulid.iter().map(|b| b.meta().ulid).collect(),
-        failed: false,
+    sources: &[&dyn BlockReader],
+    job: &Job,
+) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
+    // By rank: the index of a source in this order is its rank.
+    let mut ranked: Vec<&dyn BlockReader> = sources.to_vec();
+    ranked.sort_by_key(|r| r.ulid());
+    let (mint, maxt) = if job.cut {
+        (job.min_time, i64::MAX)
+    } else {
+        (i64::MIN, i64::MAX)
     };
-    compaction.sources.sort_unstable();
-    compaction.sources.dedup();
+    let cursors = ranked
+        .iter()
+        .map(|&r| Cursor::open(r, mint, maxt).map_err(|e| read_err(job, r, None, e)))
+        .collect::<Result<Vec<_>, _>>()?;
 
-    // Every series of every source, tagged with its source (by ULID order) and
-    // its deleted intervals there; chunks all deleted are left out at once.
-    let mut all: Vec<(Labels, usize, Vec<ChunkMeta>, Vec<Interval>)> = Vec::new();
-    for (rank, b) in by_ulid.iter().enumerate() {
-        let found = b.select_with_ids(&[]).map_err(CompactError::Block)?;
-        let tombstones = b.tombstones();
-        all.extend(found.into_iter().filter_map(|(id, l, mut c)| {
-            let deleted = tombstones.get(u64::from(id.0)).to_vec();
-            c.retain(|m| !covers(&deleted, m.min_time, m.max_time));
-            (!c.is_empty()).then_some((l, rank, c, deleted))
-        }));
+    let mut b = BlockBuilder::new(parent, job.min_time, job.max_time)?;
+    if let Some(c) = &job.compaction {
+        b.compaction(c.clone());
     }
-    all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
-
-    let mut out = BlockBuilder::new(parent, min_time, max_time)?;
-    out.compaction(compaction);
-    let mut buf = Vec::new();
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i + 1;
-        while j < all.len() && all[j].0 == all[i].0 {
-            j += 1;
-        }
-        let mut chunks: Vec<(usize, &ChunkMeta, &[Interval])> = all[i..j]
-            .iter()
-            .flat_map(|(_, rank, c, d)| c.iter().map(move |m| (*rank, m, d.as_slice())))
-            .collect();
-        chunks.sort_by_key(|(rank, m, _)| (m.min_time, *rank));
-        let overlapping = chunks
-            .windows(2)
-            .any(|w| w[1].1.min_time <= w[0].1.max_time)
-            || chunks.iter().any(|(_, m, d)| {
-                d.iter()
-                    .any(|iv| iv.mint <= m.max_time && iv.maxt >= m.min_time)
+    let (tx, rx) = mpsc::sync_channel::<Piece>(QUEUE);
+    let (read, written) = std::thread::scope(|scope| {
+        let ranked = &ranked;
+        let writer = scope.spawn(move || write_pieces(b, ranked, job, rx));
+        let read = read_series(cursors, job, tx);
+        (read, writer.join())
+    });
+    // The writer's error first: when it stops, the reading side only sees that
+    // it did.
+    let b = match written {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(CompactError::Writer {
+                mint: job.min_time,
+                maxt: job.max_time,
+                reason: "the block writer thread panicked".to_owned(),
             });
-        let labels = all[i].0.clone();
-        if overlapping {
-            let mut samples: Vec<(i64, usize, f64)> = Vec::new();
-            for &(rank, m, deleted) in &chunks {
-                let b = by_ulid[rank];
-                let (enc, bytes) = b.chunk(m.chunk_ref)?;
-                let enc = Encoding::try_from(enc).map_err(|e| source_err(b, m, e))?;
-                let mut it = ChunkIter::new(enc, bytes);
-                samples.extend(
-                    it.by_ref()
-                        .filter(|&(t, _)| !is_deleted(deleted, t))
-                        .map(|(t, v)| (t, rank, v)),
-                );
-                if let Some(e) = it.err() {
-                    return Err(source_err(b, m, e));
+        }
+    };
+    let next = read?;
+    if b.stats().num_series == 0 {
+        // Dropping the builder removes its temporary directory.
+        return Ok((None, next));
+    }
+    Ok((Some(b.finish()?), next))
+}
+
+/// One source being read: its cursor and the series it is at.
+struct Cursor<'a> {
+    reader: &'a dyn BlockReader,
+    series: Box<dyn SeriesCursor + 'a>,
+    at: SelectedSeries,
+    done: bool,
+}
+
+impl<'a> Cursor<'a> {
+    fn open(reader: &'a dyn BlockReader, mint: i64, maxt: i64) -> Result<Cursor<'a>, ReadError> {
+        let mut c = Cursor {
+            reader,
+            series: reader.select(mint, maxt, &[])?,
+            at: SelectedSeries::default(),
+            done: false,
+        };
+        c.advance()?;
+        Ok(c)
+    }
+
+    fn advance(&mut self) -> Result<(), ReadError> {
+        self.done = !self.series.next(&mut self.at)?;
+        Ok(())
+    }
+}
+
+/// The reading side: every series of the sources in label order, as pieces for
+/// [`write_pieces`]. Returns, for a cut, the first time at or after the range
+/// the sources hold, as far as the chunks read tell.
+fn read_series(
+    mut cursors: Vec<Cursor<'_>>,
+    job: &Job,
+    tx: mpsc::SyncSender<Piece>,
+) -> Result<Option<i64>, CompactError> {
+    let mut side = ReadSide {
+        job,
+        tx,
+        beyond: None,
+        samples: Vec::new(),
+        merged: Vec::new(),
+        buf: Vec::new(),
+    };
+    let mut took: Vec<usize> = Vec::new();
+    let mut parts: Vec<(usize, ChunkMeta)> = Vec::new();
+    // The first of the sources at the smallest label set.
+    while let Some(first) = (0..cursors.len())
+        .filter(|&i| !cursors[i].done)
+        .min_by(|&a, &b| cursors[a].at.labels.cmp(&cursors[b].at.labels))
+    {
+        let labels = std::mem::take(&mut cursors[first].at.labels);
+        took.clear();
+        took.push(first);
+        took.extend(
+            (first + 1..cursors.len())
+                .filter(|&i| !cursors[i].done && cursors[i].at.labels == labels),
+        );
+        // The series' chunks in every source that has it, tagged with the
+        // source's rank. Chunks past a cut, and a block's chunks whose samples
+        // are all deleted, are left out at once.
+        parts.clear();
+        for &rank in &took {
+            let c = &mut cursors[rank];
+            let (recode, deleted) = (c.reader.recode(), &c.at.deleted);
+            for m in c.at.chunks.drain(..) {
+                if job.cut && m.min_t >= job.max_time {
+                    side.note_beyond(m.min_t);
+                } else if recode || !covers(deleted, m.min_t, m.max_t) {
+                    parts.push((rank, m));
                 }
             }
-            samples.sort_by_key(|s| (s.0, s.1));
-            samples.dedup_by_key(|s| s.0);
-            let merged: Vec<(i64, f64)> = samples.into_iter().map(|(t, _, v)| (t, v)).collect();
-            if !merged.is_empty() {
-                add_samples(&mut out, labels, &merged, &mut buf)?;
-            }
-        } else {
-            let series = out.start_series(labels)?;
-            for &(rank, m, _) in &chunks {
-                let (enc, bytes) = by_ulid[rank].chunk(m.chunk_ref)?;
-                out.add_chunk(series, m.min_time, m.max_time, enc, &bytes)?;
-            }
         }
-        i = j;
+        parts.sort_by_key(|(rank, m)| (m.min_t, *rank));
+        if !parts.is_empty() && !side.series(&cursors, labels, &mut parts)? {
+            // The writer stopped; its error says why.
+            break;
+        }
+        for &i in &took {
+            cursors[i]
+                .advance()
+                .map_err(|e| read_err(job, cursors[i].reader, None, e))?;
+        }
     }
-    if out.stats().num_series == 0 {
-        // Dropping the builder removes its temporary directory.
-        return Ok(None);
-    }
-    Ok(Some(out.finish()?))
+    Ok(side.beyond)
 }
 
-fn source_err(b: &Block, m: &ChunkMeta, e: impl std::fmt::Display) -> CompactError {
-    CompactError::Source {
-        block: b.meta().ulid,
-        reason: format!(
-            "chunks: chunk {} of [{}, {}]: {e}",
-            m.chunk_ref, m.min_time, m.max_time
-        ),
+/// The reading side's state and buffers, kept from series to series.
+struct ReadSide<'j> {
+    job: &'j Job,
+    tx: mpsc::SyncSender<Piece>,
+    beyond: Option<i64>,
+    samples: Vec<(i64, f64)>,
+    merged: Vec<(i64, usize, f64)>,
+    buf: Vec<u8>,
+}
+
+impl ReadSide<'_> {
+    fn note_beyond(&mut self, t: i64) {
+        if self.job.cut && t >= self.job.max_time {
+            self.beyond = Some(self.beyond.map_or(t, |b| b.min(t)));
+        }
+    }
+
+    /// Hands series `labels` with chunks `parts` (sorted by start, then rank) to
+    /// the writing side: the chunks as they are if they can be, else their
+    /// samples. `false` if the writing side has stopped.
+    fn series(
+        &mut self,
+        cursors: &[Cursor<'_>],
+        labels: Labels,
+        parts: &mut Vec<(usize, ChunkMeta)>,
+    ) -> Result<bool, CompactError> {
+        let job = self.job;
+        let deleted = |rank: usize| -> &[Interval] { &cursors[rank].at.deleted };
+        // Overlapping chunks, or chunks with deleted samples: their samples are
+        // merged by timestamp.
+        let overlapping = parts.windows(2).any(|w| w[1].1.min_t <= w[0].1.max_t)
+            || parts.iter().any(|(rank, m)| {
+                deleted(*rank)
+                    .iter()
+                    .any(|iv| iv.mint <= m.max_t && iv.maxt >= m.min_t)
+            });
+        let recode =
+            overlapping || job.cut || parts.iter().any(|(r, _)| cursors[*r].reader.recode());
+        if !recode {
+            return Ok(self
+                .tx
+                .send(Piece::Copy(labels, std::mem::take(parts)))
+                .is_ok());
+        }
+        self.samples.clear();
+        self.merged.clear();
+        for (rank, m) in parts.iter() {
+            let (reader, deleted) = (cursors[*rank].reader, deleted(*rank));
+            let (enc, bytes) = reader
+                .chunk(m, &mut self.buf)
+                .map_err(|e| read_err(job, reader, Some((&labels, m)), e))?;
+            let mut it = ChunkIter::new(enc, &*bytes);
+            for (t, v) in it.by_ref() {
+                if job.cut && (t < job.min_time || t >= job.max_time) {
+                    self.note_beyond(t);
+                } else if is_deleted(deleted, t) {
+                    continue;
+                } else if overlapping {
+                    self.merged.push((t, *rank, v));
+                } else {
+                    self.samples.push((t, v));
+                }
+            }
+            if let Some(e) = it.err() {
+                return Err(chunk_err(job, reader, &labels, m, e));
+            }
+            if let Cow::Owned(b) = bytes {
+                self.buf = b;
+            }
+        }
+        if overlapping {
+            // Of equal timestamps the best-ranked source's comes first and is kept.
+            self.merged.sort_by_key(|s| (s.0, s.1));
+            self.merged.dedup_by_key(|s| s.0);
+            self.samples
+                .extend(self.merged.iter().map(|&(t, _, v)| (t, v)));
+        }
+        if self.samples.is_empty() {
+            return Ok(true);
+        }
+        let runs = self
+            .samples
+            .chunks(chunk::BLOCK_CHUNK_SAMPLES)
+            .map(|run| Piece::Run(run.to_vec()));
+        Ok(std::iter::once(Piece::Start(labels))
+            .chain(runs)
+            .try_for_each(|p| self.tx.send(p))
+            .is_ok())
+    }
+}
+
+/// The writing side: series started, chunks copied from the sources or encoded
+/// from samples, in the order the pieces come.
+fn write_pieces(
+    mut b: BlockBuilder,
+    sources: &[&dyn BlockReader],
+    job: &Job,
+    rx: mpsc::Receiver<Piece>,
+) -> Result<BlockBuilder, CompactError> {
+    let mut encoded = Vec::new();
+    let mut buf = Vec::new();
+    let mut series = None;
+    for piece in rx {
+        match piece {
+            Piece::Copy(labels, chunks) => {
+                let s = b.start_series(labels.clone())?;
+                for (rank, m) in &chunks {
+                    let reader = sources[*rank];
+                    let (enc, bytes) = reader
+                        .chunk(m, &mut buf)
+                        .map_err(|e| read_err(job, reader, Some((&labels, m)), e))?;
+                    b.add_chunk(s, m.min_t, m.max_t, enc.into(), &bytes)?;
+                    if let Cow::Owned(v) = bytes {
+                        buf = v;
+                    }
+                }
+            }
+            Piece::Start(labels) => series = Some(b.start_series(labels)?),
+            Piece::Run(run) => {
+                if let (Some(s), Some(first), Some(last)) = (series, run.first(), run.last()) {
+                    let encoding = chunk::encode(&run, &mut encoded);
+                    b.add_chunk(s, first.0, last.0, encoding.into(), &encoded)?;
+                }
+            }
+        }
+    }
+    Ok(b)
+}
+
+/// How compaction reports `e`, met reading `reader` (at chunk `m` of series
+/// `labels`, if it was reading one).
+fn read_err(
+    job: &Job,
+    reader: &dyn BlockReader,
+    at: Option<(&Labels, &ChunkMeta)>,
+    e: ReadError,
+) -> CompactError {
+    match (e, at) {
+        (ReadError::Block(b), _) => CompactError::Block(b),
+        (ReadError::Encoding { source, .. }, Some((labels, m))) => {
+            chunk_err(job, reader, labels, m, source)
+        }
+        (e, Some((labels, _))) => head_err(job, format!("series {labels}: {e}")),
+        (e, None) => head_err(job, e.to_string()),
+    }
+}
+
+/// A chunk of `reader` that did not decode. A block's is named by the block's
+/// ULID, so that maintenance leaves that block alone from then on; the head's
+/// by the range being cut.
+fn chunk_err(
+    job: &Job,
+    reader: &dyn BlockReader,
+    labels: &Labels,
+    m: &ChunkMeta,
+    e: impl Display,
+) -> CompactError {
+    match reader.ulid() {
+        Some(block) => CompactError::Source {
+            block,
+            reason: format!("chunks: chunk {} of [{}, {}]: {e}", m.loc, m.min_t, m.max_t),
+        },
+        None => head_err(job, format!("series {labels}: head chunk: {e}")),
+    }
+}
+
+fn head_err(job: &Job, reason: String) -> CompactError {
+    CompactError::Head {
+        mint: job.min_time,
+        maxt: job.max_time,
+        reason,
     }
 }

@@ -9,7 +9,7 @@ use super::series::{
 use super::stripe::U64Map;
 use super::{Head, RefBlock, WalSlot};
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::wal::{self, RefSample, WalError};
 
 /// Why an append or a commit failed. Refused samples leave the appender and the

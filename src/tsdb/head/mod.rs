@@ -38,7 +38,7 @@ use self::series::{GROUP_BITS, GROUP_SIZE, MemSeries, SeriesGroup};
 use self::stripe::StripeSeries;
 use self::stripe::U64Map;
 use crate::model::{Labels, Matcher};
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::tombstones::{Interval, Tombstones};
 use crate::tsdb::wal::{self, RefTombstone, Wal, WalError};
 
@@ -51,12 +51,17 @@ pub(crate) enum ChunkSource {
     Open(Arc<[u8]>),
 }
 
-/// A chunk of a selected series with its time range.
-#[derive(Debug, Clone)]
-pub(crate) struct ChunkMeta {
-    pub(crate) min_t: i64,
-    pub(crate) max_t: i64,
-    pub(crate) source: ChunkSource,
+/// A series [`Head::select`] found; [`Head::chunks`] lists its chunks when the
+/// reader reaches it.
+pub(crate) struct HeadSeries {
+    pub(crate) labels: Labels,
+    series: Arc<MemSeries>,
+}
+
+impl HeadSeries {
+    pub(crate) fn series_ref(&self) -> SeriesRef {
+        self.series.series_ref()
+    }
 }
 
 /// Counters of the head (monotonic unless noted).
@@ -339,49 +344,56 @@ impl Head {
         }
     }
 
-    /// Series matching `matchers` with their chunks overlapping `[mint, maxt]`
-    /// and their deleted intervals, sorted by labels. Series with no such chunk
-    /// are left out.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn select(
-        &self,
-        mint: i64,
-        maxt: i64,
-        matchers: &[Matcher],
-    ) -> Vec<(Labels, Vec<ChunkMeta>, Vec<Interval>)> {
+    /// Series matching `matchers` that have a chunk overlapping `[mint, maxt]`,
+    /// sorted by labels. Their chunks are not listed yet: [`Head::chunks`] does,
+    /// series by series, so that a reader of every series (a head cut) holds one
+    /// series' chunk list at a time.
+    pub(crate) fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<HeadSeries> {
+        let overlaps = |min_t: i64, max_t: i64| min_t <= maxt && max_t >= mint;
         let mut out = Vec::new();
         for r in self.postings.select(matchers) {
             let Some(s) = self.series.get_by_ref(r) else {
                 continue;
             };
             let d = s.data();
-            let mut chunks: Vec<ChunkMeta> = d
-                .closed
-                .iter()
-                .filter(|c| c.min_t <= maxt && c.max_t >= mint)
-                .map(|c| ChunkMeta {
-                    min_t: c.min_t,
-                    max_t: c.max_t,
-                    source: ChunkSource::Spilled(c.loc),
-                })
-                .collect();
-            if let Some(o) = &d.open {
-                let (min_t, max_t) = (o.min_t(), o.max_t());
-                if min_t <= maxt && max_t >= mint {
-                    chunks.push(ChunkMeta {
-                        min_t,
-                        max_t,
-                        source: ChunkSource::Open(Arc::from(o.app.bytes())),
-                    });
-                }
-            }
+            let any = d.closed.iter().any(|c| overlaps(c.min_t, c.max_t))
+                || d.open
+                    .as_ref()
+                    .is_some_and(|o| overlaps(o.min_t(), o.max_t()));
             drop(d);
-            if !chunks.is_empty() {
-                out.push((s.labels(), chunks, self.deleted(r)));
+            if any {
+                out.push(HeadSeries {
+                    labels: s.labels(),
+                    series: s,
+                });
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         out
+    }
+
+    /// Calls `f` with each chunk of `s` overlapping `[mint, maxt]`, oldest first,
+    /// as it is now: time range (both ends included) and where its bytes are (the
+    /// open chunk is copied).
+    pub(crate) fn chunks(
+        &self,
+        s: &HeadSeries,
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(i64, i64, ChunkSource),
+    ) {
+        let d = s.series.data();
+        for c in d.closed.iter() {
+            if c.min_t <= maxt && c.max_t >= mint {
+                f(c.min_t, c.max_t, ChunkSource::Spilled(c.loc));
+            }
+        }
+        if let Some(o) = &d.open {
+            let (min_t, max_t) = (o.min_t(), o.max_t());
+            if min_t <= maxt && max_t >= mint {
+                f(min_t, max_t, ChunkSource::Open(Arc::from(o.app.bytes())));
+            }
+        }
     }
 
     /// Labels of the series matching `matchers` (all series for none).

@@ -11,7 +11,7 @@ use parking_lot::RwLock;
 
 use super::ref_list::RefList;
 use crate::model::{Labels, Matcher};
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::sorted::{difference, intersect, union};
 
 /// Label name → label value → sorted refs of the series having that pair.

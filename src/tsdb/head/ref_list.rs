@@ -7,7 +7,7 @@
 //! As LEB128 deltas an entry takes one or two bytes instead of eight, and
 //! appending a new ref (the common case) is a push at the end.
 
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::sorted::difference;
 use crate::tsdb::varint::{put_uvarint, uvarint};
 

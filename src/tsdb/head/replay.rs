@@ -15,8 +15,8 @@ use super::series::{ClosedChunk, GroupWriter, MemSeries};
 use super::spill::SpilledChunk;
 use super::stripe::U64Map;
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::XorIter;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::tombstones::Interval;
 use crate::tsdb::wal::{self, RefSample, RefSeries};
 

@@ -8,8 +8,8 @@ use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 use super::spill::{ChunkSpill, SpillError, SpillLoc};
 use super::symbols::{CompactLabels, Symbols};
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::{Encoding, XorAppender};
+use crate::tsdb::series_ref::SeriesRef;
 
 /// A chunk that was cut and moved to the spill file.
 #[derive(Debug, Clone, Copy)]

@@ -32,8 +32,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::tsdb::SeriesRef;
 use crate::tsdb::chunk::Encoding;
+use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::wal::read_full;
 
 /// Bytes buffered before one write to the file: a few hundred chunks a write

@@ -14,7 +14,7 @@ use parking_lot::RwLock;
 
 use super::series::MemSeries;
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 
 /// Number of stripes; a power of two so the stripe is a mask of the key.
 const STRIPES: usize = 1 << 10;

@@ -1,21 +1,19 @@
-//! Moving the oldest part of the head into a block, and forgetting it afterwards.
+//! Forgetting the oldest part of the head once it is in a block.
 //!
-//! [`Head::block_series`] reads what the head holds in `[mint, maxt)`, series by
-//! series, for the block writer. Once the block is durable, [`Head::truncate`]
-//! drops every chunk that ends before `maxt`, removes the series left without
-//! chunks, and deletes the head chunk files no remaining chunk lives in. From then
-//! on samples before `maxt` are refused ([`Head::appendable_min`]): the block owns
-//! that time.
+//! Compaction writes what the head holds in `[mint, maxt)` into a block, reading
+//! it as it reads any block (`crate::tsdb::reader`). Once the block is durable,
+//! [`Head::truncate`] drops every chunk that ends before `maxt`, removes the
+//! series left without chunks, and deletes the head chunk files no remaining
+//! chunk lives in. From then on samples before `maxt` are refused
+//! ([`Head::appendable_min`]): the block owns that time.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::series::MemSeries;
-use super::{ChunkSource, Head, SpillError};
+use super::{Head, SpillError};
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
-use crate::tsdb::chunk::{ChunkIter, Encoding};
-use crate::tsdb::tombstones::is_deleted;
+use crate::tsdb::series_ref::SeriesRef;
 
 /// What [`Head::truncate`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,86 +44,6 @@ impl Head {
 
     pub(crate) fn min_valid(&self) -> i64 {
         self.min_valid.load(Ordering::Relaxed)
-    }
-
-    /// Every series with samples in `[mint, maxt)`, sorted by labels, with those
-    /// samples in time order. Calls `f` once per series, so that the caller can
-    /// encode and write each before the next is read.
-    ///
-    /// Returns the earliest time at or after `maxt` the head holds a sample at (as
-    /// far as chunk headers tell), where the next cut can start: normally the
-    /// head's oldest remaining chunk, but a chunk read back from a damaged head
-    /// chunk file may straddle `maxt`, and the next cut must still move on.
-    pub(crate) fn block_series(
-        &self,
-        mint: i64,
-        maxt: i64,
-        mut f: impl FnMut(&Labels, &[(i64, f64)]) -> Result<(), String>,
-    ) -> Result<Option<i64>, String> {
-        let mut next: Option<i64> = None;
-        let mut note_next = |t: i64| {
-            if t >= maxt {
-                next = Some(next.map_or(t, |n: i64| n.min(t)));
-            }
-        };
-        let mut all: Vec<(Labels, Arc<MemSeries>)> = Vec::new();
-        self.series
-            .for_each(|s| all.push((s.labels(), Arc::clone(s))));
-        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut buf = Vec::new();
-        let mut samples: Vec<(i64, f64)> = Vec::new();
-        for (labels, s) in &all {
-            let sources: Vec<ChunkSource> = {
-                let d = s.data();
-                let mut v: Vec<ChunkSource> = Vec::new();
-                for c in &d.closed {
-                    if c.min_t < maxt && c.max_t >= mint {
-                        v.push(ChunkSource::Spilled(c.loc));
-                    } else {
-                        note_next(c.min_t);
-                    }
-                }
-                if let Some(o) = &d.open {
-                    let min_t = o.min_t();
-                    if min_t < maxt {
-                        v.push(ChunkSource::Open(Arc::from(o.app.bytes())));
-                    } else {
-                        note_next(min_t);
-                    }
-                }
-                v
-            };
-            samples.clear();
-            // Deleted samples are not written into blocks.
-            let deleted = self.deleted(s.series_ref());
-            for src in &sources {
-                let (enc, bytes): (Encoding, &[u8]) = match src {
-                    ChunkSource::Open(b) => (Encoding::Xor, b),
-                    ChunkSource::Spilled(loc) => {
-                        let enc = self
-                            .spill
-                            .read(*loc, &mut buf)
-                            .map_err(|e| format!("series {labels}: {e}"))?;
-                        (enc, &buf)
-                    }
-                };
-                let mut it = ChunkIter::new(enc, bytes);
-                for (t, v) in it.by_ref() {
-                    if t >= maxt {
-                        note_next(t);
-                    } else if t >= mint && !is_deleted(&deleted, t) {
-                        samples.push((t, v));
-                    }
-                }
-                if let Some(e) = it.err() {
-                    return Err(format!("series {labels}: head chunk: {e}"));
-                }
-            }
-            if !samples.is_empty() {
-                f(labels, &samples)?;
-            }
-        }
-        Ok(next)
     }
 
     /// Forgets everything before `maxt` (now in a block): chunks that end before

@@ -23,7 +23,7 @@ use super::segment::{
 };
 use super::{SyncPolicy, Wal, WalError, WalOptions};
 use crate::model::Labels;
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 
 /// Output records are gathered up to this many bytes before being logged.
 const BATCH_BYTES: usize = 1 << 20;

@@ -16,7 +16,7 @@
 //! A samples record with no samples is the type byte alone.
 
 use crate::model::{Labels, LabelsError};
-use crate::tsdb::SeriesRef;
+use crate::tsdb::series_ref::SeriesRef;
 
 /// A series as logged: its ref and label set.
 #[derive(Debug, Clone, PartialEq)]
