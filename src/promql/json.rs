@@ -13,9 +13,7 @@ use std::fmt::Write as _;
 
 use super::value::{Point, QueryResult, Value};
 use crate::model::Labels;
-
-/// A sample value as the API writes it, inside its quotes (`1`, `1e-07`, `+Inf`).
-pub use crate::model::float::write_json as write_float;
+use crate::model::float::write_json;
 
 /// Appends `{"resultType":…,"result":…}` for `value` to `out`.
 pub fn write_data(value: &Value, out: &mut String) {
@@ -106,7 +104,7 @@ fn write_point(t: i64, v: f64, out: &mut String) {
     out.push('[');
     write_timestamp(t, out);
     out.push_str(",\"");
-    write_float(v, out);
+    write_json(v, out);
     out.push_str("\"]");
 }
 

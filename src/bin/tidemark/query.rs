@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde_json::json;
+use tidemark::model::float;
 use tidemark::promql::{Engine, EngineOptions, Value, json};
 use tidemark::tsdb::{Db, Options};
 
@@ -75,7 +76,7 @@ fn parse_step(s: &str) -> anyhow::Result<i64> {
 
 fn fmt_value(v: f64) -> String {
     let mut s = String::new();
-    json::write_float(v, &mut s);
+    float::write_json(v, &mut s);
     s
 }
 
