@@ -1,5 +1,5 @@
 //! The data model shared by every layer: label sets, label matchers, samples and
-//! the staleness marker.
+//! the staleness marker; [`varint`], the varints every stored format uses.
 //!
 //! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
 //! writes them, for flags, configuration and PromQL. [`Labels`] is the identity of a series; [`Matcher`] selects
@@ -11,6 +11,7 @@ mod labels;
 mod matcher;
 mod sample;
 mod time;
+pub(crate) mod varint;
 
 pub use bytes::{BytesError, parse_bytes};
 pub use duration::{DurationError, format_duration, parse_duration};

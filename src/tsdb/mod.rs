@@ -25,7 +25,6 @@ mod maintenance;
 mod querier;
 mod sorted;
 pub mod tombstones;
-mod varint;
 pub mod wal;
 
 pub use db::{Db, DbError, DbStats, OpenReport, Options};

@@ -18,7 +18,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::varint::{put_uvarint, uvarint};
+use crate::model::varint::{append_uvarint, append_varint, uvarint, varint};
 
 /// The name of a block's tombstones file.
 pub const TOMBSTONES_FILE: &str = "tombstones";
@@ -155,9 +155,9 @@ impl Tombstones {
         let body_start = out.len();
         for (key, list) in &self.map {
             for iv in list {
-                put_uvarint(&mut out, *key);
-                put_uvarint(&mut out, zigzag(iv.mint));
-                put_uvarint(&mut out, zigzag(iv.maxt));
+                append_uvarint(&mut out, *key);
+                append_varint(&mut out, iv.mint);
+                append_varint(&mut out, iv.maxt);
             }
         }
         let crc = crc32fast::hash(&out[body_start..]);
@@ -211,16 +211,14 @@ impl Tombstones {
         let mut pos = 0;
         while pos < body.len() {
             let at = 5 + pos;
-            let key = uvarint(body, &mut pos)
-                .ok_or_else(|| corrupt(at, "bad series ref varint".into()))?;
+            let key =
+                uvarint(body, &mut pos).map_err(|_| corrupt(at, "bad series ref varint".into()))?;
             let at_mint = 5 + pos;
-            let mint = uvarint(body, &mut pos)
-                .map(unzigzag)
-                .ok_or_else(|| corrupt(at_mint, "bad mint varint".into()))?;
+            let mint =
+                varint(body, &mut pos).map_err(|_| corrupt(at_mint, "bad mint varint".into()))?;
             let at_maxt = 5 + pos;
-            let maxt = uvarint(body, &mut pos)
-                .map(unzigzag)
-                .ok_or_else(|| corrupt(at_maxt, "bad maxt varint".into()))?;
+            let maxt =
+                varint(body, &mut pos).map_err(|_| corrupt(at_maxt, "bad maxt varint".into()))?;
             if mint > maxt {
                 return Err(corrupt(
                     at,
@@ -269,14 +267,6 @@ impl Tombstones {
             .and_then(|d| d.sync_all())
             .map_err(io(dir, "fsync"))
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 #[cfg(test)]

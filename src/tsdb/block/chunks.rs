@@ -14,6 +14,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{ByteSource, MmapFile, PreadFile};
+use crate::model::varint;
 
 /// File header: magic and format version, then three zero bytes.
 const MAGIC: [u8; 4] = *b"TMBC";
@@ -26,7 +27,6 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// A record's fixed parts beside its data: the encoding byte and the CRC.
 const ENCODING: u64 = 1;
 const CRC: u64 = 4;
-const MAX_UVARINT: usize = 10;
 /// Segment numbers are six decimal digits in file names.
 const MAX_SEGMENTS: u32 = 999_999;
 /// How much the reader asks for at first: the varint and, for the usual chunk of
@@ -308,8 +308,8 @@ impl ChunkWriter {
     }
 
     fn write_record(&mut self, encoding: u8, data: &[u8]) -> Result<u64, ChunkFileError> {
-        let mut varint = [0u8; MAX_UVARINT];
-        let varint_len = put_uvarint(&mut varint, data.len() as u64);
+        let mut varint = [0u8; varint::MAX_LEN];
+        let varint_len = varint::put_uvarint(&mut varint, data.len() as u64);
         let record_len = varint_len as u64 + ENCODING + data.len() as u64 + CRC;
         if encoding == 0 || FILE_HEADER + record_len > self.segment_size {
             let (path, offset) = match &self.current {
@@ -597,8 +597,9 @@ fn read_record(seg: &Segment, offset: u64) -> Result<(u8, Cow<'_, [u8]>), ChunkF
         return Err(corrupt(ChunkCorruption::PastEnd { file_len }));
     }
     let first = read(offset, (file_len - offset).min(FIRST_READ))?;
-    let (len, varint_len) =
-        get_uvarint(&first).ok_or_else(|| corrupt(ChunkCorruption::BadLength))?;
+    let mut varint_len = 0;
+    let len = varint::uvarint(&first, &mut varint_len)
+        .map_err(|_| corrupt(ChunkCorruption::BadLength))?;
     // Encoding byte, data and CRC, from `body_start` to `end`.
     let body_start = offset + varint_len as u64;
     let end = len
@@ -640,34 +641,6 @@ fn sub(bytes: Cow<'_, [u8]>, start: usize, end: usize) -> Cow<'_, [u8]> {
             Cow::Owned(v)
         }
     }
-}
-
-/// Writes `v` as a uvarint (LEB128) into `out`; returns its length.
-fn put_uvarint(out: &mut [u8; MAX_UVARINT], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        out[i] = v as u8 | 0x80;
-        v >>= 7;
-        i += 1;
-    }
-    out[i] = v as u8;
-    i + 1
-}
-
-/// Reads a uvarint from the start of `b`: the value and its length. `None` if it
-/// is cut short, longer than 10 bytes, or overflows 64 bits.
-fn get_uvarint(b: &[u8]) -> Option<(u64, usize)> {
-    let mut v = 0u64;
-    for (i, &byte) in b.iter().take(MAX_UVARINT).enumerate() {
-        if i == MAX_UVARINT - 1 && byte > 1 {
-            return None;
-        }
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            return Some((v, i + 1));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -1176,21 +1149,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn uvarints_round_trip_and_bad_ones_are_refused() {
-        for v in [0, 1, 127, 128, 300, 1 << 32, u64::MAX - 1, u64::MAX] {
-            let mut buf = [0u8; MAX_UVARINT];
-            let n = put_uvarint(&mut buf, v);
-            assert_eq!(get_uvarint(&buf[..n]), Some((v, n)));
-            assert_eq!(get_uvarint(&buf[..n - 1]), None, "cut short");
-        }
-        assert_eq!(get_uvarint(&[0xff; 11]), None);
-        let mut too_big = [0xff; 10];
-        too_big[9] = 2;
-        assert_eq!(get_uvarint(&too_big), None);
-        too_big[9] = 1;
-        assert_eq!(get_uvarint(&too_big), Some((u64::MAX, 10)));
     }
 }

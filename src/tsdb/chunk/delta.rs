@@ -34,6 +34,9 @@
 
 use super::ChunkError;
 use super::bstream::{BitReader, BitWriter};
+use crate::model::varint::{
+    VarintError, append_uvarint, append_varint, unzigzag, uvarint, uvarint_len, zigzag,
+};
 
 /// Size of the sample-count header.
 const HEADER_LEN: usize = 2;
@@ -105,12 +108,12 @@ impl Stream {
     fn write_header(&self, out: &mut Vec<u8>) {
         out.push(self.order | (u8::from(self.zigzag) << 2));
         out.push(self.k);
-        put_varint(out, self.first);
+        append_varint(out, self.first);
         if self.order != ORDER_DELTA {
-            put_varint(out, self.param);
+            append_varint(out, self.param);
         }
-        put_uvarint(out, self.gcd as u64);
-        put_varint(out, self.base);
+        append_uvarint(out, self.gcd as u64);
+        append_varint(out, self.base);
     }
 
     fn header_len(&self) -> usize {
@@ -172,57 +175,16 @@ impl Stream {
     }
 }
 
-#[inline]
-fn zigzag(x: i64) -> u64 {
-    ((x as u64) << 1) ^ ((x >> 63) as u64)
-}
-
-#[inline]
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        out.push(x as u8 | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, x: i64) {
-    put_uvarint(out, zigzag(x));
-}
-
-fn uvarint_len(x: u64) -> usize {
-    (64 - (x | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-/// Reads a uvarint at `*pos` (Go's rules: at most 10 bytes, the 10th at most 1).
+/// Reads the uvarint at `*pos` of a stream header.
 fn get_uvarint(data: &[u8], pos: &mut usize, field: &'static str) -> Result<u64, ChunkError> {
-    let start = *pos;
-    let mut x = 0u64;
-    for i in 0..10 {
-        let Some(&byte) = data.get(start + i) else {
-            return Err(ChunkError::BadField {
-                field,
-                offset: start,
-                problem: "truncated varint",
-            });
-        };
-        if i == 9 && byte > 1 {
-            break;
-        }
-        x |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            *pos = start + i + 1;
-            return Ok(x);
-        }
-    }
-    Err(ChunkError::BadField {
+    let offset = *pos;
+    uvarint(data, pos).map_err(|e| ChunkError::BadField {
         field,
-        offset: start,
-        problem: "varint longer than 64 bits",
+        offset,
+        problem: match e {
+            VarintError::Truncated => "truncated varint",
+            VarintError::Overflow => "varint longer than 64 bits",
+        },
     })
 }
 
