@@ -1,5 +1,5 @@
 //! The data model shared by every layer: label sets, label matchers, samples and
-//! the staleness marker; [`varint`], the varints every stored format uses.
+//! the staleness marker; the varints every stored format uses (`varint`).
 //!
 //! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
 //! writes them, for flags, configuration and PromQL. [`Labels`] is the identity of a series; [`Matcher`] selects
