@@ -14,7 +14,6 @@
 //!   chunks_head/    full head chunks moved out of memory; spares WAL replay work
 //! ```
 
-use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -25,6 +24,7 @@ use crate::model::Matcher;
 use crate::tsdb::block::BlockError;
 use crate::tsdb::blockset::BlockSet;
 use crate::tsdb::compact::CompactError;
+use crate::tsdb::fs::{self, File, Fs, OpenMode};
 use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, DeleteError, Head, Replay, SpillError};
 use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
 use crate::tsdb::querier::Querier;
@@ -58,6 +58,9 @@ pub struct Options {
     /// range of the blocks cut from the head (2h, as in Prometheus). The head is
     /// cut when it spans more than 1.5 of them.
     pub chunk_range_ms: i64,
+    /// The file system every file of the database is reached through: the
+    /// operating system's, or one a test puts in its place.
+    pub fs: Arc<dyn Fs>,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             wal_sync: SyncPolicy::default(),
             samples_per_chunk: 120,
             chunk_range_ms: 2 * 3600 * 1000,
+            fs: fs::real(),
         }
     }
 }
@@ -171,7 +175,7 @@ pub struct Db {
     m: Arc<Maintenance>,
     worker: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     /// Holds the directory lock until the `Db` is dropped.
-    _lock: File,
+    _lock: Box<dyn File>,
     report: OpenReport,
 }
 
@@ -201,13 +205,11 @@ impl Db {
             let path = path.to_path_buf();
             move |source| DbError::Io { path, source }
         };
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let fs = Arc::clone(&opts.fs);
+        fs.create_dir_all(&dir).map_err(io(&dir))?;
         let lock_path = dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
+        let lock = fs
+            .open(&lock_path, OpenMode::Create)
             .map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
@@ -215,8 +217,8 @@ impl Db {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
 
-        let (blocks, found) = BlockSet::open(&dir)?;
-        let (spill, chunks) = ChunkSpill::open(&dir.join("chunks_head"))?;
+        let (blocks, found) = BlockSet::open(&fs, &dir)?;
+        let (spill, chunks) = ChunkSpill::open(&fs, &dir.join("chunks_head"))?;
         let limits = ChunkLimits {
             samples_per_chunk: opts.samples_per_chunk,
             chunk_range: opts.chunk_range_ms,
@@ -224,14 +226,14 @@ impl Db {
         let head = Arc::new(Head::new(limits, spill));
         // What was cut into blocks is not the head's: replay skips it, appends
         // refuse it.
-        if let Some(t) = maintenance::read_cut_point(&dir)? {
+        if let Some(t) = maintenance::read_cut_point(&*fs, &dir)? {
             head.set_min_valid(t);
         }
 
         let started = Instant::now();
         let wal_dir = dir.join("wal");
         let mut replay = Replay::new(&head, chunks);
-        let wal_report = wal::replay(&wal_dir, |rec| replay.record(rec))?;
+        let wal_report = wal::replay(&*fs, &wal_dir, |rec| replay.record(rec))?;
         let counts = replay.finish();
         let report = OpenReport {
             wal: wal_report,
@@ -271,6 +273,7 @@ impl Db {
         );
 
         let wal = Wal::open(
+            &fs,
             &wal_dir,
             WalOptions {
                 segment_size: opts.wal_segment_size,

@@ -11,6 +11,8 @@
 //!   [`block::Block`]), [`index`], [`chunk`] and [`wal`] are the on-disk formats of
 //!   `docs/format/`, usable on their own; [`import`] backfills OpenMetrics files
 //!   into blocks.
+//! - [`fs`] is the file I/O under all of them, behind a trait (`Options::fs`)
+//!   that a test can replace with one that fails chosen operations.
 pub mod block;
 mod blockset;
 pub mod chunk;
@@ -18,6 +20,7 @@ pub mod compact;
 mod db;
 #[cfg(test)]
 mod delete_tests;
+pub mod fs;
 mod head;
 pub mod import;
 pub mod index;

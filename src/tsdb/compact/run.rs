@@ -7,6 +7,7 @@ use std::sync::{Arc, mpsc};
 use crate::model::Labels;
 use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta, Compaction};
 use crate::tsdb::chunk::{self, ChunkIter, Encoding};
+use crate::tsdb::fs::Fs;
 use crate::tsdb::head::Head;
 use crate::tsdb::index::ChunkMeta;
 use crate::tsdb::tombstones::{Interval, covers, is_deleted};
@@ -53,12 +54,13 @@ const CUT_QUEUE: usize = 256;
 /// encodes the block's chunks (the larger part of the work) and writes them:
 /// 0.35 s → 0.27 s for a 2h block of 4.8 M samples (docs/benchmarks.md).
 pub(crate) fn write_head_block(
+    fs: &Arc<dyn Fs>,
     head: &Head,
     parent: &Path,
     mint: i64,
     maxt: i64,
 ) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
-    let mut b = BlockBuilder::new(parent, mint, maxt)?;
+    let mut b = BlockBuilder::new(fs, parent, mint, maxt)?;
     let (tx, rx) = mpsc::sync_channel::<(Labels, Vec<(i64, f64)>)>(CUT_QUEUE);
     let (read, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<BlockBuilder, BlockError> {
@@ -106,20 +108,23 @@ pub(crate) fn write_head_block(
 /// some are decoded and encoded again). Returns `None`, writing nothing, when no
 /// sample is left.
 pub(crate) fn merge_blocks(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     sources: &[Arc<Block>],
 ) -> Result<Option<BlockMeta>, CompactError> {
-    merge(parent, sources, None)
+    merge(fs, parent, sources, None)
 }
 
 /// Writes `block` again without the samples its tombstones mark deleted, at the
 /// same level, naming it as its parent (Prometheus's CleanTombstones). `None`
 /// when nothing is left of it.
 pub(crate) fn rewrite_block(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     block: &Arc<Block>,
 ) -> Result<Option<BlockMeta>, CompactError> {
     merge(
+        fs,
         parent,
         std::slice::from_ref(block),
         Some(block.meta().compaction.level),
@@ -127,6 +132,7 @@ pub(crate) fn rewrite_block(
 }
 
 fn merge(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     sources: &[Arc<Block>],
     level: Option<u32>,
@@ -168,7 +174,7 @@ fn merge(
     }
     all.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
 
-    let mut out = BlockBuilder::new(parent, min_time, max_time)?;
+    let mut out = BlockBuilder::new(fs, parent, min_time, max_time)?;
     out.compaction(compaction);
     let mut buf = Vec::new();
     let mut i = 0;

@@ -17,7 +17,7 @@
 //!   checked when the entry is read.
 //!
 //! [`IndexWriter`] streams an index to a file; [`IndexReader`] reads one from any
-//! [`ByteSource`](crate::tsdb::block::ByteSource) and never panics on bad bytes.
+//! [`ByteSource`](crate::tsdb::fs::ByteSource) and never panics on bad bytes.
 
 mod encoding;
 mod reader;
@@ -82,7 +82,7 @@ impl fmt::Display for Section {
 /// Why an index could not be written or read.
 ///
 /// Reader errors carry the section and byte offset but not the file path, which the
-/// reader does not know (it reads a [`ByteSource`](crate::tsdb::block::ByteSource));
+/// reader does not know (it reads a [`ByteSource`](crate::tsdb::fs::ByteSource));
 /// the caller adds it.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {

@@ -10,7 +10,7 @@ use super::encoding::{
 };
 use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, IndexError, Section, SeriesId};
 use crate::model::Labels;
-use crate::tsdb::block::ByteSource;
+use crate::tsdb::fs::ByteSource;
 
 /// Start offsets of the sections, from the table of contents. Each section ends
 /// where the next begins; the series table ends at the TOC.

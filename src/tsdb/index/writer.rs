@@ -1,7 +1,6 @@
 //! Streaming writer of index files.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -9,6 +8,7 @@ use super::encoding::put_crc;
 use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, IndexError, SeriesId};
 use crate::model::Labels;
 use crate::model::varint::{append_uvarint, append_varint};
+use crate::tsdb::fs::{File, Fs, OpenMode};
 
 /// Writes an index file in one pass.
 ///
@@ -30,7 +30,7 @@ use crate::model::varint::{append_uvarint, append_varint};
 /// later call fails with [`IndexError::Poisoned`]; the caller deletes the file.
 pub struct IndexWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn File>>,
     /// Bytes written so far: the offset of the next byte.
     pos: u64,
     symbols: Vec<String>,
@@ -45,13 +45,11 @@ pub struct IndexWriter {
 }
 
 impl IndexWriter {
-    /// Creates (or truncates) the file at `path` and writes the header.
-    pub fn create(path: &Path) -> Result<IndexWriter, IndexError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
+    /// Creates (or truncates) the file at `path` through `fs` and writes the
+    /// header.
+    pub fn create(fs: &dyn Fs, path: &Path) -> Result<IndexWriter, IndexError> {
+        let file = fs
+            .open(path, OpenMode::Truncate)
             .map_err(|source| IndexError::Io {
                 op: "create",
                 path: path.to_owned(),

@@ -45,7 +45,6 @@ use std::path::PathBuf;
 
 pub use checkpoint::{CheckpointStats, checkpoint};
 pub(crate) use checkpoint::{uncheckpointed_segments, write_checkpoint};
-pub(crate) use reader::read_full;
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{
     RecordError, RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,

@@ -17,7 +17,7 @@ mod segment;
 mod writer;
 
 pub use error::{ChunkCorruption, ChunkFileError, ChunkRejection};
-pub use reader::{Access, ChunkReader};
+pub use reader::ChunkReader;
 pub use segment::{MAX_SEGMENT_SIZE, chunk_ref, chunk_segment_name};
 pub use writer::{ChunkFileStats, ChunkWriter, ChunkWriterOptions};
 

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::{ChunkCorruption, ChunkFileError};
@@ -11,25 +10,16 @@ use super::segment::{
     CRC, ENCODING, FILE_HEADER, MAGIC, VERSION, chunk_segment_name, parse_segment_name, split_ref,
 };
 use crate::model::varint;
-use crate::tsdb::block::{ByteSource, MmapFile, PreadFile};
+use crate::tsdb::fs::{Access, ByteSource, FileSource, Fs};
 
 /// How much the reader asks for at first: the varint and, for the usual chunk of
 /// a few hundred bytes, the whole record, so a `pread` reader needs one system
 /// call per chunk (a map hands out the bytes without copying either way).
 const FIRST_READ: u64 = 1024;
 
-/// How a [`ChunkReader`] reaches the bytes of its segments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Map each file read-only ([`MmapFile`]): chunks are borrowed from the map.
-    Mmap,
-    /// Read each chunk with a positioned read ([`PreadFile`]) into a new buffer.
-    Pread,
-}
-
 struct Segment {
     path: PathBuf,
-    bytes: Box<dyn ByteSource>,
+    bytes: FileSource,
 }
 
 /// Reads chunks from a finished block's segment files.
@@ -50,16 +40,16 @@ impl fmt::Debug for ChunkReader {
 impl ChunkReader {
     /// Opens every segment file of the `chunks` directory `dir`, in order, and
     /// checks their headers. Segments must be numbered from 1 without gaps; other
-    /// file names are ignored.
-    pub fn open(dir: &Path, how: Access) -> Result<ChunkReader, ChunkFileError> {
+    /// file names are ignored. The files are reached through `fs` as `how` says
+    /// (mapped, chunks borrowed from the map; or read with `pread`).
+    pub fn open(fs: &dyn Fs, dir: &Path, how: Access) -> Result<ChunkReader, ChunkFileError> {
         let dir_err = |source| ChunkFileError::Io {
             path: dir.to_owned(),
             source,
         };
         let mut numbers = Vec::new();
-        for entry in fs::read_dir(dir).map_err(dir_err)? {
-            let entry = entry.map_err(dir_err)?;
-            if let Some(n) = entry.file_name().to_str().and_then(parse_segment_name) {
+        for entry in fs.read_dir(dir).map_err(dir_err)? {
+            if let Some(n) = entry.name.to_str().and_then(parse_segment_name) {
                 numbers.push(n);
             }
         }
@@ -82,11 +72,8 @@ impl ChunkReader {
                 path: path.clone(),
                 source,
             };
-            let bytes: Box<dyn ByteSource> = match how {
-                Access::Mmap => Box::new(MmapFile::open(&path).map_err(io)?),
-                Access::Pread => Box::new(PreadFile::open(&path).map_err(io)?),
-            };
-            check_header(&path, &*bytes)?;
+            let bytes = FileSource::open(fs, &path, how).map_err(io)?;
+            check_header(&path, &bytes)?;
             segments.push(Segment { path, bytes });
         }
         Ok(ChunkReader {

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::segment::split_ref;
 use super::*;
 use crate::tsdb::chunk::{XorAppender, XorIter};
+use crate::tsdb::fs::{Access, RealFs, real};
 
 type Samples = Vec<(i64, f64)>;
 
@@ -38,7 +39,8 @@ fn decode(data: &[u8]) -> Samples {
 }
 
 fn write_all(dir: &Path, segment_size: u64, chunks: &[Vec<u8>]) -> (Vec<u64>, ChunkFileStats) {
-    let mut w = ChunkWriter::create_with(dir, ChunkWriterOptions { segment_size }).unwrap();
+    let mut w =
+        ChunkWriter::create_with(&real(), dir, ChunkWriterOptions { segment_size }).unwrap();
     let refs = chunks.iter().map(|c| w.write(1, c).unwrap()).collect();
     (refs, w.finish().unwrap())
 }
@@ -72,7 +74,7 @@ fn many_xor_chunks_round_trip_across_segments() {
     assert_eq!(split_ref(refs[refs.len() - 1]).0, stats.segments);
 
     for how in BOTH {
-        let reader = ChunkReader::open(&dir, how).unwrap();
+        let reader = ChunkReader::open(&RealFs, &dir, how).unwrap();
         assert_eq!(reader.segments(), stats.segments);
         for (r, (chunk, samples)) in refs.iter().zip(&chunks) {
             let (encoding, got) = reader.chunk(*r).unwrap();
@@ -90,11 +92,11 @@ fn default_segment_size_holds_everything_in_one_file() {
     let dir = tmp.path().join("chunks");
     let mut rng = fastrand::Rng::with_seed(1);
     let chunks = xor_chunks(&mut rng, 50, 120);
-    let mut w = ChunkWriter::create(&dir).unwrap();
+    let mut w = ChunkWriter::create(&real(), &dir).unwrap();
     let refs: Vec<u64> = chunks.iter().map(|(c, _)| w.write(1, c).unwrap()).collect();
     let stats = w.finish().unwrap();
     assert_eq!((stats.segments, stats.chunks), (1, 50));
-    let reader = ChunkReader::open(&dir, Access::Pread).unwrap();
+    let reader = ChunkReader::open(&RealFs, &dir, Access::Pread).unwrap();
     for (r, (c, _)) in refs.iter().zip(&chunks) {
         assert_eq!(reader.chunk(*r).unwrap(), (1, Cow::Borrowed(c.as_slice())));
     }
@@ -105,7 +107,8 @@ fn a_record_that_does_not_fit_starts_a_new_segment() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("chunks");
     // Records of 50 data bytes take 1 + 1 + 50 + 4 = 56 bytes.
-    let mut w = ChunkWriter::create_with(&dir, ChunkWriterOptions { segment_size: 100 }).unwrap();
+    let mut w =
+        ChunkWriter::create_with(&real(), &dir, ChunkWriterOptions { segment_size: 100 }).unwrap();
     assert_eq!(w.write(1, &[1; 50]).unwrap(), chunk_ref(1, 8));
     assert_eq!(w.write(2, &[2; 50]).unwrap(), chunk_ref(2, 8));
     // Exactly the room of an empty segment: 8 + 1 + 1 + 86 + 4 = 100.
@@ -142,7 +145,7 @@ fn a_record_that_does_not_fit_starts_a_new_segment() {
     assert_eq!(stats.chunks, 4);
     assert_eq!(segment_len(&dir, 3), 100);
     assert_eq!(segment_len(&dir, 4), 8 + 1 + 1 + 4);
-    let reader = ChunkReader::open(&dir, Access::Mmap).unwrap();
+    let reader = ChunkReader::open(&RealFs, &dir, Access::Mmap).unwrap();
     assert_eq!(
         reader.chunk(chunk_ref(2, 8)).unwrap(),
         (2, Cow::Borrowed(&[2u8; 50][..]))
@@ -157,7 +160,7 @@ fn a_record_that_does_not_fit_starts_a_new_segment() {
     );
 
     for bad in [0, 8, MAX_SEGMENT_SIZE + 1] {
-        let err = ChunkWriter::create_with(&dir, ChunkWriterOptions { segment_size: bad })
+        let err = ChunkWriter::create_with(&real(), &dir, ChunkWriterOptions { segment_size: bad })
             .err()
             .unwrap();
         assert!(matches!(
@@ -169,7 +172,7 @@ fn a_record_that_does_not_fit_starts_a_new_segment() {
         ));
     }
     // A writer never overwrites existing segments.
-    let mut w = ChunkWriter::create(&dir).unwrap();
+    let mut w = ChunkWriter::create(&real(), &dir).unwrap();
     let err = w.write(1, &[1]).unwrap_err();
     assert!(matches!(err, ChunkFileError::Io { .. }), "{err}");
     assert!(err.to_string().contains("000001"), "{err}");
@@ -192,11 +195,14 @@ fn a_record_that_does_not_fit_starts_a_new_segment() {
 fn no_chunks_no_segments() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("block").join("chunks");
-    let stats = ChunkWriter::create(&dir).unwrap().finish().unwrap();
+    let stats = ChunkWriter::create(&real(), &dir)
+        .unwrap()
+        .finish()
+        .unwrap();
     assert_eq!(stats, ChunkFileStats::default());
     assert!(dir.is_dir());
     for how in BOTH {
-        let reader = ChunkReader::open(&dir, how).unwrap();
+        let reader = ChunkReader::open(&RealFs, &dir, how).unwrap();
         assert_eq!(reader.segments(), 0);
         let err = reader.chunk(chunk_ref(1, 8)).unwrap_err();
         assert!(matches!(
@@ -207,7 +213,7 @@ fn no_chunks_no_segments() {
             }
         ));
     }
-    let err = ChunkReader::open(&tmp.path().join("nope"), Access::Mmap).unwrap_err();
+    let err = ChunkReader::open(&RealFs, &tmp.path().join("nope"), Access::Mmap).unwrap_err();
     assert!(matches!(err, ChunkFileError::Io { .. }));
     assert!(err.to_string().contains("nope"), "{err}");
 }
@@ -231,7 +237,7 @@ fn bad_references_are_errors_naming_segment_and_offset() {
     let (refs, stats) = write_all(&dir, 512, &chunks);
     assert!(stats.segments >= 3);
     for how in BOTH {
-        let reader = ChunkReader::open(&dir, how).unwrap();
+        let reader = ChunkReader::open(&RealFs, &dir, how).unwrap();
         // Segments the block does not have.
         for r in [
             chunk_ref(0, 8),
@@ -314,7 +320,7 @@ fn a_flipped_byte_anywhere_gives_an_error_or_the_exact_chunk() {
                 file.write_all_at(&[original[pos] ^ mask], pos as u64)
                     .unwrap();
                 for how in BOTH {
-                    let reader = match ChunkReader::open(&dir, how) {
+                    let reader = match ChunkReader::open(&RealFs, &dir, how) {
                         Ok(reader) => reader,
                         Err(err) => {
                             // Only a damaged header stops the whole block.
@@ -385,7 +391,7 @@ fn truncated_segment_fails_only_its_cut_record() {
         .set_len(len - 1)
         .unwrap();
     for how in BOTH {
-        let reader = ChunkReader::open(&dir, how).unwrap();
+        let reader = ChunkReader::open(&RealFs, &dir, how).unwrap();
         let (last_ref, others) = refs.split_last().unwrap();
         for (r, c) in others.iter().zip(&chunks) {
             assert_eq!(&*reader.chunk(*r).unwrap().1, c.as_slice());
@@ -442,7 +448,7 @@ fn bad_headers_and_missing_segments_name_the_file() {
     for (bytes, want, text) in cases {
         fs::write(&second, bytes).unwrap();
         for how in BOTH {
-            let err = ChunkReader::open(&dir, how).unwrap_err();
+            let err = ChunkReader::open(&RealFs, &dir, how).unwrap_err();
             assert_eq!(problem(&err), &want);
             let msg = err.to_string();
             assert!(
@@ -452,17 +458,19 @@ fn bad_headers_and_missing_segments_name_the_file() {
         }
     }
     fs::write(&second, &good).unwrap();
-    ChunkReader::open(&dir, Access::Mmap).unwrap();
+    ChunkReader::open(&RealFs, &dir, Access::Mmap).unwrap();
 
     // Names that are not segments are ignored; a gap is an error.
     fs::write(dir.join("000004.tmp"), b"junk").unwrap();
     fs::write(dir.join("notes"), b"junk").unwrap();
     assert_eq!(
-        ChunkReader::open(&dir, Access::Pread).unwrap().segments(),
+        ChunkReader::open(&RealFs, &dir, Access::Pread)
+            .unwrap()
+            .segments(),
         3
     );
     fs::remove_file(&second).unwrap();
-    let err = ChunkReader::open(&dir, Access::Mmap).unwrap_err();
+    let err = ChunkReader::open(&RealFs, &dir, Access::Mmap).unwrap_err();
     assert_eq!(
         problem(&err),
         &ChunkCorruption::NoSuchSegment { segments: 2 }
@@ -492,7 +500,7 @@ fn random_bytes_never_panic() {
         }
         fs::write(dir.join(chunk_segment_name(1)), &bytes).unwrap();
         for how in BOTH {
-            let reader = ChunkReader::open(&dir, how).unwrap();
+            let reader = ChunkReader::open(&RealFs, &dir, how).unwrap();
             for off in 0..bytes.len() as u32 + 2 {
                 let _ = reader.chunk(chunk_ref(1, off));
             }

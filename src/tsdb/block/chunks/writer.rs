@@ -1,9 +1,9 @@
 //! [`ChunkWriter`]: appends records to a block's segment files through a
 //! buffer, starting a new segment when the next record would not fit.
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::{ChunkFileError, ChunkRejection};
 use super::segment::{
@@ -11,6 +11,7 @@ use super::segment::{
     chunk_segment_name,
 };
 use crate::model::varint;
+use crate::tsdb::fs::{File, Fs, OpenMode};
 
 /// Bytes buffered before one write to a segment.
 const WRITE_BUFFER: usize = 1 << 20;
@@ -44,7 +45,7 @@ pub struct ChunkFileStats {
 struct OpenSegment {
     number: u32,
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn File>>,
     /// Bytes written to it so far (buffered ones included).
     len: u64,
 }
@@ -54,6 +55,7 @@ struct OpenSegment {
 /// files and the directory. A writer dropped without `finish` leaves files that
 /// are incomplete: the block writer then deletes its temporary directory.
 pub struct ChunkWriter {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     segment_size: u64,
     current: Option<OpenSegment>,
@@ -63,13 +65,14 @@ pub struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Creates the `chunks` directory `dir` (and its parents) for a new block, with
-    /// the default options.
-    pub fn create(dir: &Path) -> Result<ChunkWriter, ChunkFileError> {
-        ChunkWriter::create_with(dir, ChunkWriterOptions::default())
+    /// Creates the `chunks` directory `dir` (and its parents) for a new block
+    /// through `fs`, with the default options.
+    pub fn create(fs: &Arc<dyn Fs>, dir: &Path) -> Result<ChunkWriter, ChunkFileError> {
+        ChunkWriter::create_with(fs, dir, ChunkWriterOptions::default())
     }
 
     pub fn create_with(
+        fs: &Arc<dyn Fs>,
         dir: &Path,
         options: ChunkWriterOptions,
     ) -> Result<ChunkWriter, ChunkFileError> {
@@ -80,11 +83,13 @@ impl ChunkWriter {
                 problem: ChunkRejection::BadSegmentSize(options.segment_size),
             });
         }
-        fs::create_dir_all(dir).map_err(|source| ChunkFileError::Io {
-            path: dir.to_owned(),
-            source,
-        })?;
+        fs.create_dir_all(dir)
+            .map_err(|source| ChunkFileError::Io {
+                path: dir.to_owned(),
+                source,
+            })?;
         Ok(ChunkWriter {
+            fs: Arc::clone(fs),
             dir: dir.to_owned(),
             segment_size: options.segment_size,
             current: None,
@@ -195,11 +200,7 @@ impl ChunkWriter {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(io)?;
+        let file = self.fs.open(&path, OpenMode::CreateNew).map_err(io)?;
         let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         let mut header = [0u8; FILE_HEADER as usize];
         header[..4].copy_from_slice(&MAGIC);
@@ -222,8 +223,8 @@ impl ChunkWriter {
         if let Some(seg) = self.current.take() {
             close(seg)?;
         }
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
+        self.fs
+            .sync_dir(&self.dir)
             .map_err(|source| ChunkFileError::Io {
                 path: self.dir.clone(),
                 source,
