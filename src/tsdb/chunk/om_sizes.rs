@@ -12,7 +12,8 @@
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use super::{BLOCK_CHUNK_SAMPLES, ChunkIter, Encoding, encode};
+use super::any::{BLOCK_CHUNK_SAMPLES, ChunkIter, encode};
+use super::encoding::Encoding;
 use crate::model::varint::uvarint_len;
 
 /// Chunk sizes tried, besides [`BLOCK_CHUNK_SAMPLES`].
@@ -56,7 +57,7 @@ impl Totals {
         slot.0 += 1;
         slot.1 += samples.len() as u64;
         slot.2 += len;
-        let mut app = super::XorAppender::new();
+        let mut app = super::xor::XorAppender::new();
         for &(t, v) in samples {
             app.append(t, v);
         }

@@ -13,8 +13,8 @@
 //! the identity for any `i64` sequence, including deltas that overflow. See
 //! `docs/format/chunks.md` for the full specification.
 
-use super::ChunkError;
 use super::bstream::{BitReader, BitWriter};
+use super::encoding::ChunkError;
 use crate::model::varint::{VarintError, unzigzag};
 
 /// Size of the sample-count header.

@@ -1,8 +1,12 @@
 //! Layout constants and the byte-level helpers shared by writer and reader.
 
-use super::{IndexError, Section};
+use super::error::{IndexError, Section};
 use crate::model::varint::{VarintError, unzigzag, uvarint};
 
+/// The first four bytes of an index file.
+pub const INDEX_MAGIC: [u8; 4] = *b"TMIX";
+/// The format version this code writes and reads.
+pub const INDEX_VERSION: u8 = 1;
 /// Magic (4 bytes) and version (1 byte).
 pub(super) const HEADER_LEN: u64 = 5;
 /// Six section offsets (u64 each) and a CRC-32.

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::encoding::put_crc;
-use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, IndexError, SeriesId};
+use super::encoding::{INDEX_MAGIC, INDEX_VERSION, put_crc};
+use super::error::IndexError;
+use super::series::{ChunkMeta, SeriesId};
 use crate::model::Labels;
 use crate::model::varint::{append_uvarint, append_varint};
 use crate::tsdb::fs::{File, Fs, OpenMode};

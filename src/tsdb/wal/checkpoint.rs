@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::error::WalError;
 use super::reader::{SegmentReader, read_segments_strict, read_strict};
 use super::record::{
     RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,
@@ -21,7 +22,7 @@ use super::record::{
 use super::segment::{
     DirListing, check_consecutive, checkpoint_name, checkpoint_tmp_name, sync_dir,
 };
-use super::{SyncPolicy, Wal, WalError, WalOptions};
+use super::writer::{SyncPolicy, Wal, WalOptions};
 use crate::model::Labels;
 use crate::tsdb::SeriesRef;
 use crate::tsdb::fs::Fs;

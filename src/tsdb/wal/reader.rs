@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::WalError;
+use super::error::WalError;
 use super::segment::{
     DirListing, FragmentType, HEADER_SIZE, PAGE_SIZE, check_consecutive, fragment_crc,
 };

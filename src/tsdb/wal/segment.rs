@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::WalError;
+use super::error::WalError;
 use crate::tsdb::fs::{FileKind, Fs};
 
 /// Size of a page. Fragments never cross a page boundary.

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::WalError;
+use super::error::WalError;
 use super::segment::{
     DEFAULT_SEGMENT_SIZE, DirListing, FragmentType, HEADER_SIZE, PAGE_SIZE, fragment_crc,
     segment_name, sync_dir,

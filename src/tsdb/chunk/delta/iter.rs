@@ -4,8 +4,8 @@
 use super::predict::{ORDER_DELTA, ORDER_DOD, ORDER_LINE, Stream};
 use super::rice::read_code;
 use super::values::{MAX_SCALE, POW10, RAW_BITS};
-use crate::tsdb::chunk::ChunkError;
 use crate::tsdb::chunk::bstream::BitReader;
+use crate::tsdb::chunk::encoding::ChunkError;
 
 /// Size of the sample-count header.
 const HEADER_LEN: usize = 2;

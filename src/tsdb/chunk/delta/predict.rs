@@ -5,7 +5,7 @@
 use crate::model::varint::{
     VarintError, append_uvarint, append_varint, unzigzag, uvarint, uvarint_len, zigzag,
 };
-use crate::tsdb::chunk::ChunkError;
+use crate::tsdb::chunk::encoding::ChunkError;
 
 /// Predicts each sample from a line through the first one: `first + i · slope`.
 pub(super) const ORDER_LINE: u8 = 0;
