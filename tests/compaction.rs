@@ -16,6 +16,7 @@ use std::time::Instant;
 use tidemark::model::Labels;
 use tidemark::tsdb::block::{BlockBuilder, BlockMeta};
 use tidemark::tsdb::chunk;
+use tidemark::tsdb::fs::{RealFs, real};
 use tidemark::tsdb::{Db, Options};
 
 const H: i64 = 3_600_000;
@@ -60,7 +61,7 @@ fn write_block_with(
     offset: i64,
     value: impl Fn(usize, i64) -> f64,
 ) {
-    let mut b = BlockBuilder::new(dir, mint, maxt).expect("builder");
+    let mut b = BlockBuilder::new(&real(), dir, mint, maxt).expect("builder");
     let mut buf = Vec::new();
     for i in 0..n {
         let samples: Vec<(i64, f64)> = (mint / STEP..maxt / STEP)
@@ -91,7 +92,7 @@ fn import_overlapping(dir: &Path, n: usize, mint: i64, maxt: i64) {
 fn metas(dir: &Path) -> Vec<BlockMeta> {
     let mut v: Vec<BlockMeta> = fs::read_dir(dir)
         .unwrap()
-        .filter_map(|e| BlockMeta::read(&e.unwrap().path()).ok())
+        .filter_map(|e| BlockMeta::read(&RealFs, &e.unwrap().path()).ok())
         .collect();
     v.sort_by_key(|m| m.min_time);
     v

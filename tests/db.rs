@@ -296,10 +296,11 @@ fn reopen_takes_full_chunks_from_the_head_chunk_file() {
 
 #[test]
 fn wal_with_an_impossible_series_ref_is_refused_with_its_position() {
+    use tidemark::tsdb::fs::real;
     use tidemark::tsdb::wal::{Wal, WalOptions, encode_series};
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut wal = Wal::open(&dir.path().join("wal"), WalOptions::default()).unwrap();
+        let mut wal = Wal::open(&real(), &dir.path().join("wal"), WalOptions::default()).unwrap();
         let mut rec = Vec::new();
         let labels = l(&[("__name__", "x")]);
         encode_series(

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use tidemark::model::Labels;
 use tidemark::tsdb::chunk::XorAppender;
+use tidemark::tsdb::fs::{RealFs, real};
 use tidemark::tsdb::wal::{RefSample, SyncPolicy, Wal, WalOptions, encode_samples, encode_series};
 use tidemark::tsdb::{Db, Options, SeriesRef};
 
@@ -209,7 +210,7 @@ fn fixing_crcs_leaves_valid_segments_alone_and_repairs_a_bad_one() {
     assert!(checks::fix_fragment_crcs(&mut bad));
     let dir = tempfile::tempdir().expect("tempdir");
     fs::write(dir.path().join("00000000"), &bad).expect("write");
-    let report = tidemark::tsdb::wal::replay(dir.path(), |_| Ok(())).expect("replay");
+    let report = tidemark::tsdb::wal::replay(&RealFs, dir.path(), |_| Ok(())).expect("replay");
     assert_eq!((report.records, report.truncated), (3, None));
 }
 
@@ -401,7 +402,7 @@ fn wal_opts() -> WalOptions {
 /// written part of the last page) or as `Wal::close` leaves it (padded to the page).
 fn wal_segment(records: &[Vec<u8>], close: bool) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut wal = Wal::open(dir.path(), wal_opts()).expect("open wal");
+    let mut wal = Wal::open(&real(), dir.path(), wal_opts()).expect("open wal");
     for rec in records {
         wal.log(&[rec]).expect("log");
     }
@@ -765,7 +766,7 @@ fn outcome(target: &str, data: &[u8]) -> String {
             for (i, seg) in checks::split_segments(data).iter().enumerate() {
                 fs::write(dir.path().join(format!("{i:08}")), seg).expect("write");
             }
-            match tidemark::tsdb::wal::replay(dir.path(), |_| Ok(())) {
+            match tidemark::tsdb::wal::replay(&RealFs, dir.path(), |_| Ok(())) {
                 Ok(r) => format!(
                     "Ok: {} segments, {} records, torn {:?}",
                     r.segments, r.records, r.truncated

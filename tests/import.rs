@@ -13,8 +13,9 @@ use tidemark::import::{
     BadLine, ImportError, ImportObserver, ImportOptions, ImportReport, import_openmetrics,
 };
 use tidemark::model::Labels;
-use tidemark::tsdb::block::{Access, Block, BlockMeta};
+use tidemark::tsdb::block::{Block, BlockMeta};
 use tidemark::tsdb::chunk::{self, ChunkIter, Encoding};
+use tidemark::tsdb::fs::{Access, real};
 
 const HOUR: i64 = 3_600_000;
 /// 2026-01-01T00:00:00Z, a multiple of 2h.
@@ -163,7 +164,7 @@ fn read_back(data: &Path) -> Model {
     let mut got = Model::new();
     for entry in fs::read_dir(data).unwrap() {
         let dir = entry.unwrap().path();
-        let block = Block::open(&dir, Access::Mmap).unwrap();
+        let block = Block::open(&real(), &dir, Access::Mmap).unwrap();
         let meta = block.meta().clone();
         assert_eq!(meta.max_time - meta.min_time, 2 * HOUR);
         assert_eq!(meta.min_time.rem_euclid(2 * HOUR), 0);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use tidemark::model::{Labels, Matcher};
 use tidemark::tsdb::block::{StoredChunk, write_block};
 use tidemark::tsdb::chunk;
+use tidemark::tsdb::fs::real;
 use tidemark::tsdb::{AppendError, Db, Options};
 
 use common::{Dump, dump};
@@ -197,7 +198,7 @@ fn import_block(dir: &Path, labels: &Labels, samples: &[(i64, f64)], mint: i64, 
         encoding: enc.into(),
         data,
     };
-    write_block(dir, [(labels.clone(), vec![c])], mint, maxt).unwrap();
+    write_block(&real(), dir, [(labels.clone(), vec![c])], mint, maxt).unwrap();
 }
 
 #[test]

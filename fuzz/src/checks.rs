@@ -20,6 +20,7 @@ use tidemark::exposition::{
 };
 use tidemark::model::{Labels, NORMAL_NAN_BITS};
 use tidemark::tsdb::chunk::{ChunkError, XorAppender, XorIter};
+use tidemark::tsdb::fs::RealFs;
 use tidemark::tsdb::wal::{
     self, RecordError, RecordType, RefSample, RefSeries, WalError, decode_samples, decode_series,
     encode_samples, encode_series, record_type,
@@ -490,7 +491,7 @@ fn scratch_dir() -> tempfile::TempDir {
 
 fn replay_collect(dir: &Path) -> (Result<wal::ReplayReport, WalError>, Vec<Vec<u8>>) {
     let mut records = Vec::new();
-    let res = wal::replay(dir, |rec| {
+    let res = wal::replay(&RealFs, dir, |rec| {
         // Exercise the content layer on whatever the framing hands out.
         let _ = record_type(rec);
         records.push(rec.to_vec());

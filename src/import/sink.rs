@@ -181,6 +181,7 @@ impl Sink {
         let builder = match self.builders.entry(w.start) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => e.insert(BlockBuilder::new(
+                &crate::tsdb::fs::real(),
                 &self.data_dir,
                 w.start,
                 w.start + self.duration,

@@ -1,5 +1,5 @@
 //! The data model shared by every layer: label sets, label matchers, samples and
-//! the staleness marker.
+//! the staleness marker; the varints every stored format uses (`varint`).
 //!
 //! Nothing here does I/O. Durations and byte sizes are parsed here as Prometheus
 //! writes them, for flags, configuration and PromQL, and floats written and read
@@ -13,6 +13,7 @@ mod labels;
 mod matcher;
 mod sample;
 mod time;
+pub(crate) mod varint;
 
 pub use bytes::{BytesError, parse_bytes};
 pub use duration::{DurationError, format_duration, parse_duration};

@@ -14,15 +14,15 @@
 //! looks like a damaged one. Queries already running keep reading a deleted block
 //! through the open files they hold.
 
-use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::tsdb::block::{Access, Block, BlockError, BlockId, BlockMeta};
+use crate::tsdb::block::{Block, BlockError, BlockId, BlockMeta};
 use crate::tsdb::error::DbError;
+use crate::tsdb::fs::{Access, FileKind, Fs};
 
 const TMP_SUFFIX: &str = ".tmp";
 const DELETION_SUFFIX: &str = ".tmp-for-deletion";
@@ -36,6 +36,7 @@ pub(crate) struct Loaded {
 
 /// The open blocks, oldest (by min time) first.
 pub(crate) struct BlockSet {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     blocks: RwLock<Vec<Loaded>>,
     /// Block directories that did not open: not tried again by
@@ -64,34 +65,35 @@ fn io_err(path: &Path, op: &'static str) -> impl FnOnce(io::Error) -> DbError {
 }
 
 /// Bytes of every file under `dir`.
-pub(crate) fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = fs::read_dir(dir) else {
+pub(crate) fn dir_size(fs: &dyn Fs, dir: &Path) -> u64 {
+    let Ok(entries) = fs.read_dir(dir) else {
         return 0;
     };
     entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(_) => e.metadata().map_or(0, |m| m.len()),
-            Err(_) => 0,
+        .iter()
+        .map(|e| {
+            let path = dir.join(&e.name);
+            match e.kind {
+                FileKind::Dir => dir_size(fs, &path),
+                _ => fs.metadata(&path).map_or(0, |m| m.len),
+            }
         })
         .sum()
 }
 
 impl BlockSet {
     /// Opens the blocks in `dir`, clearing what a crash left behind (see the
-    /// module docs).
-    pub(crate) fn open(dir: &Path) -> Result<(BlockSet, Found), DbError> {
+    /// module docs). The blocks' files are reached through `fs`.
+    pub(crate) fn open(fs: &Arc<dyn Fs>, dir: &Path) -> Result<(BlockSet, Found), DbError> {
         let mut found = Found::default();
         let mut loaded = Vec::new();
         let mut damaged_ids = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io_err(dir, "list"))? {
-            let entry = entry.map_err(io_err(dir, "list"))?;
-            let path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        for entry in fs.read_dir(dir).map_err(io_err(dir, "list"))? {
+            let Some(name) = entry.name.to_str().map(str::to_owned) else {
                 continue;
             };
-            if !entry.file_type().map_err(io_err(&path, "stat"))?.is_dir() {
+            let path = dir.join(&name);
+            if entry.kind != FileKind::Dir {
                 continue;
             }
             let stem = name
@@ -100,17 +102,17 @@ impl BlockSet {
             if let Some(stem) = stem {
                 if stem.parse::<BlockId>().is_ok() {
                     tracing::info!(dir = %path.display(), "removing an unfinished block write or deletion");
-                    fs::remove_dir_all(&path).map_err(io_err(&path, "remove"))?;
+                    fs.remove_dir_all(&path).map_err(io_err(&path, "remove"))?;
                 }
                 continue;
             }
             if name.parse::<BlockId>().is_err() {
                 continue;
             }
-            match Block::open(&path, Access::Mmap) {
+            match Block::open(fs, &path, Access::Mmap) {
                 Ok(block) => loaded.push(Loaded {
                     block: Arc::new(block),
-                    bytes: dir_size(&path),
+                    bytes: dir_size(&**fs, &path),
                 }),
                 Err(e) => {
                     tracing::error!(error = %e, "block does not open; it is left on disk and not read");
@@ -126,6 +128,7 @@ impl BlockSet {
             .flat_map(|l| l.block.meta().compaction.parents.iter().copied())
             .collect();
         let set = BlockSet {
+            fs: Arc::clone(fs),
             dir: dir.to_path_buf(),
             blocks: RwLock::new(Vec::new()),
             failed: parking_lot::Mutex::new(Default::default()),
@@ -171,19 +174,22 @@ impl BlockSet {
             .map(|l| l.block.meta().ulid)
             .collect();
         let mut added = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_err(&self.dir, "list"))? {
-            let entry = entry.map_err(io_err(&self.dir, "list"))?;
-            let Some(id) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<BlockId>().ok())
-            else {
+        for entry in self
+            .fs
+            .read_dir(&self.dir)
+            .map_err(io_err(&self.dir, "list"))?
+        {
+            let Some(id) = entry.name.to_str().and_then(|n| n.parse::<BlockId>().ok()) else {
                 continue;
             };
             if known.contains(&id) || self.damaged.lock().contains(&id) {
                 continue;
             }
-            if !entry.path().is_dir() {
+            let is_dir = self
+                .fs
+                .metadata(&self.dir.join(&entry.name))
+                .is_ok_and(|m| m.kind == FileKind::Dir);
+            if !is_dir {
                 continue;
             }
             match self.add(id, &[]) {
@@ -231,7 +237,7 @@ impl BlockSet {
         };
         let mut meta = l.block.meta().clone();
         meta.compaction.failed = true;
-        if let Err(e) = meta.write(l.block.dir()) {
+        if let Err(e) = meta.write(&*self.fs, l.block.dir()) {
             tracing::warn!(block = %id, error = %e, "could not record the failed compaction in meta.json");
         }
     }
@@ -240,10 +246,10 @@ impl BlockSet {
     /// hiding the blocks `replaces` in the same step (a compaction's sources).
     pub(crate) fn add(&self, id: BlockId, replaces: &[BlockId]) -> Result<(), BlockError> {
         let path = self.dir.join(id.to_string());
-        let block = Block::open(&path, Access::Mmap)?;
+        let block = Block::open(&self.fs, &path, Access::Mmap)?;
         let loaded = Loaded {
             block: Arc::new(block),
-            bytes: dir_size(&path),
+            bytes: dir_size(&*self.fs, &path),
         };
         let mut blocks = self.blocks.write();
         blocks.retain(|l| !replaces.contains(&l.block.meta().ulid));
@@ -267,15 +273,17 @@ impl BlockSet {
     fn remove_dir(&self, id: BlockId) -> Result<(), DbError> {
         let path = self.dir.join(id.to_string());
         let doomed = self.dir.join(format!("{id}{DELETION_SUFFIX}"));
-        match fs::rename(&path, &doomed) {
+        match self.fs.rename(&path, &doomed) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io_err(&path, "rename for deletion")(e)),
         }
-        fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
+        self.fs
+            .sync_dir(&self.dir)
             .map_err(io_err(&self.dir, "fsync"))?;
-        fs::remove_dir_all(&doomed).map_err(io_err(&doomed, "remove"))
+        self.fs
+            .remove_dir_all(&doomed)
+            .map_err(io_err(&doomed, "remove"))
     }
 }
 

@@ -14,7 +14,6 @@
 //!   chunks_head/    full head chunks moved out of memory; spares WAL replay work
 //! ```
 
-use std::fs::{self, File, OpenOptions};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -24,6 +23,7 @@ use std::time::Instant;
 use crate::model::Matcher;
 use crate::tsdb::blockset::BlockSet;
 use crate::tsdb::error::DbError;
+use crate::tsdb::fs::{File, OpenMode};
 use crate::tsdb::head::{Appender, ChunkLimits, ChunkSpill, Head, Replay};
 use crate::tsdb::maintenance::{self, Maintenance, MaintenanceReport};
 use crate::tsdb::options::Options;
@@ -88,7 +88,7 @@ pub struct Db {
     m: Arc<Maintenance>,
     worker: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     /// Holds the directory lock until the `Db` is dropped.
-    _lock: File,
+    _lock: Box<dyn File>,
     report: OpenReport,
 }
 
@@ -102,13 +102,11 @@ impl Db {
             let path = path.to_path_buf();
             move |source| DbError::Io { path, source }
         };
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let fs = Arc::clone(&opts.fs);
+        fs.create_dir_all(&dir).map_err(io(&dir))?;
         let lock_path = dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
+        let lock = fs
+            .open(&lock_path, OpenMode::Create)
             .map_err(io(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
@@ -116,8 +114,8 @@ impl Db {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
 
-        let (blocks, found) = BlockSet::open(&dir)?;
-        let (spill, chunks) = ChunkSpill::open(&dir.join("chunks_head"))?;
+        let (blocks, found) = BlockSet::open(&fs, &dir)?;
+        let (spill, chunks) = ChunkSpill::open(&fs, &dir.join("chunks_head"))?;
         let limits = ChunkLimits {
             samples_per_chunk: opts.samples_per_chunk,
             chunk_range: opts.chunk_range_ms,
@@ -125,14 +123,14 @@ impl Db {
         let head = Arc::new(Head::new(limits, spill));
         // What was cut into blocks is not the head's: replay skips it, appends
         // refuse it.
-        if let Some(t) = maintenance::read_cut_point(&dir)? {
+        if let Some(t) = maintenance::read_cut_point(&*fs, &dir)? {
             head.set_min_valid(t);
         }
 
         let started = Instant::now();
         let wal_dir = dir.join("wal");
         let mut replay = Replay::new(&head, chunks);
-        let wal_report = wal::replay(&wal_dir, |rec| replay.record(rec))?;
+        let wal_report = wal::replay(&*fs, &wal_dir, |rec| replay.record(rec))?;
         let counts = replay.finish();
         let report = OpenReport {
             wal: wal_report,
@@ -172,6 +170,7 @@ impl Db {
         );
 
         let wal = Wal::open(
+            &fs,
             &wal_dir,
             WalOptions {
                 segment_size: opts.wal_segment_size,

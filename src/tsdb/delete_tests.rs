@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::model::{Labels, Matcher};
-use crate::tsdb::block::{Access, Block, StoredChunk, write_block};
+use crate::tsdb::block::{Block, StoredChunk, write_block};
 use crate::tsdb::chunk::XorAppender;
 use crate::tsdb::compact::run::merge_blocks;
+use crate::tsdb::fs::{Access, RealFs, real};
 use crate::tsdb::tombstones::{Interval, TOMBSTONES_FILE, Tombstones};
 use crate::tsdb::{Db, Options};
 
@@ -309,6 +310,7 @@ fn compaction_leaves_deleted_samples_out() {
     let run =
         |from: i64| -> Vec<(i64, f64)> { (0..10).map(|k| (from + k * MIN, k as f64)).collect() };
     let a = write_block(
+        &real(),
         dir.path(),
         vec![
             (l("0"), vec![stored(&run(0))]),
@@ -319,6 +321,7 @@ fn compaction_leaves_deleted_samples_out() {
     )
     .unwrap();
     let b = write_block(
+        &real(),
         dir.path(),
         vec![(l("1"), vec![stored(&run(2 * H))])],
         2 * H,
@@ -326,7 +329,7 @@ fn compaction_leaves_deleted_samples_out() {
     )
     .unwrap();
     let open = |id: crate::tsdb::block::BlockId| {
-        Arc::new(Block::open(&dir.path().join(id.to_string()), Access::Mmap).unwrap())
+        Arc::new(Block::open(&real(), &dir.path().join(id.to_string()), Access::Mmap).unwrap())
     };
     let (a, b) = (open(a.ulid), open(b.ulid));
     // Series 0 entirely; series 1: part of its first chunk and all of its second.
@@ -343,12 +346,17 @@ fn compaction_leaves_deleted_samples_out() {
             .unwrap()
     );
     assert!(!a.delete(&[Matcher::equal("i", "1")], 3 * H, 4 * H).unwrap());
-    let reread = Tombstones::read_dir(a.dir()).unwrap();
+    let reread = Tombstones::read_dir(&RealFs, a.dir()).unwrap();
     assert_eq!(reread.len(), 2);
-    let meta = merge_blocks(dir.path(), &[Arc::clone(&a), Arc::clone(&b)])
+    let meta = merge_blocks(&real(), dir.path(), &[Arc::clone(&a), Arc::clone(&b)])
         .unwrap()
         .unwrap();
-    let merged = Block::open(&dir.path().join(meta.ulid.to_string()), Access::Pread).unwrap();
+    let merged = Block::open(
+        &real(),
+        &dir.path().join(meta.ulid.to_string()),
+        Access::Pread,
+    )
+    .unwrap();
     let mut want_1: Vec<i64> = vec![0, MIN, 2 * MIN];
     want_1.extend(run(2 * H).iter().map(|s| s.0));
     assert_eq!(
@@ -359,7 +367,7 @@ fn compaction_leaves_deleted_samples_out() {
     assert!(merged.tombstones().is_empty());
     // Everything deleted: nothing is written.
     assert!(b.delete(&[], i64::MIN, i64::MAX).unwrap());
-    assert!(merge_blocks(dir.path(), &[b]).unwrap().is_none());
+    assert!(merge_blocks(&real(), dir.path(), &[b]).unwrap().is_none());
 }
 
 #[test]
@@ -374,7 +382,9 @@ fn corrupt_tombstones_file_is_a_clear_error() {
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
     std::fs::write(&path, &bytes).unwrap();
-    let err = Block::open(&first, Access::Mmap).unwrap_err().to_string();
+    let err = Block::open(&real(), &first, Access::Mmap)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(&path.display().to_string()) && err.contains(&format!("offset {}", n - 4)),
         "{err}"
@@ -389,7 +399,9 @@ fn corrupt_tombstones_file_is_a_clear_error() {
     );
     // Cut short: an error too, never a panic.
     std::fs::write(&path, &bytes[..3]).unwrap();
-    let err = Block::open(&first, Access::Pread).unwrap_err().to_string();
+    let err = Block::open(&real(), &first, Access::Pread)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("tombstones") && err.contains("offset 0"),
         "{err}"

@@ -23,8 +23,6 @@
 //! because a block imported into the directory may end later than the head's cut:
 //! taking its end would drop the head's samples in between on the next replay.
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -41,6 +39,7 @@ use crate::tsdb::compact::{
     CompactError, beyond_size_retention, beyond_time_retention, block_ranges, plan,
 };
 use crate::tsdb::error::DbError;
+use crate::tsdb::fs::{Fs, ReplaceError, replace_file};
 use crate::tsdb::head::Head;
 use crate::tsdb::options::Options;
 use crate::tsdb::wal;
@@ -93,9 +92,16 @@ const CUT_FILE: &str = "head_cut";
 
 /// The time the head was last cut at (samples before it are in blocks), if it
 /// ever was.
-pub(crate) fn read_cut_point(dir: &Path) -> Result<Option<i64>, DbError> {
+pub(crate) fn read_cut_point(fs: &dyn Fs, dir: &Path) -> Result<Option<i64>, DbError> {
     let path = dir.join(CUT_FILE);
-    let text = match fs::read_to_string(&path) {
+    let text = match fs.read(&path).and_then(|b| {
+        String::from_utf8(b).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+    }) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(DbError::Io { path, source }),
@@ -113,21 +119,11 @@ pub(crate) fn read_cut_point(dir: &Path) -> Result<Option<i64>, DbError> {
 }
 
 /// Records `t` as the time the head was cut at: written to a temporary file,
-/// fsynced, renamed over the old one, and the directory fsynced.
-fn write_cut_point(dir: &Path, t: i64) -> Result<(), DbError> {
-    let path = dir.join(CUT_FILE);
-    let tmp = dir.join(format!("{CUT_FILE}.tmp"));
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| DbError::Io { path: p, source }
-    };
-    let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-    writeln!(f, "{t}").map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io(&path))?;
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+/// fsynced, renamed over the old one, and the directory fsynced
+/// ([`replace_file`]).
+fn write_cut_point(fs: &dyn Fs, dir: &Path, t: i64) -> Result<(), DbError> {
+    replace_file(fs, dir, CUT_FILE, format!("{t}\n").as_bytes())
+        .map_err(|ReplaceError { path, source, .. }| DbError::Io { path, source })
 }
 
 /// Runs [`Maintenance::run`] at once (a head left long enough to be cut, or
@@ -220,7 +216,7 @@ impl Maintenance {
             let mint = lo;
             let maxt = lo.div_euclid(range).saturating_add(1).saturating_mul(range);
             let started = Instant::now();
-            let (written, next) = cut_block(&self.dir, &*self.head, mint, maxt)?;
+            let (written, next) = cut_block(&self.opts.fs, &self.dir, &*self.head, mint, maxt)?;
             floor = next.unwrap_or(i64::MAX);
             if let Some(meta) = written {
                 self.blocks.add(meta.ulid, &[])?;
@@ -235,7 +231,7 @@ impl Maintenance {
                     "head block written"
                 );
             }
-            write_cut_point(&self.dir, maxt)?;
+            write_cut_point(&*self.opts.fs, &self.dir, maxt)?;
             let started = Instant::now();
             let t = self.head.truncate(maxt)?;
             report.head_chunks_removed += t.chunks;
@@ -267,7 +263,7 @@ impl Maintenance {
         let Some((dir, segment_size, current)) = self.head.wal_position() else {
             return Ok(false);
         };
-        let closed: Vec<u32> = wal::uncheckpointed_segments(&dir)?
+        let closed: Vec<u32> = wal::uncheckpointed_segments(&*self.opts.fs, &dir)?
             .into_iter()
             .filter(|&s| s < current)
             .collect();
@@ -281,7 +277,15 @@ impl Maintenance {
         let head = &self.head;
         let keep = |r| head.has_series(r);
         let started = Instant::now();
-        let stats = wal::write_checkpoint(&dir, segment_size, current, upto, &keep, mint)?;
+        let stats = wal::write_checkpoint(
+            &self.opts.fs,
+            &dir,
+            segment_size,
+            current,
+            upto,
+            &keep,
+            mint,
+        )?;
         head.truncate_wal_before(upto.saturating_add(1))
             .map_err(DbError::from)?;
         tracing::info!(
@@ -315,7 +319,7 @@ impl Maintenance {
                 .filter(|b| ids.contains(&b.meta().ulid))
                 .collect();
             let started = Instant::now();
-            let meta = match merge_blocks(&self.dir, &sources) {
+            let meta = match merge_blocks(&self.opts.fs, &self.dir, &sources) {
                 Ok(meta) => meta,
                 Err(e) => {
                     if let Some(id) = failed_source(&e, &sources) {
@@ -385,7 +389,7 @@ impl Maintenance {
                 continue;
             }
             let id = b.meta().ulid;
-            match rewrite_block(&self.dir, &b)? {
+            match rewrite_block(&self.opts.fs, &self.dir, &b)? {
                 Some(meta) => {
                     self.blocks.add(meta.ulid, &[id])?;
                     self.blocks.delete(&[id])?;
@@ -416,7 +420,8 @@ impl Maintenance {
                 source: std::io::Error::new(e.kind(), format!("{op}: {e}")),
             }
         };
-        if dest.exists() {
+        let fs = &*self.opts.fs;
+        if fs.exists(dest) {
             return Err(io(dest, "create snapshot")(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
                 "already exists",
@@ -427,17 +432,17 @@ impl Maintenance {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = dest.with_file_name(format!("{name}.tmp"));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io(&tmp, "remove"))?;
+        if fs.exists(&tmp) {
+            fs.remove_dir_all(&tmp).map_err(io(&tmp, "remove"))?;
         }
-        fs::create_dir_all(&tmp).map_err(io(&tmp, "create"))?;
+        fs.create_dir_all(&tmp).map_err(io(&tmp, "create"))?;
         let mut blocks = 0;
         for b in self.blocks.snapshot() {
             let target = tmp.join(b.meta().ulid.to_string());
-            fs::create_dir_all(target.join(crate::tsdb::block::CHUNKS_DIR))
+            fs.create_dir_all(&target.join(crate::tsdb::block::CHUNKS_DIR))
                 .map_err(io(&target, "create"))?;
             for f in b.files()? {
-                fs::hard_link(b.dir().join(&f), target.join(&f))
+                fs.hard_link(&b.dir().join(&f), &target.join(&f))
                     .map_err(io(&b.dir().join(&f), "hard link"))?;
             }
             blocks += 1;
@@ -450,7 +455,7 @@ impl Maintenance {
                     .div_euclid(range)
                     .saturating_add(1)
                     .saturating_mul(range);
-                if let (Some(_), _) = cut_block(&tmp, &*self.head, mint, maxt)? {
+                if let (Some(_), _) = cut_block(&self.opts.fs, &tmp, &*self.head, mint, maxt)? {
                     blocks += 1;
                 }
                 if maxt == i64::MAX {
@@ -459,14 +464,10 @@ impl Maintenance {
                 mint = maxt;
             }
         }
-        fs::File::open(&tmp)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&tmp, "fsync"))?;
-        fs::rename(&tmp, dest).map_err(io(dest, "rename"))?;
+        fs.sync_dir(&tmp).map_err(io(&tmp, "fsync"))?;
+        fs.rename(&tmp, dest).map_err(io(dest, "rename"))?;
         if let Some(parent) = dest.parent() {
-            fs::File::open(parent)
-                .and_then(|d| d.sync_all())
-                .map_err(io(parent, "fsync"))?;
+            fs.sync_dir(parent).map_err(io(parent, "fsync"))?;
         }
         Ok(blocks)
     }
@@ -485,8 +486,9 @@ impl Maintenance {
                 .iter()
                 .map(|l| (l.block.meta().clone(), l.bytes))
                 .collect();
+            let fs = &*self.opts.fs;
             let head_bytes =
-                dir_size(&self.dir.join("wal")) + dir_size(&self.dir.join("chunks_head"));
+                dir_size(fs, &self.dir.join("wal")) + dir_size(fs, &self.dir.join("chunks_head"));
             for id in beyond_size_retention(&sized, head_bytes, self.opts.retention_bytes) {
                 if !doomed.contains(&id) {
                     doomed.push(id);

@@ -18,6 +18,8 @@
 //! - [`block`] (meta, index, chunk segment files, [`block::BlockBuilder`],
 //!   [`block::Block`]), [`index`], [`chunk`] and [`wal`] are the on-disk formats of
 //!   `docs/format/`, usable on their own.
+//! - [`fs`] is the file I/O under all of them, behind a trait (`Options::fs`)
+//!   that a test can replace with one that fails chosen operations.
 //!
 //! From the bottom up, each module importing only from those below it: the
 //! formats (`chunk`, `index`, `wal`, `tombstones`); `block` and `head`; `reader`;
@@ -31,6 +33,7 @@ mod db;
 #[cfg(test)]
 mod delete_tests;
 mod error;
+pub mod fs;
 mod head;
 pub mod index;
 mod maintenance;
@@ -40,7 +43,6 @@ mod reader;
 mod series_ref;
 mod sorted;
 pub mod tombstones;
-mod varint;
 pub mod wal;
 
 pub use db::{Db, DbStats, OpenReport};

@@ -1,9 +1,11 @@
 //! [`Options`]: the settings of a database, with their defaults and the rules
 //! Prometheus's storage flags follow.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::tsdb::error::DbError;
+use crate::tsdb::fs::{self, Fs};
 use crate::tsdb::wal::{SyncPolicy, WalOptions};
 
 /// Largest `Options::samples_per_chunk`: at worst ~19 bytes a sample, a chunk stays
@@ -39,6 +41,9 @@ pub struct Options {
     /// range of the blocks cut from the head (2h, as in Prometheus). The head is
     /// cut when it spans more than 1.5 of them.
     pub chunk_range_ms: i64,
+    /// The file system every file of the database is reached through: the
+    /// operating system's, or one a test puts in its place.
+    pub fs: Arc<dyn Fs>,
 }
 
 impl Default for Options {
@@ -51,6 +56,7 @@ impl Default for Options {
             wal_sync: SyncPolicy::default(),
             samples_per_chunk: 120,
             chunk_range_ms: 2 * 3600 * 1000,
+            fs: fs::real(),
         }
     }
 }

@@ -14,11 +14,11 @@
 //!   file has none.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use super::varint::{put_uvarint, uvarint};
+use crate::model::varint::{append_uvarint, append_varint, uvarint, varint};
+use crate::tsdb::fs::{Fs, ReplaceError, replace_file};
 
 /// The name of a block's tombstones file.
 pub const TOMBSTONES_FILE: &str = "tombstones";
@@ -155,9 +155,9 @@ impl Tombstones {
         let body_start = out.len();
         for (key, list) in &self.map {
             for iv in list {
-                put_uvarint(&mut out, *key);
-                put_uvarint(&mut out, zigzag(iv.mint));
-                put_uvarint(&mut out, zigzag(iv.maxt));
+                append_uvarint(&mut out, *key);
+                append_varint(&mut out, iv.mint);
+                append_varint(&mut out, iv.maxt);
             }
         }
         let crc = crc32fast::hash(&out[body_start..]);
@@ -211,16 +211,14 @@ impl Tombstones {
         let mut pos = 0;
         while pos < body.len() {
             let at = 5 + pos;
-            let key = uvarint(body, &mut pos)
-                .ok_or_else(|| corrupt(at, "bad series ref varint".into()))?;
+            let key =
+                uvarint(body, &mut pos).map_err(|_| corrupt(at, "bad series ref varint".into()))?;
             let at_mint = 5 + pos;
-            let mint = uvarint(body, &mut pos)
-                .map(unzigzag)
-                .ok_or_else(|| corrupt(at_mint, "bad mint varint".into()))?;
+            let mint =
+                varint(body, &mut pos).map_err(|_| corrupt(at_mint, "bad mint varint".into()))?;
             let at_maxt = 5 + pos;
-            let maxt = uvarint(body, &mut pos)
-                .map(unzigzag)
-                .ok_or_else(|| corrupt(at_maxt, "bad maxt varint".into()))?;
+            let maxt =
+                varint(body, &mut pos).map_err(|_| corrupt(at_maxt, "bad maxt varint".into()))?;
             if mint > maxt {
                 return Err(corrupt(
                     at,
@@ -232,10 +230,11 @@ impl Tombstones {
         Ok(t)
     }
 
-    /// Reads `<dir>/tombstones`; a missing file means no tombstones.
-    pub fn read_dir(dir: &Path) -> Result<Tombstones, TombstoneError> {
+    /// Reads `<dir>/tombstones` through `fs`; a missing file means no
+    /// tombstones.
+    pub fn read_dir(fs: &dyn Fs, dir: &Path) -> Result<Tombstones, TombstoneError> {
         let path = dir.join(TOMBSTONES_FILE);
-        match fs::read(&path) {
+        match fs.read(&path) {
             Ok(bytes) => Tombstones::decode(&bytes, &path),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Tombstones::new()),
             Err(source) => Err(TombstoneError::Io {
@@ -246,42 +245,20 @@ impl Tombstones {
         }
     }
 
-    /// Writes `<dir>/tombstones` atomically: a temporary file, fsynced, renamed
-    /// over the old one, then the directory fsynced. A crash leaves the old file
-    /// or the new one, and at worst a `tombstones.tmp` that the next write replaces.
-    pub fn write_dir(&self, dir: &Path) -> Result<(), TombstoneError> {
-        let path = dir.join(TOMBSTONES_FILE);
-        let tmp = dir.join(format!("{TOMBSTONES_FILE}.tmp"));
-        let io = |p: &Path, op: &'static str| {
-            let p = p.to_path_buf();
-            move |source| TombstoneError::Io {
-                path: p,
-                op,
-                source,
-            }
-        };
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp, "create"))?;
-        f.write_all(&self.encode()).map_err(io(&tmp, "write"))?;
-        f.sync_all().map_err(io(&tmp, "fsync"))?;
-        drop(f);
-        fs::rename(&tmp, &path).map_err(io(&path, "rename"))?;
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir, "fsync"))
+    /// Writes `<dir>/tombstones` atomically ([`replace_file`]): a temporary file,
+    /// fsynced, renamed over the old one, then the directory fsynced. A crash
+    /// leaves the old file or the new one, and at worst a `tombstones.tmp` that
+    /// the next write replaces.
+    pub fn write_dir(&self, fs: &dyn Fs, dir: &Path) -> Result<(), TombstoneError> {
+        replace_file(fs, dir, TOMBSTONES_FILE, &self.encode())
+            .map_err(|ReplaceError { op, path, source }| TombstoneError::Io { path, op, source })
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tsdb::fs::RealFs;
 
     #[test]
     fn intervals_merge_and_answer() {
@@ -382,11 +359,15 @@ mod tests {
     #[test]
     fn file_write_is_read_back_and_missing_is_empty() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Tombstones::read_dir(dir.path()).unwrap().is_empty());
+        assert!(
+            Tombstones::read_dir(&RealFs, dir.path())
+                .unwrap()
+                .is_empty()
+        );
         let mut t = Tombstones::new();
         t.add(0, Interval::new(i64::MIN, i64::MAX));
-        t.write_dir(dir.path()).unwrap();
-        assert_eq!(Tombstones::read_dir(dir.path()).unwrap(), t);
+        t.write_dir(&RealFs, dir.path()).unwrap();
+        assert_eq!(Tombstones::read_dir(&RealFs, dir.path()).unwrap(), t);
         assert!(!dir.path().join("tombstones.tmp").exists());
     }
 }

@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tidemark::model::format_duration;
-use tidemark::tsdb::block::{
-    Access, Block, BlockError, BlockId, BlockMeta, CHUNKS_DIR, INDEX_FILE,
-};
+use tidemark::tsdb::block::{Block, BlockError, BlockId, BlockMeta, CHUNKS_DIR, INDEX_FILE};
 use tidemark::tsdb::chunk::{Encoding, num_samples};
+use tidemark::tsdb::fs::{Access, RealFs};
 
 use crate::import::{print_table, time};
 
@@ -53,7 +52,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<()> {
         if !is_block || !dir.is_dir() {
             continue;
         }
-        match BlockMeta::read(&dir) {
+        match BlockMeta::read(&RealFs, &dir) {
             Ok(meta) => blocks.push((dir, meta)),
             Err(e) => {
                 tracing::error!("block {}: {e}", dir.display());
@@ -104,7 +103,7 @@ struct EncodingStats {
 }
 
 fn analyze(out: &mut impl Write, dir: &Path, limit: usize) -> anyhow::Result<()> {
-    let block = Block::open(dir, Access::Mmap)?;
+    let block = Block::open(&tidemark::tsdb::fs::real(), dir, Access::Mmap)?;
     let meta = block.meta();
     let series = block.select(&[])?;
 

@@ -7,14 +7,16 @@
 //! *Writing*). This is what an import writes through (many series, each seen
 //! once per block window), and what compaction writes its output with.
 
-use std::fs::{self, File};
-use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::writer::{CHUNKS_DIR, INDEX_FILE};
-use super::{BlockError, BlockId, BlockMeta, BlockStats, ChunkWriter, Compaction};
+use super::chunks::{ChunkFileError, ChunkWriter};
+use super::dir::{BlockError, CHUNKS_DIR, INDEX_FILE};
+use super::id::BlockId;
+use super::meta::{BlockMeta, BlockStats, Compaction, META_FILE};
 use crate::model::Labels;
 use crate::tsdb::chunk::{self, Encoding};
+use crate::tsdb::fs::Fs;
 use crate::tsdb::index::{ChunkMeta, IndexWriter};
 
 /// A series of a [`BlockBuilder`], as returned by
@@ -39,6 +41,7 @@ pub struct BuilderSeries(u32);
 /// temporary directory (best effort). An error from `add_*` leaves the builder
 /// usable unless it came from the chunk files (then every later call fails too).
 pub struct BlockBuilder {
+    fs: Arc<dyn Fs>,
     parent: PathBuf,
     tmp: PathBuf,
     id: BlockId,
@@ -65,13 +68,20 @@ impl std::fmt::Debug for BlockBuilder {
 
 impl BlockBuilder {
     /// Starts a level-1 block for samples with `min_time <= t < max_time`: creates
-    /// `<parent>/<ulid>.tmp/` and its `chunks/` directory.
-    pub fn new(parent: &Path, min_time: i64, max_time: i64) -> Result<BlockBuilder, BlockError> {
-        BlockBuilder::with_id(parent, min_time, max_time, BlockId::now())
+    /// `<parent>/<ulid>.tmp/` and its `chunks/` directory. Every file of the
+    /// block is written through `fs`.
+    pub fn new(
+        fs: &Arc<dyn Fs>,
+        parent: &Path,
+        min_time: i64,
+        max_time: i64,
+    ) -> Result<BlockBuilder, BlockError> {
+        BlockBuilder::with_id(fs, parent, min_time, max_time, BlockId::now())
     }
 
     /// [`new`](Self::new) with a given id.
     pub(super) fn with_id(
+        fs: &Arc<dyn Fs>,
         parent: &Path,
         min_time: i64,
         max_time: i64,
@@ -81,12 +91,14 @@ impl BlockBuilder {
         if min_time >= max_time {
             return Err(BlockError::Invalid {
                 dir: tmp,
-                file: super::META_FILE.to_owned(),
+                file: META_FILE.to_owned(),
                 reason: format!("minTime {min_time} is not before maxTime {max_time}"),
             });
         }
-        fs::create_dir(&tmp).map_err(BlockError::io(&tmp, "create directory", "."))?;
+        fs.create_dir(&tmp)
+            .map_err(BlockError::io(&tmp, "create directory", "."))?;
         let mut b = BlockBuilder {
+            fs: Arc::clone(fs),
             parent: parent.to_owned(),
             tmp,
             id,
@@ -99,7 +111,8 @@ impl BlockBuilder {
             done: false,
         };
         // On error `b` is dropped, which removes the directory.
-        b.chunks = Some(ChunkWriter::create(&b.tmp.join(CHUNKS_DIR)).map_err(|e| b.chunks_err(e))?);
+        b.chunks =
+            Some(ChunkWriter::create(fs, &b.tmp.join(CHUNKS_DIR)).map_err(|e| b.chunks_err(e))?);
         Ok(b)
     }
 
@@ -232,7 +245,7 @@ impl BlockBuilder {
         if let Some(w) = series.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(self.invalid(INDEX_FILE, format!("duplicate series {}", w[0].0)));
         }
-        write_index(&tmp, &series)?;
+        write_index(&*self.fs, &tmp, &series)?;
         drop(series);
 
         let mut meta = BlockMeta::new(self.id, self.min_time, self.max_time, self.stats.clone());
@@ -241,17 +254,22 @@ impl BlockBuilder {
         }
         // Writes meta.json through meta.json.tmp and fsyncs `tmp`, which makes the
         // entries of `index` and `chunks` durable too.
-        meta.write(&tmp).map_err(|source| BlockError::Meta {
-            dir: tmp.clone(),
-            source,
-        })?;
+        meta.write(&*self.fs, &tmp)
+            .map_err(|source| BlockError::Meta {
+                dir: tmp.clone(),
+                source,
+            })?;
         let dir = self.parent.join(self.id.to_string());
-        fs::rename(&tmp, &dir).map_err(BlockError::io(&tmp, "rename to its final name", "."))?;
+        self.fs.rename(&tmp, &dir).map_err(BlockError::io(
+            &tmp,
+            "rename to its final name",
+            ".",
+        ))?;
         self.done = true;
-        if let Err(e) = sync_dir(&self.parent) {
+        if let Err(e) = self.fs.sync_dir(&self.parent) {
             // The rename may not be durable: take the block away rather than report
             // a failure and leave it behind.
-            let _ = fs::remove_dir_all(&dir);
+            let _ = self.fs.remove_dir_all(&dir);
             return Err(BlockError::io(&dir, "fsync the parent directory of", ".")(
                 e,
             ));
@@ -267,7 +285,7 @@ impl BlockBuilder {
         }
     }
 
-    fn chunks_err(&self, e: super::ChunkFileError) -> BlockError {
+    fn chunks_err(&self, e: ChunkFileError) -> BlockError {
         BlockError::chunks(&self.tmp, e)
     }
 }
@@ -277,7 +295,7 @@ impl Drop for BlockBuilder {
         if !self.done {
             // Close the segment files before removing them (and their directory).
             self.chunks = None;
-            let _ = fs::remove_dir_all(&self.tmp);
+            let _ = self.fs.remove_dir_all(&self.tmp);
         }
     }
 }
@@ -293,7 +311,11 @@ pub struct ChunkData<'a> {
 }
 
 /// Writes the index of `series` (sorted, unique) into `tmp/index`.
-fn write_index(tmp: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<(), BlockError> {
+fn write_index(
+    fs: &dyn Fs,
+    tmp: &Path,
+    series: &[(Labels, Vec<ChunkMeta>)],
+) -> Result<(), BlockError> {
     let index_err = |source| BlockError::Index {
         dir: tmp.to_owned(),
         source,
@@ -305,7 +327,7 @@ fn write_index(tmp: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<(), Bl
         .collect();
     symbols.sort_unstable();
     symbols.dedup();
-    let mut iw = IndexWriter::create(&tmp.join(INDEX_FILE)).map_err(index_err)?;
+    let mut iw = IndexWriter::create(fs, &tmp.join(INDEX_FILE)).map_err(index_err)?;
     for s in symbols {
         iw.add_symbol(s).map_err(index_err)?;
     }
@@ -316,15 +338,14 @@ fn write_index(tmp: &Path, series: &[(Labels, Vec<ChunkMeta>)]) -> Result<(), Bl
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
-    use crate::tsdb::block::{Access, Block};
+    use crate::tsdb::block::Block;
     use crate::tsdb::chunk::{ChunkIter, encode};
+    use crate::tsdb::fs::{Access, RealFs, real};
 
     const HOUR: i64 = 3_600_000;
 
@@ -344,7 +365,7 @@ mod tests {
     #[test]
     fn series_in_any_order_with_interleaved_chunks_read_back_sorted() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut b = BlockBuilder::new(tmp.path(), 0, 2 * HOUR).unwrap();
+        let mut b = BlockBuilder::new(&real(), tmp.path(), 0, 2 * HOUR).unwrap();
         // Series added in reverse; two chunks each, the second chunks written after
         // every series' first.
         let n = 50;
@@ -376,7 +397,12 @@ mod tests {
         assert_eq!(meta.stats.num_samples, 20 * n as u64);
         assert_eq!(entries(tmp.path()), vec![meta.ulid.to_string()]);
 
-        let block = Block::open(&tmp.path().join(meta.ulid.to_string()), Access::Mmap).unwrap();
+        let block = Block::open(
+            &real(),
+            &tmp.path().join(meta.ulid.to_string()),
+            Access::Mmap,
+        )
+        .unwrap();
         let all = block.select(&[]).unwrap();
         let mut want: Vec<(Labels, usize)> = (0..n).map(|i| (labels(i), i)).collect();
         want.sort();
@@ -396,7 +422,7 @@ mod tests {
     #[test]
     fn compaction_meta_is_written_as_given() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut b = BlockBuilder::new(tmp.path(), 0, HOUR).unwrap();
+        let mut b = BlockBuilder::new(&real(), tmp.path(), 0, HOUR).unwrap();
         let mut rng = fastrand::Rng::with_seed(7);
         let (p1, p2) = (BlockId::new(1, &mut rng), BlockId::new(2, &mut rng));
         b.compaction(Compaction {
@@ -418,7 +444,7 @@ mod tests {
         )
         .unwrap();
         let meta = b.finish().unwrap();
-        let read = BlockMeta::read(&tmp.path().join(meta.ulid.to_string())).unwrap();
+        let read = BlockMeta::read(&RealFs, &tmp.path().join(meta.ulid.to_string())).unwrap();
         assert_eq!(read.compaction.level, 2);
         assert_eq!(read.compaction.parents, vec![p1, p2]);
         assert_eq!(read, meta);
@@ -431,7 +457,7 @@ mod tests {
         let mut buf = Vec::new();
         let enc: u8 = encode(&[(5, 1.0), (9, 2.0)], &mut buf).into();
 
-        let mut b = BlockBuilder::new(parent, 0, HOUR).unwrap();
+        let mut b = BlockBuilder::new(&real(), parent, 0, HOUR).unwrap();
         let s = b.start_series(labels(1)).unwrap();
         let err = b.add_chunk(s, 5, HOUR, enc, &buf).unwrap_err();
         assert!(err.to_string().contains("not inside"), "{err}");
@@ -450,7 +476,7 @@ mod tests {
         drop(b);
         assert!(entries(parent).is_empty());
 
-        let mut b = BlockBuilder::new(parent, 0, HOUR).unwrap();
+        let mut b = BlockBuilder::new(&real(), parent, 0, HOUR).unwrap();
         for _ in 0..2 {
             let s = b.start_series(labels(3)).unwrap();
             b.add_chunk(s, 5, 9, enc, &buf).unwrap();
@@ -459,7 +485,7 @@ mod tests {
         assert!(err.to_string().contains("duplicate series"), "{err}");
         assert!(entries(parent).is_empty());
 
-        let err = BlockBuilder::new(parent, HOUR, HOUR).unwrap_err();
+        let err = BlockBuilder::new(&real(), parent, HOUR, HOUR).unwrap_err();
         assert!(err.to_string().contains("not before"), "{err}");
         assert!(entries(parent).is_empty());
     }

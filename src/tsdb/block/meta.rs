@@ -1,12 +1,11 @@
 //! `meta.json`: what a block holds and where it came from (docs/format/meta.md).
 
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::BlockId;
+use super::id::BlockId;
+use crate::tsdb::fs::{Fs, ReplaceError, replace_file};
 
 /// The file name, inside the block directory.
 pub const META_FILE: &str = "meta.json";
@@ -95,10 +94,10 @@ impl BlockMeta {
         self.min_time < other.max_time && other.min_time < self.max_time
     }
 
-    /// Reads `dir/meta.json`.
-    pub fn read(dir: &Path) -> Result<BlockMeta, MetaError> {
+    /// Reads `dir/meta.json` through `fs`.
+    pub fn read(fs: &dyn Fs, dir: &Path) -> Result<BlockMeta, MetaError> {
         let path = dir.join(META_FILE);
-        let bytes = fs::read(&path).map_err(|source| MetaError::Io {
+        let bytes = fs.read(&path).map_err(|source| MetaError::Io {
             op: "read",
             path: path.clone(),
             source,
@@ -133,33 +132,25 @@ impl BlockMeta {
 
     /// Writes `dir/meta.json` so that a crash leaves the old file or the new one,
     /// never a mix: written to `meta.json.tmp`, fsynced, renamed over, and the
-    /// directory fsynced.
-    pub fn write(&self, dir: &Path) -> Result<(), MetaError> {
+    /// directory fsynced ([`replace_file`]).
+    pub fn write(&self, fs: &dyn Fs, dir: &Path) -> Result<(), MetaError> {
         let path = dir.join(META_FILE);
-        let tmp = dir.join(format!("{META_FILE}.tmp"));
-        let io = |op, path: &Path| {
-            let path = path.to_owned();
-            move |source| MetaError::Io { op, path, source }
-        };
         let mut json = serde_json::to_vec_pretty(self).map_err(|e| MetaError::Parse {
             path: path.clone(),
             message: e.to_string(),
         })?;
         json.push(b'\n');
-        let mut file = File::create(&tmp).map_err(io("create", &tmp))?;
-        file.write_all(&json).map_err(io("write", &tmp))?;
-        file.sync_all().map_err(io("fsync", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, &path).map_err(io("rename", &tmp))?;
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("fsync", dir))
+        replace_file(fs, dir, META_FILE, &json)
+            .map_err(|ReplaceError { op, path, source }| MetaError::Io { op, path, source })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::tsdb::fs::RealFs;
 
     fn meta() -> BlockMeta {
         let mut rng = fastrand::Rng::with_seed(1);
@@ -180,8 +171,8 @@ mod tests {
     fn write_then_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         let m = meta();
-        m.write(dir.path()).expect("write");
-        assert_eq!(BlockMeta::read(dir.path()).expect("read"), m);
+        m.write(&RealFs, dir.path()).expect("write");
+        assert_eq!(BlockMeta::read(&RealFs, dir.path()).expect("read"), m);
         assert!(!dir.path().join("meta.json.tmp").exists());
         let text = fs::read_to_string(dir.path().join(META_FILE)).expect("text");
         // Prometheus's field names, so that tools reading meta.json find theirs.
@@ -200,7 +191,9 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_the_problem() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = BlockMeta::read(dir.path()).unwrap_err().to_string();
+        let err = BlockMeta::read(&RealFs, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("read ") && err.contains("meta.json"),
             "{err}"
@@ -208,11 +201,13 @@ mod tests {
 
         let path = dir.path().join(META_FILE);
         fs::write(&path, b"{\"version\": 2}").expect("write");
-        let err = BlockMeta::read(dir.path()).unwrap_err();
+        let err = BlockMeta::read(&RealFs, dir.path()).unwrap_err();
         assert!(matches!(err, MetaError::Version { found: 2, .. }), "{err}");
 
         fs::write(&path, b"{\"version\": 1, \"ulid\": \"nope\"}").expect("write");
-        let err = BlockMeta::read(dir.path()).unwrap_err().to_string();
+        let err = BlockMeta::read(&RealFs, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("not a block meta file") && err.contains("invalid block id"),
             "{err}"
@@ -220,15 +215,15 @@ mod tests {
 
         let mut m = meta();
         m.max_time = m.min_time;
-        m.write(dir.path()).expect("write");
+        m.write(&RealFs, dir.path()).expect("write");
         assert!(matches!(
-            BlockMeta::read(dir.path()),
+            BlockMeta::read(&RealFs, dir.path()),
             Err(MetaError::TimeRange { .. })
         ));
 
         fs::write(&path, b"\xff\x00").expect("write");
         assert!(matches!(
-            BlockMeta::read(dir.path()),
+            BlockMeta::read(&RealFs, dir.path()),
             Err(MetaError::Parse { .. })
         ));
     }

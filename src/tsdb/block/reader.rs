@@ -3,45 +3,25 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::writer::{CHUNKS_DIR, INDEX_FILE};
-use super::{Access, BlockError, BlockMeta, ByteSource, ChunkReader, MmapFile, PreadFile};
+use super::chunks::ChunkReader;
+use super::dir::{BlockError, CHUNKS_DIR, INDEX_FILE};
+use super::meta::{BlockMeta, META_FILE};
 use crate::model::{Labels, MatchType, Matcher};
+use crate::tsdb::fs::{Access, FileSource, Fs};
 use crate::tsdb::index::{ChunkMeta, IndexError, IndexReader, SeriesId};
 use crate::tsdb::sorted::{difference, intersect, union};
 use crate::tsdb::tombstones::{Interval, TOMBSTONES_FILE, Tombstones};
 
-/// The index file, mapped or read with `pread`.
-#[derive(Debug)]
-enum IndexSource {
-    Mmap(MmapFile),
-    Pread(PreadFile),
-}
-
-impl ByteSource for IndexSource {
-    fn len(&self) -> u64 {
-        match self {
-            IndexSource::Mmap(f) => f.len(),
-            IndexSource::Pread(f) => f.len(),
-        }
-    }
-
-    fn read(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
-        match self {
-            IndexSource::Mmap(f) => f.read(offset, len),
-            IndexSource::Pread(f) => f.read(offset, len),
-        }
-    }
-}
-
 /// An open block: its meta, index and chunk segments. Reads never panic on bad
 /// bytes; every error names the block directory and the file.
 pub struct Block {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     meta: BlockMeta,
-    index: IndexReader<IndexSource>,
+    index: IndexReader<FileSource>,
     chunks: ChunkReader,
     /// Deleted time ranges by series id; replaced whole by [`Block::delete`].
     tombstones: parking_lot::RwLock<std::sync::Arc<Tombstones>>,
@@ -62,26 +42,26 @@ impl fmt::Debug for Block {
 
 impl Block {
     /// Opens the block in `dir`: reads `meta.json`, opens and checks the index and
-    /// the headers of the chunk segments, reaching the files as `access` says.
-    pub fn open(dir: &Path, access: Access) -> Result<Block, BlockError> {
-        let meta = BlockMeta::read(dir).map_err(|source| BlockError::Meta {
+    /// the headers of the chunk segments, reaching the files through `fs` as
+    /// `access` says.
+    pub fn open(fs: &Arc<dyn Fs>, dir: &Path, access: Access) -> Result<Block, BlockError> {
+        let meta = BlockMeta::read(&**fs, dir).map_err(|source| BlockError::Meta {
             dir: dir.to_owned(),
             source,
         })?;
         let path = dir.join(INDEX_FILE);
-        let source = match access {
-            Access::Mmap => MmapFile::open(&path).map(IndexSource::Mmap),
-            Access::Pread => PreadFile::open(&path).map(IndexSource::Pread),
-        }
-        .map_err(BlockError::io(dir, "open", INDEX_FILE))?;
+        let source = FileSource::open(&**fs, &path, access)
+            .map_err(BlockError::io(dir, "open", INDEX_FILE))?;
         let index = IndexReader::open(source).map_err(index_err(dir))?;
-        let chunks = ChunkReader::open(&dir.join(CHUNKS_DIR), access)
+        let chunks = ChunkReader::open(&**fs, &dir.join(CHUNKS_DIR), access)
             .map_err(|e| BlockError::chunks(dir, e))?;
-        let tombstones = Tombstones::read_dir(dir).map_err(|source| BlockError::Tombstones {
-            dir: dir.to_owned(),
-            source,
-        })?;
+        let tombstones =
+            Tombstones::read_dir(&**fs, dir).map_err(|source| BlockError::Tombstones {
+                dir: dir.to_owned(),
+                source,
+            })?;
         Ok(Block {
+            fs: Arc::clone(fs),
             dir: dir.to_owned(),
             meta,
             index,
@@ -128,7 +108,7 @@ impl Block {
 
     /// Replaces the tombstones file and what readers see.
     fn write_tombstones(&self, t: Tombstones) -> Result<(), BlockError> {
-        t.write_dir(&self.dir)
+        t.write_dir(&*self.fs, &self.dir)
             .map_err(|source| BlockError::Tombstones {
                 dir: self.dir.clone(),
                 source,
@@ -140,17 +120,18 @@ impl Block {
     /// The block's files, relative to its directory (`meta.json`, `index`,
     /// `tombstones` when present, `chunks/NNNNNN`): what a snapshot links.
     pub fn files(&self) -> Result<Vec<std::path::PathBuf>, BlockError> {
-        let mut out = vec![PathBuf::from(super::META_FILE), PathBuf::from(INDEX_FILE)];
-        if self.dir.join(TOMBSTONES_FILE).exists() {
+        let mut out = vec![PathBuf::from(META_FILE), PathBuf::from(INDEX_FILE)];
+        if self.fs.exists(&self.dir.join(TOMBSTONES_FILE)) {
             out.push(PathBuf::from(TOMBSTONES_FILE));
         }
         let chunks = self.dir.join(CHUNKS_DIR);
-        let list =
-            std::fs::read_dir(&chunks).map_err(BlockError::io(&self.dir, "list", CHUNKS_DIR))?;
+        let list = self
+            .fs
+            .read_dir(&chunks)
+            .map_err(BlockError::io(&self.dir, "list", CHUNKS_DIR))?;
         let mut segs = Vec::new();
         for e in list {
-            let e = e.map_err(BlockError::io(&self.dir, "list", CHUNKS_DIR))?;
-            segs.push(Path::new(CHUNKS_DIR).join(e.file_name()));
+            segs.push(Path::new(CHUNKS_DIR).join(e.name));
         }
         segs.sort();
         out.extend(segs);
@@ -280,6 +261,7 @@ mod tests {
     use crate::tsdb::block::writer::write_block_as;
     use crate::tsdb::block::{BlockId, StoredChunk, chunk_segment_name, write_block};
     use crate::tsdb::chunk::{XorAppender, XorIter};
+    use crate::tsdb::fs::real;
 
     const HOUR: i64 = 3_600_000;
     const BOTH: [Access; 2] = [Access::Mmap, Access::Pread];
@@ -353,7 +335,7 @@ mod tests {
     }
 
     fn write(parent: &Path, m: &Model) -> (BlockMeta, PathBuf) {
-        let meta = write_block(parent, stored(m), 0, 4 * HOUR).unwrap();
+        let meta = write_block(&real(), parent, stored(m), 0, 4 * HOUR).unwrap();
         let dir = parent.join(meta.ulid.to_string());
         (meta, dir)
     }
@@ -399,7 +381,7 @@ mod tests {
             vec![Matcher::equal("nolabel", "x")],
         ];
         for access in BOTH {
-            let block = Block::open(&dir, access).unwrap();
+            let block = Block::open(&real(), &dir, access).unwrap();
             assert_eq!(block.meta(), &meta);
             assert_eq!(
                 block.label_names(),
@@ -442,24 +424,24 @@ mod tests {
     fn refused_input_and_failures_leave_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let parent = tmp.path();
-        let err = write_block(parent, Vec::new(), 0, HOUR).unwrap_err();
+        let err = write_block(&real(), parent, Vec::new(), 0, HOUR).unwrap_err();
         assert!(err.to_string().contains("nothing to write"), "{err}");
         assert!(err.to_string().contains(".tmp"), "{err}");
 
         let m = model(10, 2);
         let mut unsorted = stored(&m);
         unsorted.swap(2, 5);
-        let err = write_block(parent, unsorted, 0, 4 * HOUR).unwrap_err();
+        let err = write_block(&real(), parent, unsorted, 0, 4 * HOUR).unwrap_err();
         assert!(err.to_string().contains("sorted"), "{err}");
         let mut dup = stored(&m);
         dup.insert(3, dup[3].clone());
-        let err = write_block(parent, dup, 0, 4 * HOUR).unwrap_err();
+        let err = write_block(&real(), parent, dup, 0, 4 * HOUR).unwrap_err();
         assert!(err.to_string().contains("duplicate series"), "{err}");
-        let err = write_block(parent, stored(&m), 0, 1000).unwrap_err();
+        let err = write_block(&real(), parent, stored(&m), 0, 1000).unwrap_err();
         assert!(err.to_string().contains("not inside"), "{err}");
         let mut bad = stored(&m);
         bad[0].1[0].encoding = 7;
-        assert!(write_block(parent, bad, 0, 4 * HOUR).is_err());
+        assert!(write_block(&real(), parent, bad, 0, 4 * HOUR).is_err());
         assert!(entries(parent).is_empty());
 
         // A failure after every file is written: the final name is taken.
@@ -467,7 +449,7 @@ mod tests {
         let taken = parent.join(id.to_string());
         fs::create_dir(&taken).unwrap();
         fs::write(taken.join("x"), b"x").unwrap();
-        let err = write_block_as(parent, stored(&m), 0, 4 * HOUR, id).unwrap_err();
+        let err = write_block_as(&real(), parent, stored(&m), 0, 4 * HOUR, id).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(&format!("{id}.tmp")) && text.contains("rename"),
@@ -482,7 +464,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (_, dir) = write(tmp.path(), &model(5, 3));
         fs::remove_file(dir.join("meta.json")).unwrap();
-        let err = Block::open(&dir, Access::Mmap).unwrap_err();
+        let err = Block::open(&real(), &dir, Access::Mmap).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains(&*dir.to_string_lossy()) && text.contains("meta.json"),
@@ -503,7 +485,7 @@ mod tests {
         // A symbol: open checks the symbol table's CRC.
         flip(&path, 12);
         for access in BOTH {
-            let err = Block::open(&dir, access).unwrap_err();
+            let err = Block::open(&real(), &dir, access).unwrap_err();
             let text = err.to_string();
             assert!(
                 text.contains(&dir_text) && text.contains(": index: "),
@@ -519,7 +501,7 @@ mod tests {
         flip(&path, series_start + 1);
         let first = m[0].0.get("instance").unwrap();
         for access in BOTH {
-            let block = Block::open(&dir, access).unwrap();
+            let block = Block::open(&real(), &dir, access).unwrap();
             let err = block.select(&[]).unwrap_err();
             let text = err.to_string();
             assert!(
@@ -543,7 +525,7 @@ mod tests {
         let m = model(200, 5);
         let (_, dir) = write(tmp.path(), &m);
         let dir_text = dir.to_string_lossy().into_owned();
-        let all = Block::open(&dir, Access::Pread)
+        let all = Block::open(&real(), &dir, Access::Pread)
             .unwrap()
             .select(&[])
             .unwrap();
@@ -552,7 +534,7 @@ mod tests {
         let name = format!("chunks/{}", chunk_segment_name(segment));
         flip(&dir.join(&name), (victim & 0xffff_ffff) + 4);
         for access in BOTH {
-            let block = Block::open(&dir, access).unwrap();
+            let block = Block::open(&real(), &dir, access).unwrap();
             let err = block.chunk(victim).unwrap_err();
             let text = err.to_string();
             assert!(text.contains(&dir_text) && text.contains(&name), "{text}");

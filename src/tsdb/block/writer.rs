@@ -1,19 +1,16 @@
 //! Writing a whole block directory from sorted series in one call
-//! ([`write_block`], over [`BlockBuilder`]), and the errors of writing and reading
-//! blocks.
+//! ([`write_block`], over [`BlockBuilder`]).
 
 use std::fmt;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
-use super::{BlockBuilder, BlockId, BlockMeta, ChunkData, ChunkFileError, META_FILE, MetaError};
+use super::builder::{BlockBuilder, ChunkData};
+use super::dir::{BlockError, INDEX_FILE};
+use super::id::BlockId;
+use super::meta::BlockMeta;
 use crate::model::Labels;
-use crate::tsdb::index::IndexError;
-
-/// The name of the index file inside a block directory.
-pub const INDEX_FILE: &str = "index";
-/// The name of the chunk segment directory inside a block directory.
-pub const CHUNKS_DIR: &str = "chunks";
+use crate::tsdb::fs::Fs;
 
 /// One encoded chunk of a series, as handed to [`write_block`].
 ///
@@ -40,115 +37,8 @@ impl fmt::Debug for StoredChunk {
     }
 }
 
-/// Errors writing or reading a block. Every one names the block directory (while
-/// writing: the temporary `<ulid>.tmp` directory) and the file in it.
-#[derive(Debug, thiserror::Error)]
-pub enum BlockError {
-    /// Creating, syncing, renaming or opening a file or directory failed.
-    #[error("block {}: {op} {file}: {source}", dir.display())]
-    Io {
-        dir: PathBuf,
-        file: String,
-        op: &'static str,
-        #[source]
-        source: io::Error,
-    },
-    #[error("block {}: {file}: {source}", dir.display(), file = META_FILE)]
-    Meta {
-        dir: PathBuf,
-        #[source]
-        source: MetaError,
-    },
-    #[error("block {}: {file}: {source}", dir.display(), file = INDEX_FILE)]
-    Index {
-        dir: PathBuf,
-        #[source]
-        source: IndexError,
-    },
-    #[error("block {}: {file}: {source}", dir.display())]
-    Chunks {
-        dir: PathBuf,
-        /// The segment file (`chunks/000001`, …) or `chunks`.
-        file: String,
-        #[source]
-        source: ChunkFileError,
-    },
-    #[error("block {}: {source}", dir.display())]
-    Tombstones {
-        dir: PathBuf,
-        #[source]
-        source: crate::tsdb::tombstones::TombstoneError,
-    },
-    /// The writer was given something a block cannot hold; nothing is left on disk.
-    #[error("block {}: {file}: {reason}", dir.display())]
-    Invalid {
-        dir: PathBuf,
-        file: String,
-        reason: String,
-    },
-}
-
-impl BlockError {
-    /// The block directory the error is about.
-    pub fn dir(&self) -> &Path {
-        match self {
-            BlockError::Io { dir, .. }
-            | BlockError::Meta { dir, .. }
-            | BlockError::Index { dir, .. }
-            | BlockError::Chunks { dir, .. }
-            | BlockError::Tombstones { dir, .. }
-            | BlockError::Invalid { dir, .. } => dir,
-        }
-    }
-
-    /// The file in the block directory the error is about (`index`, `meta.json`,
-    /// `chunks/000001`, …).
-    pub fn file(&self) -> &str {
-        match self {
-            BlockError::Io { file, .. }
-            | BlockError::Chunks { file, .. }
-            | BlockError::Invalid { file, .. } => file,
-            BlockError::Meta { .. } => META_FILE,
-            BlockError::Index { .. } => INDEX_FILE,
-            BlockError::Tombstones { .. } => crate::tsdb::tombstones::TOMBSTONES_FILE,
-        }
-    }
-
-    pub(super) fn chunks(dir: &Path, source: ChunkFileError) -> BlockError {
-        let path = match &source {
-            ChunkFileError::Io { path, .. }
-            | ChunkFileError::IoAt { path, .. }
-            | ChunkFileError::Corrupt { path, .. }
-            | ChunkFileError::Rejected { path, .. } => path,
-        };
-        let file = path
-            .strip_prefix(dir)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        BlockError::Chunks {
-            dir: dir.to_owned(),
-            file,
-            source,
-        }
-    }
-
-    pub(super) fn io(
-        dir: &Path,
-        op: &'static str,
-        file: &str,
-    ) -> impl FnOnce(io::Error) -> BlockError {
-        let (dir, file) = (dir.to_owned(), file.to_owned());
-        move |source| BlockError::Io {
-            dir,
-            file,
-            op,
-            source,
-        }
-    }
-}
-
-/// Writes a level-1 block holding `series` under `parent` and returns its meta.
+/// Writes a level-1 block holding `series` under `parent` through `fs` and
+/// returns its meta.
 ///
 /// `series` must be in strictly increasing label-set order (no duplicates), each
 /// with a non-empty label set and its chunks in time order; every chunk has an
@@ -162,6 +52,7 @@ impl BlockError {
 /// `<parent>/<ulid>` and `parent` is fsynced. On any error the temporary
 /// directory is removed (best effort) and nothing of the block remains.
 pub fn write_block<I>(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     series: I,
     min_time: i64,
@@ -170,11 +61,12 @@ pub fn write_block<I>(
 where
     I: IntoIterator<Item = (Labels, Vec<StoredChunk>)>,
 {
-    write_block_as(parent, series, min_time, max_time, BlockId::now())
+    write_block_as(fs, parent, series, min_time, max_time, BlockId::now())
 }
 
 /// [`write_block`] with a given id.
 pub(super) fn write_block_as<I>(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     series: I,
     min_time: i64,
@@ -184,7 +76,7 @@ pub(super) fn write_block_as<I>(
 where
     I: IntoIterator<Item = (Labels, Vec<StoredChunk>)>,
 {
-    let mut builder = BlockBuilder::with_id(parent, min_time, max_time, id)?;
+    let mut builder = BlockBuilder::with_id(fs, parent, min_time, max_time, id)?;
     let mut prev: Option<Labels> = None;
     for (labels, chunks) in series {
         // The builder takes any order; this function promises callers that an

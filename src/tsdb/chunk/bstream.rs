@@ -11,6 +11,8 @@
 //! big-endian `u64` load while at least 8 bytes remain, so a read of up to 56 bits
 //! is a shift and a mask.
 
+use crate::model::varint::{MAX_LEN, VarintError, zigzag};
+
 /// Appends bits to a byte buffer.
 ///
 /// The buffer is the whole chunk, header included: the writer only ever appends
@@ -81,6 +83,21 @@ impl BitWriter {
         self.buf.extend_from_slice(&word.to_be_bytes());
         self.buf.truncate(len);
         self.free = nbytes * 8 - n;
+    }
+
+    /// Appends `x` as a uvarint, its bytes at the current bit position (the
+    /// bytes of `model::varint`, not aligned to the stream's bytes).
+    pub(crate) fn write_uvarint(&mut self, mut x: u64) {
+        while x >= 0x80 {
+            self.write_bits((x & 0x7f) | 0x80, 8);
+            x >>= 7;
+        }
+        self.write_bits(x, 8);
+    }
+
+    /// Appends `x` as a zig-zag varint, like [`write_uvarint`](Self::write_uvarint).
+    pub(crate) fn write_varint(&mut self, x: i64) {
+        self.write_uvarint(zigzag(x));
     }
 
     /// Makes room for at least 8 more bytes. By an eighth (at least 32 bytes),
@@ -210,6 +227,23 @@ impl BitReader {
         Some((high << 32) | low)
     }
 
+    /// Reads a uvarint written by [`BitWriter::write_uvarint`].
+    pub(crate) fn read_uvarint(&mut self, data: &[u8]) -> Result<u64, VarintError> {
+        let mut x = 0u64;
+        for i in 0..MAX_LEN {
+            let byte = self.read_bits(data, 8).ok_or(VarintError::Truncated)?;
+            if byte < 0x80 {
+                // The tenth byte may only carry the 64th bit (Go's rule).
+                if i == MAX_LEN - 1 && byte > 1 {
+                    return Err(VarintError::Overflow);
+                }
+                return Ok(x | (byte << (7 * i)));
+            }
+            x |= (byte & 0x7f) << (7 * i);
+        }
+        Err(VarintError::Overflow)
+    }
+
     /// Reads a Rice code whose whole is in the register after one refill: a
     /// unary quotient `q` of fewer than `max_ones` ones ended by a `0`, then `k`
     /// (0..=63) low bits; returns `(q << k) | low`. `None`, with nothing
@@ -328,6 +362,39 @@ mod tests {
         let mut r = BitReader::new(0);
         assert_eq!(r.read_rice_buffered(&[0b0111_1111], 8, 16), None);
         assert_eq!(r.bit_pos(), 0);
+    }
+
+    #[test]
+    fn varints_are_the_bytes_of_model_varint_at_any_bit() {
+        for shift in 0..8u32 {
+            for v in [0, 1, 127, 128, 300, u64::MAX] {
+                let mut w = BitWriter::new(Vec::new());
+                w.write_bits(0, shift);
+                w.write_uvarint(v);
+                w.write_varint(-(v as i64));
+                let data = w.into_vec();
+                let mut r = BitReader::new(0);
+                if shift > 0 {
+                    r.read_bits(&data, shift);
+                }
+                assert_eq!(r.read_uvarint(&data), Ok(v), "{v} at bit {shift}");
+                let z = r.read_uvarint(&data).map(crate::model::varint::unzigzag);
+                assert_eq!(z, Ok(-(v as i64)));
+                // Byte-aligned, the bytes are those of `append_uvarint`.
+                if shift == 0 {
+                    let mut want = Vec::new();
+                    crate::model::varint::append_uvarint(&mut want, v);
+                    assert_eq!(&data[..want.len()], &want[..]);
+                }
+            }
+        }
+        // Cut short, and a tenth byte above 1.
+        let mut r = BitReader::new(0);
+        assert_eq!(r.read_uvarint(&[0x80, 0x80]), Err(VarintError::Truncated));
+        let mut ten = [0xffu8; 10];
+        ten[9] = 2;
+        let mut r = BitReader::new(0);
+        assert_eq!(r.read_uvarint(&ten), Err(VarintError::Overflow));
     }
 
     proptest! {

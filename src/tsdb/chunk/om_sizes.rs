@@ -12,7 +12,9 @@
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use super::{BLOCK_CHUNK_SAMPLES, ChunkIter, Encoding, encode};
+use super::any::{BLOCK_CHUNK_SAMPLES, ChunkIter, encode};
+use super::encoding::Encoding;
+use crate::model::varint::uvarint_len;
 
 /// Chunk sizes tried, besides [`BLOCK_CHUNK_SAMPLES`].
 const SIZES: [usize; 3] = [120, 240, 480];
@@ -29,10 +31,6 @@ struct Totals {
     by_encoding: [(u64, u64, u64); 2],
     encode_time: Duration,
     decode_time: Duration,
-}
-
-fn uvarint_len(x: u64) -> u64 {
-    u64::from((64 - (x | 1).leading_zeros()).div_ceil(7))
 }
 
 impl Totals {
@@ -54,12 +52,12 @@ impl Totals {
         self.samples += samples.len() as u64;
         self.chunks += 1;
         self.bytes += len;
-        self.framed += uvarint_len(len) + 1 + len + 4;
+        self.framed += uvarint_len(len) as u64 + 1 + len + 4;
         let slot = &mut self.by_encoding[usize::from(enc == Encoding::Delta)];
         slot.0 += 1;
         slot.1 += samples.len() as u64;
         slot.2 += len;
-        let mut app = super::XorAppender::new();
+        let mut app = super::xor::XorAppender::new();
         for &(t, v) in samples {
             app.append(t, v);
         }

@@ -13,8 +13,9 @@
 //! the identity for any `i64` sequence, including deltas that overflow. See
 //! `docs/format/chunks.md` for the full specification.
 
-use super::ChunkError;
 use super::bstream::{BitReader, BitWriter};
+use super::encoding::ChunkError;
+use crate::model::varint::{VarintError, unzigzag};
 
 /// Size of the sample-count header.
 const HEADER_LEN: usize = 2;
@@ -33,21 +34,6 @@ const NO_WINDOW: u8 = 0xff;
 fn fits(dod: i64, nbits: u32) -> bool {
     let half = 1i64 << (nbits - 1);
     -(half - 1) <= dod && dod <= half
-}
-
-/// Writes `x` as a signed varint (zigzag), like Go's `binary.PutVarint`.
-fn write_varint(w: &mut BitWriter, x: i64) {
-    let zigzag = ((x as u64) << 1) ^ ((x >> 63) as u64);
-    write_uvarint(w, zigzag);
-}
-
-/// Writes `x` as an unsigned LEB128 varint, like Go's `binary.PutUvarint`.
-fn write_uvarint(w: &mut BitWriter, mut x: u64) {
-    while x >= 0x80 {
-        w.write_bits((x & 0x7f) | 0x80, 8);
-        x >>= 7;
-    }
-    w.write_bits(x, 8);
 }
 
 /// Builds an XOR chunk one sample at a time.
@@ -144,12 +130,12 @@ impl XorAppender {
         let vbits = v.to_bits();
         match self.num {
             0 => {
-                write_varint(&mut self.w, t);
+                self.w.write_varint(t);
                 self.w.write_bits(vbits, 64);
             }
             1 => {
                 let t_delta = (t as u64).wrapping_sub(self.t as u64);
-                write_uvarint(&mut self.w, t_delta);
+                self.w.write_uvarint(t_delta);
                 self.write_value(vbits);
                 self.t_delta = t_delta;
             }
@@ -295,24 +281,14 @@ impl Decoder {
     }
 
     fn read_uvarint(&mut self, data: &[u8]) -> Result<u64, Fault> {
-        let mut x = 0u64;
-        for i in 0..10 {
-            let byte = self.r.read_bits(data, 8).ok_or(Fault::Truncated)?;
-            if byte < 0x80 {
-                // The tenth byte may only carry the 64th bit (Go's rule).
-                if i == 9 && byte > 1 {
-                    return Err(Fault::BadVarint);
-                }
-                return Ok(x | (byte << (7 * i)));
-            }
-            x |= (byte & 0x7f) << (7 * i);
-        }
-        Err(Fault::BadVarint)
+        self.r.read_uvarint(data).map_err(|e| match e {
+            VarintError::Truncated => Fault::Truncated,
+            VarintError::Overflow => Fault::BadVarint,
+        })
     }
 
     fn read_first(&mut self, data: &[u8]) -> Result<(), Fault> {
-        let zigzag = self.read_uvarint(data)?;
-        let t = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+        let t = unzigzag(self.read_uvarint(data)?);
         let v = self.r.read_bits_long(data, 64).ok_or(Fault::Truncated)?;
         self.t = t;
         self.v = v;

@@ -19,6 +19,7 @@ use super::job::Job;
 use crate::model::Labels;
 use crate::tsdb::block::{Block, BlockBuilder, BlockError, BlockId, BlockMeta};
 use crate::tsdb::chunk::{self, ChunkIter};
+use crate::tsdb::fs::Fs;
 use crate::tsdb::reader::{BlockReader, ChunkMeta, ReadError, SelectedSeries, SeriesCursor};
 use crate::tsdb::tombstones::{Interval, covers, is_deleted};
 
@@ -49,12 +50,13 @@ pub enum CompactError {
 /// oldest chunk after the range, but a chunk read back from a damaged head chunk
 /// file may straddle `maxt`, and the next cut must still move on.
 pub(crate) fn cut_block(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     source: &dyn BlockReader,
     mint: i64,
     maxt: i64,
 ) -> Result<(Option<BlockMeta>, Option<i64>), CompactError> {
-    compact(parent, &[source], &Job::cut(mint, maxt))
+    compact(fs, parent, &[source], &Job::cut(mint, maxt))
 }
 
 /// Merges `sources` into one new block under `parent` whose meta names them as
@@ -68,22 +70,24 @@ pub(crate) fn cut_block(
 /// some are decoded and encoded again). Returns `None`, writing nothing, when no
 /// sample is left.
 pub(crate) fn merge_blocks(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     sources: &[Arc<Block>],
 ) -> Result<Option<BlockMeta>, CompactError> {
     let metas: Vec<&BlockMeta> = sources.iter().map(|b| b.meta()).collect();
     let readers: Vec<&dyn BlockReader> = sources.iter().map(|b| &**b as _).collect();
-    Ok(compact(parent, &readers, &Job::merge(&metas))?.0)
+    Ok(compact(fs, parent, &readers, &Job::merge(&metas))?.0)
 }
 
 /// Writes `block` again without the samples its tombstones mark deleted, at the
 /// same level, naming it as its parent (Prometheus's CleanTombstones). `None`
 /// when nothing is left of it.
 pub(crate) fn rewrite_block(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     block: &Arc<Block>,
 ) -> Result<Option<BlockMeta>, CompactError> {
-    Ok(compact(parent, &[&**block], &Job::rewrite(block.meta()))?.0)
+    Ok(compact(fs, parent, &[&**block], &Job::rewrite(block.meta()))?.0)
 }
 
 /// What the reading side hands the writing side, in order.
@@ -104,6 +108,7 @@ const QUEUE: usize = 256;
 /// sample is left. With a cut job, also the first time at or after the range
 /// the sources hold (see [`cut_block`]).
 fn compact(
+    fs: &Arc<dyn Fs>,
     parent: &Path,
     sources: &[&dyn BlockReader],
     job: &Job,
@@ -121,7 +126,7 @@ fn compact(
         .map(|&r| Cursor::open(r, mint, maxt).map_err(|e| read_err(job, r, None, e)))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut b = BlockBuilder::new(parent, job.min_time, job.max_time)?;
+    let mut b = BlockBuilder::new(fs, parent, job.min_time, job.max_time)?;
     if let Some(c) = &job.compaction {
         b.compaction(c.clone());
     }

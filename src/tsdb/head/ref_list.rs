@@ -7,9 +7,9 @@
 //! As LEB128 deltas an entry takes one or two bytes instead of eight, and
 //! appending a new ref (the common case) is a push at the end.
 
+use crate::model::varint::{append_uvarint, uvarint};
 use crate::tsdb::series_ref::SeriesRef;
 use crate::tsdb::sorted::difference;
-use crate::tsdb::varint::{put_uvarint, uvarint};
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct RefList {
@@ -36,7 +36,7 @@ impl RefList {
         } else {
             r - self.last
         };
-        put_uvarint(&mut self.bytes, delta);
+        append_uvarint(&mut self.bytes, delta);
         self.last = r;
     }
 
@@ -68,8 +68,8 @@ impl RefList {
             if prev.is_none_or(|p| p < r) {
                 // Between `prev` (or the front) and `cur`.
                 let mut patch = Vec::with_capacity(20);
-                put_uvarint(&mut patch, prev.map_or(r, |p| r - p));
-                put_uvarint(&mut patch, cur - r);
+                append_uvarint(&mut patch, prev.map_or(r, |p| r - p));
+                append_uvarint(&mut patch, cur - r);
                 self.bytes.splice(start..end, patch);
                 return;
             }
@@ -91,7 +91,7 @@ impl RefList {
         let (mut pos, mut prev) = (0, 0u64);
         std::iter::from_fn(move || {
             // Only this module writes the bytes: a varint is never cut short.
-            prev = prev.wrapping_add(uvarint(&self.bytes, &mut pos)?);
+            prev = prev.wrapping_add(uvarint(&self.bytes, &mut pos).ok()?);
             Some(SeriesRef(prev))
         })
     }

@@ -24,17 +24,15 @@
 //! *Head chunk files*.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use crate::tsdb::chunk::Encoding;
+use crate::tsdb::fs::{File, Fs, OpenMode, read_full};
 use crate::tsdb::series_ref::SeriesRef;
-use crate::tsdb::wal::read_full;
 
 /// Bytes buffered before one write to the file: a few hundred chunks a write
 /// when every series cuts a chunk at once, and little memory when none does.
@@ -100,7 +98,7 @@ pub enum SpillError {
 
 /// A closed or current file.
 struct SpillFile {
-    file: Arc<File>,
+    file: Arc<dyn File>,
     /// Newest sample time of any chunk in it (`i64::MIN` if none).
     max_t: i64,
 }
@@ -108,7 +106,7 @@ struct SpillFile {
 struct Writer {
     /// The file being written: its number and handle.
     seq: u32,
-    file: Arc<File>,
+    file: Arc<dyn File>,
     /// Bytes not yet written to the file; they start at file offset `flushed`.
     buf: Vec<u8>,
     flushed: u64,
@@ -118,6 +116,7 @@ struct Writer {
 
 /// The head chunk files of one open head.
 pub(crate) struct ChunkSpill {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     /// Written with `pwrite` under the writer lock, read with `pread` without it:
     /// a byte below `flushed` is never written again.
@@ -156,42 +155,39 @@ fn file_name(seq: u32) -> String {
 }
 
 /// Creates file `seq` in `dir` holding only the header.
-fn create_file(dir: &Path, seq: u32) -> Result<File, SpillError> {
+fn create_file(fs: &dyn Fs, dir: &Path, seq: u32) -> Result<Arc<dyn File>, SpillError> {
     let path = dir.join(file_name(seq));
     let io = |source| SpillError::Io {
         path: path.clone(),
         source,
     };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
+    let file = fs.open(&path, OpenMode::Truncate).map_err(io)?;
     let mut header = [0u8; FILE_HEADER];
     header[..4].copy_from_slice(&MAGIC);
     header[4] = VERSION;
     file.write_all_at(&header, 0).map_err(io)?;
-    Ok(file)
+    Ok(Arc::from(file))
 }
 
 impl ChunkSpill {
     /// Opens the head chunk files in `dir`, creating it if needed, and returns the
     /// chunks they hold, oldest file first. A file of another format version, or
     /// without a chunk, is deleted; a damaged record ends its file there (it is
-    /// truncated, with a warning). Writing goes to a new file.
-    pub(crate) fn open(dir: &Path) -> Result<(ChunkSpill, Vec<SpilledChunk>), SpillError> {
+    /// truncated, with a warning). Writing goes to a new file. Every file is
+    /// reached through `fs`.
+    pub(crate) fn open(
+        fs: &Arc<dyn Fs>,
+        dir: &Path,
+    ) -> Result<(ChunkSpill, Vec<SpilledChunk>), SpillError> {
         let dir_err = |source| SpillError::Io {
             path: dir.to_path_buf(),
             source,
         };
-        fs::create_dir_all(dir).map_err(dir_err)?;
+        fs.create_dir_all(dir).map_err(dir_err)?;
         let mut numbered = Vec::new();
-        for entry in fs::read_dir(dir).map_err(dir_err)? {
-            let entry = entry.map_err(dir_err)?;
-            let name = entry.file_name();
-            let seq = name
+        for entry in fs.read_dir(dir).map_err(dir_err)? {
+            let seq = entry
+                .name
                 .to_str()
                 .filter(|n| n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|n| n.parse::<u32>().ok())
@@ -210,20 +206,16 @@ impl ChunkSpill {
                 path: path.clone(),
                 source,
             };
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .map_err(io)?;
+            let mut file = fs.open(&path, OpenMode::ReadWrite).map_err(io)?;
             let first = chunks.len();
-            let valid_end = scan(&path, &file, seq, &mut chunks)?;
+            let valid_end = scan(&path, &mut *file, seq, &mut chunks)?;
             if chunks.len() == first {
                 // Empty, or of another version: nothing in it is needed.
                 drop(file);
-                fs::remove_file(&path).map_err(io)?;
+                fs.remove_file(&path).map_err(io)?;
                 continue;
             }
-            let len = file.metadata().map_err(io)?.len();
+            let len = file.size().map_err(io)?;
             if valid_end < len {
                 tracing::warn!(
                     file = %path.display(),
@@ -241,13 +233,13 @@ impl ChunkSpill {
             files.insert(
                 seq,
                 SpillFile {
-                    file: Arc::new(file),
+                    file: Arc::from(file),
                     max_t,
                 },
             );
         }
         let seq = numbered.last().map_or(1, |n| n + 1);
-        let file = Arc::new(create_file(dir, seq)?);
+        let file = create_file(&**fs, dir, seq)?;
         files.insert(
             seq,
             SpillFile {
@@ -257,6 +249,7 @@ impl ChunkSpill {
         );
         Ok((
             ChunkSpill {
+                fs: Arc::clone(fs),
                 dir: dir.to_path_buf(),
                 w: Mutex::new(Writer {
                     seq,
@@ -333,7 +326,7 @@ impl ChunkSpill {
     fn rotate(&self, w: &mut Writer) -> Result<(), SpillError> {
         self.write_out(w)?;
         let seq = w.seq + 1;
-        let file = Arc::new(create_file(&self.dir, seq)?);
+        let file = create_file(&*self.fs, &self.dir, seq)?;
         let mut files = self.files.lock();
         if let Some(old) = files.get_mut(&w.seq) {
             old.max_t = w.max_t;
@@ -371,7 +364,7 @@ impl ChunkSpill {
             .collect();
         for &seq in &doomed {
             let path = self.path(seq);
-            match fs::remove_file(&path) {
+            match self.fs.remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(source) => return Err(SpillError::Io { path, source }),
@@ -455,7 +448,7 @@ impl ChunkSpill {
 /// data ends (0 if the file header is missing or of another version).
 fn scan(
     path: &Path,
-    file: &File,
+    file: &mut dyn File,
     seq: u32,
     chunks: &mut Vec<SpilledChunk>,
 ) -> Result<u64, SpillError> {
@@ -517,10 +510,14 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::{self, OpenOptions};
+    use std::os::unix::fs::FileExt;
+
     use super::*;
+    use crate::tsdb::fs::real;
 
     fn write_three(dir: &Path) -> Vec<SpillLoc> {
-        let (spill, found) = ChunkSpill::open(dir).unwrap();
+        let (spill, found) = ChunkSpill::open(&real(), dir).unwrap();
         assert!(found.is_empty());
         let locs = (0..3u8)
             .map(|i| {
@@ -552,7 +549,7 @@ mod tests {
     fn reopen_finds_written_chunks_and_reads_them() {
         let dir = tempfile::tempdir().unwrap();
         let locs = write_three(dir.path());
-        let (spill, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (spill, found) = ChunkSpill::open(&real(), dir.path()).unwrap();
         assert_eq!(found.len(), 3);
         assert_eq!(found[2].series_ref, SeriesRef(3));
         assert_eq!((found[2].min_t, found[2].max_t), (20, 29));
@@ -585,7 +582,7 @@ mod tests {
             .unwrap()
             .set_len(full - 1)
             .unwrap();
-        let (_, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (_, found) = ChunkSpill::open(&real(), dir.path()).unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(fs::metadata(&path).unwrap().len(), locs[2].offset());
         // Damaged: a flipped byte in the second record's data.
@@ -596,7 +593,7 @@ mod tests {
             .unwrap();
         f.write_all_at(&[0xff], locs[1].offset() + RECORD_HEADER as u64)
             .unwrap();
-        let (_, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (_, found) = ChunkSpill::open(&real(), dir.path()).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(fs::metadata(&path).unwrap().len(), locs[1].offset());
     }
@@ -606,11 +603,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_three(dir.path());
         // The first reopen leaves an empty 000002 behind; the next deletes it.
-        drop(ChunkSpill::open(dir.path()).unwrap());
+        drop(ChunkSpill::open(&real(), dir.path()).unwrap());
         let path = dir.path().join("000001");
         let f = OpenOptions::new().write(true).open(&path).unwrap();
         f.write_all_at(&[VERSION + 1], 4).unwrap();
-        let (_, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (_, found) = ChunkSpill::open(&real(), dir.path()).unwrap();
         assert!(found.is_empty());
         assert_eq!(names(dir.path()), ["000003"]);
     }
@@ -619,7 +616,7 @@ mod tests {
     fn remove_before_deletes_whole_files_that_end_earlier() {
         let dir = tempfile::tempdir().unwrap();
         let locs = write_three(dir.path());
-        let (spill, _) = ChunkSpill::open(dir.path()).unwrap();
+        let (spill, _) = ChunkSpill::open(&real(), dir.path()).unwrap();
         let newer = spill
             .write(SeriesRef(4), 100, 200, Encoding::Xor, &[4; 5])
             .unwrap();
@@ -647,7 +644,7 @@ mod tests {
         bytes.extend_from_slice(&[VERSION, 0, 0, 0]);
         bytes.extend((0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
         fs::write(&path, &bytes).unwrap();
-        let (spill, found) = ChunkSpill::open(dir.path()).unwrap();
+        let (spill, found) = ChunkSpill::open(&real(), dir.path()).unwrap();
         assert!(found.is_empty());
         let mut out = Vec::new();
         assert!(spill.read(SpillLoc(3), &mut out).is_err());

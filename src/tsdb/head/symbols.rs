@@ -17,7 +17,7 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 
 use crate::model::Labels;
-use crate::tsdb::varint::{put_uvarint, uvarint};
+use crate::model::varint::{append_uvarint, uvarint};
 
 /// A label set as ids into [`Symbols`]: name and value of each label, in the
 /// label set's order, as LEB128 varints.
@@ -54,7 +54,7 @@ impl CompactLabels {
     fn ids(&self) -> impl Iterator<Item = u32> + Clone + '_ {
         let mut pos = 0;
         // Written from u32s by `intern`.
-        std::iter::from_fn(move || uvarint(&self.0, &mut pos).map(|id| id as u32))
+        std::iter::from_fn(move || uvarint(&self.0, &mut pos).ok().map(|id| id as u32))
     }
 
     /// Heap bytes held.
@@ -130,7 +130,7 @@ impl Symbols {
             if let Some(ids) = ids {
                 for id in ids {
                     table.add_use(id);
-                    put_uvarint(&mut out, u64::from(id));
+                    append_uvarint(&mut out, u64::from(id));
                 }
                 return CompactLabels(out.into_boxed_slice());
             }
@@ -139,7 +139,7 @@ impl Symbols {
         for s in parts() {
             let id = table.insert(s);
             table.add_use(id);
-            put_uvarint(&mut out, u64::from(id));
+            append_uvarint(&mut out, u64::from(id));
         }
         CompactLabels(out.into_boxed_slice())
     }

@@ -1,7 +1,12 @@
 //! Layout constants and the byte-level helpers shared by writer and reader.
 
-use super::{IndexError, Section};
+use super::error::{IndexError, Section};
+use crate::model::varint::{VarintError, unzigzag, uvarint};
 
+/// The first four bytes of an index file.
+pub const INDEX_MAGIC: [u8; 4] = *b"TMIX";
+/// The format version this code writes and reads.
+pub const INDEX_VERSION: u8 = 1;
 /// Magic (4 bytes) and version (1 byte).
 pub(super) const HEADER_LEN: u64 = 5;
 /// Six section offsets (u64 each) and a CRC-32.
@@ -20,18 +25,6 @@ pub(super) const SERIES_ENTRY_LEN: u64 = 8;
 pub(super) const MIN_SERIES_ENTRY: u64 = 2 + CRC_LEN as u64;
 /// The smallest postings list: count (1 byte), one id (1 byte), CRC.
 pub(super) const MIN_POSTINGS_ENTRY: u64 = 2 + CRC_LEN as u64;
-
-pub(super) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-pub(super) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
 
 /// Appends the CRC-32 of `buf[from..]` to `buf`.
 pub(super) fn put_crc(buf: &mut Vec<u8>, from: usize) {
@@ -153,27 +146,18 @@ impl<'a> Cursor<'a> {
     /// An unsigned LEB128 value of at most 10 bytes (the 10th at most 1).
     pub(super) fn uvarint(&mut self, what: &str) -> Result<u64, IndexError> {
         let start = self.offset();
-        let mut v = 0u64;
-        for i in 0..10 {
-            let Some(&b) = self.buf.get(self.pos + i) else {
-                return Err(self.corrupt_at(start, format!("{what}: varint cut short")));
+        uvarint(self.buf, &mut self.pos).map_err(|e| {
+            let problem = match e {
+                VarintError::Truncated => "varint cut short",
+                VarintError::Overflow => "varint longer than 64 bits",
             };
-            if i == 9 && b > 1 {
-                break;
-            }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.pos += i + 1;
-                return Ok(v);
-            }
-        }
-        Err(self.corrupt_at(start, format!("{what}: varint longer than 64 bits")))
+            self.corrupt_at(start, format!("{what}: {problem}"))
+        })
     }
 
     /// A zig-zag encoded signed varint.
     pub(super) fn varint(&mut self, what: &str) -> Result<i64, IndexError> {
-        let u = self.uvarint(what)?;
-        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+        self.uvarint(what).map(unzigzag)
     }
 
     /// A uvarint that must fit in 32 bits.
@@ -227,14 +211,15 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::varint::{append_uvarint, append_varint};
 
     #[test]
     fn varints_round_trip() {
         let values = [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN, 1 << 40];
         let mut buf = Vec::new();
         for &v in &values {
-            put_varint(&mut buf, v);
-            put_uvarint(&mut buf, v as u64);
+            append_varint(&mut buf, v);
+            append_uvarint(&mut buf, v as u64);
         }
         let mut c = Cursor::new(&buf, 100, Section::Series);
         for &v in &values {
@@ -271,7 +256,7 @@ mod tests {
     fn skip_strs_steps_over_short_and_long_strings_and_stops_at_the_end() {
         let mut buf = Vec::new();
         for s in ["", "abc", &"x".repeat(200), "last"] {
-            put_uvarint(&mut buf, s.len() as u64);
+            append_uvarint(&mut buf, s.len() as u64);
             buf.extend_from_slice(s.as_bytes());
         }
         let mut c = Cursor::new(&buf, 0, Section::Symbols);

@@ -5,12 +5,13 @@ use std::cmp::Ordering;
 use std::io;
 
 use super::encoding::{
-    CRC_LEN, Cursor, HEADER_LEN, MIN_POSTINGS_ENTRY, MIN_SERIES_ENTRY, NAME_ENTRY_LEN,
-    SERIES_ENTRY_LEN, SYMBOL_BLOCK, TOC_LEN, VALUE_ENTRY_LEN, check_crc, corrupt,
+    CRC_LEN, Cursor, HEADER_LEN, INDEX_MAGIC, INDEX_VERSION, MIN_POSTINGS_ENTRY, MIN_SERIES_ENTRY,
+    NAME_ENTRY_LEN, SERIES_ENTRY_LEN, SYMBOL_BLOCK, TOC_LEN, VALUE_ENTRY_LEN, check_crc, corrupt,
 };
-use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, IndexError, Section, SeriesId};
+use super::error::{IndexError, Section};
+use super::series::{ChunkMeta, SeriesId};
 use crate::model::Labels;
-use crate::tsdb::block::ByteSource;
+use crate::tsdb::fs::ByteSource;
 
 /// Start offsets of the sections, from the table of contents. Each section ends
 /// where the next begins; the series table ends at the TOC.

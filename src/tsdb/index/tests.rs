@@ -3,7 +3,7 @@ use std::path::Path;
 
 use super::*;
 use crate::model::Labels;
-use crate::tsdb::block::{ByteSource, PreadFile};
+use crate::tsdb::fs::{ByteSource, PreadFile, RealFs};
 
 /// Series as given to the writer, in label order.
 type Input = Vec<(Labels, Vec<ChunkMeta>)>;
@@ -23,7 +23,7 @@ fn symbols_of(input: &Input) -> BTreeSet<String> {
 }
 
 fn write_index(path: &Path, input: &Input) -> u64 {
-    let mut w = IndexWriter::create(path).expect("create");
+    let mut w = IndexWriter::create(&RealFs, path).expect("create");
     for s in symbols_of(input) {
         w.add_symbol(&s).expect("symbol");
     }
@@ -178,7 +178,7 @@ fn round_trip_random_series() {
         write_index(&path, &input);
         let bytes = std::fs::read(&path).expect("read");
         check_against_model(&IndexReader::open(bytes).expect("open from memory"), &input);
-        let file = PreadFile::open(&path).expect("open file");
+        let file = PreadFile::open(&RealFs, &path).expect("open file");
         check_against_model(&IndexReader::open(file).expect("open with pread"), &input);
     }
 }
@@ -203,7 +203,7 @@ fn empty_index() {
 fn symbols_without_series_and_series_without_labels_or_chunks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("index");
-    let mut w = IndexWriter::create(&path).expect("create");
+    let mut w = IndexWriter::create(&RealFs, &path).expect("create");
     w.add_symbol("unused").expect("symbol");
     w.finish().expect("finish");
     let r = IndexReader::open(std::fs::read(&path).expect("read")).expect("open");
@@ -345,7 +345,7 @@ fn errors_name_section_and_offset() {
 #[test]
 fn writer_refuses_bad_input() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut w = IndexWriter::create(&dir.path().join("index")).expect("create");
+    let mut w = IndexWriter::create(&RealFs, &dir.path().join("index")).expect("create");
     w.add_symbol("a").expect("a");
     w.add_symbol("b").expect("b");
     for bad in ["b", "a", ""] {
@@ -401,7 +401,9 @@ fn writer_refuses_bad_input() {
 fn writer_reports_the_path_it_cannot_create() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("missing").join("index");
-    let err = IndexWriter::create(&path).err().expect("no directory");
+    let err = IndexWriter::create(&RealFs, &path)
+        .err()
+        .expect("no directory");
     assert!(err.to_string().contains("missing"), "{err}");
 }
 

@@ -1,13 +1,15 @@
 //! Streaming writer of index files.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::encoding::{put_crc, put_uvarint, put_varint};
-use super::{ChunkMeta, INDEX_MAGIC, INDEX_VERSION, IndexError, SeriesId};
+use super::encoding::{INDEX_MAGIC, INDEX_VERSION, put_crc};
+use super::error::IndexError;
+use super::series::{ChunkMeta, SeriesId};
 use crate::model::Labels;
+use crate::model::varint::{append_uvarint, append_varint};
+use crate::tsdb::fs::{File, Fs, OpenMode};
 
 /// Writes an index file in one pass.
 ///
@@ -29,7 +31,7 @@ use crate::model::Labels;
 /// later call fails with [`IndexError::Poisoned`]; the caller deletes the file.
 pub struct IndexWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<Box<dyn File>>,
     /// Bytes written so far: the offset of the next byte.
     pos: u64,
     symbols: Vec<String>,
@@ -44,13 +46,11 @@ pub struct IndexWriter {
 }
 
 impl IndexWriter {
-    /// Creates (or truncates) the file at `path` and writes the header.
-    pub fn create(path: &Path) -> Result<IndexWriter, IndexError> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
+    /// Creates (or truncates) the file at `path` through `fs` and writes the
+    /// header.
+    pub fn create(fs: &dyn Fs, path: &Path) -> Result<IndexWriter, IndexError> {
+        let file = fs
+            .open(path, OpenMode::Truncate)
             .map_err(|source| IndexError::Io {
                 op: "create",
                 path: path.to_owned(),
@@ -139,24 +139,24 @@ impl IndexWriter {
 
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        put_uvarint(&mut buf, refs.len() as u64);
+        append_uvarint(&mut buf, refs.len() as u64);
         for &(n, v) in &refs {
-            put_uvarint(&mut buf, n.into());
-            put_uvarint(&mut buf, v.into());
+            append_uvarint(&mut buf, n.into());
+            append_uvarint(&mut buf, v.into());
         }
-        put_uvarint(&mut buf, chunks.len() as u64);
+        append_uvarint(&mut buf, chunks.len() as u64);
         let mut prev: Option<&ChunkMeta> = None;
         for c in chunks {
             match prev {
                 None => {
-                    put_varint(&mut buf, c.min_time);
-                    put_uvarint(&mut buf, c.max_time.wrapping_sub(c.min_time) as u64);
-                    put_uvarint(&mut buf, c.chunk_ref);
+                    append_varint(&mut buf, c.min_time);
+                    append_uvarint(&mut buf, c.max_time.wrapping_sub(c.min_time) as u64);
+                    append_uvarint(&mut buf, c.chunk_ref);
                 }
                 Some(p) => {
-                    put_varint(&mut buf, c.min_time.wrapping_sub(p.max_time));
-                    put_uvarint(&mut buf, c.max_time.wrapping_sub(c.min_time) as u64);
-                    put_varint(&mut buf, c.chunk_ref.wrapping_sub(p.chunk_ref) as i64);
+                    append_varint(&mut buf, c.min_time.wrapping_sub(p.max_time));
+                    append_uvarint(&mut buf, c.max_time.wrapping_sub(c.min_time) as u64);
+                    append_varint(&mut buf, c.chunk_ref.wrapping_sub(p.chunk_ref) as i64);
                 }
             }
             prev = Some(c);
@@ -195,11 +195,11 @@ impl IndexWriter {
         for pair in &pairs {
             let ids = self.postings.get(pair).map(Vec::as_slice).unwrap_or(&[]);
             buf.clear();
-            put_uvarint(&mut buf, ids.len() as u64);
+            append_uvarint(&mut buf, ids.len() as u64);
             let mut prev = None;
             for &id in ids {
                 // Strictly increasing: the gap minus one.
-                put_uvarint(&mut buf, prev.map_or(id, |p: u32| id - p - 1).into());
+                append_uvarint(&mut buf, prev.map_or(id, |p: u32| id - p - 1).into());
                 prev = Some(id);
             }
             put_crc(&mut buf, 0);
@@ -303,7 +303,7 @@ impl IndexWriter {
             Vec::with_capacity(8 + self.symbols.iter().map(|s| s.len() + 2).sum::<usize>());
         buf.extend_from_slice(&(self.symbols.len() as u32).to_be_bytes());
         for s in &self.symbols {
-            put_uvarint(&mut buf, s.len() as u64);
+            append_uvarint(&mut buf, s.len() as u64);
             buf.extend_from_slice(s.as_bytes());
         }
         put_crc(&mut buf, 0);

@@ -10,9 +10,10 @@
 //!   so older checkpoints and segments `<= NNNNNNNN` that a crash left behind are
 //!   ignored; they are deleted by this or the next checkpoint.
 
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::error::WalError;
 use super::reader::{SegmentReader, read_segments_strict, read_strict};
 use super::record::{
     RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,
@@ -21,8 +22,9 @@ use super::record::{
 use super::segment::{
     DirListing, check_consecutive, checkpoint_name, checkpoint_tmp_name, sync_dir,
 };
-use super::{SyncPolicy, Wal, WalError, WalOptions};
+use super::writer::{SyncPolicy, Wal, WalOptions};
 use crate::model::Labels;
+use crate::tsdb::fs::Fs;
 use crate::tsdb::series_ref::SeriesRef;
 
 /// Output records are gathered up to this many bytes before being logged.
@@ -53,6 +55,7 @@ pub fn checkpoint(
 ) -> Result<CheckpointStats, WalError> {
     wal.check_poisoned()?;
     let stats = write_checkpoint(
+        wal.fs(),
         wal.dir(),
         wal.options().segment_size,
         wal.current_segment(),
@@ -67,8 +70,10 @@ pub fn checkpoint(
 /// The part of [`checkpoint`] that reads only closed segments, so that the live
 /// WAL can go on taking writes meanwhile: everything but deleting the segments
 /// `<= upto` (then [`Wal::truncate_before`]). `current` is the segment being
-/// written; `upto` must be below it.
+/// written; `upto` must be below it. The files are read and written through
+/// `fs`.
 pub(crate) fn write_checkpoint(
+    fs: &Arc<dyn Fs>,
     dir: &Path,
     segment_size: usize,
     current: u32,
@@ -85,8 +90,8 @@ pub(crate) fn write_checkpoint(
             "segment {upto:08} is not closed (the current segment is {current:08})"
         )));
     }
-    let mut listing = DirListing::read(dir)?;
-    listing.remove_tmp_checkpoints()?;
+    let mut listing = DirListing::read(&**fs, dir)?;
+    listing.remove_tmp_checkpoints(&**fs)?;
     let prev = listing.last_checkpoint().cloned();
     if let Some((p, _)) = &prev
         && *p >= upto
@@ -108,6 +113,7 @@ pub(crate) fn write_checkpoint(
 
     let tmp = dir.join(checkpoint_tmp_name(upto));
     let res = write_tmp(
+        fs,
         &tmp,
         segment_size,
         prev.as_ref().map(|(_, p)| p.as_path()),
@@ -119,17 +125,19 @@ pub(crate) fn write_checkpoint(
         Ok(stats) => stats,
         Err(e) => {
             // Best effort: replay and open also delete it.
-            let _ = fs::remove_dir_all(&tmp);
+            let _ = fs.remove_dir_all(&tmp);
             return Err(e);
         }
     };
     let fin = dir.join(checkpoint_name(upto));
-    fs::rename(&tmp, &fin).map_err(|e| WalError::io("rename", &tmp, e))?;
-    sync_dir(dir)?;
+    fs.rename(&tmp, &fin)
+        .map_err(|e| WalError::io("rename", &tmp, e))?;
+    sync_dir(&**fs, dir)?;
 
-    for (idx, path) in DirListing::read(dir)?.checkpoints {
+    for (idx, path) in DirListing::read(&**fs, dir)?.checkpoints {
         if idx < upto {
-            fs::remove_dir_all(&path).map_err(|e| WalError::io("remove", &path, e))?;
+            fs.remove_dir_all(&path)
+                .map_err(|e| WalError::io("remove", &path, e))?;
         }
     }
     Ok(stats)
@@ -137,8 +145,8 @@ pub(crate) fn write_checkpoint(
 
 /// The segments after the last checkpoint, oldest first (what a checkpoint may
 /// fold).
-pub(crate) fn uncheckpointed_segments(dir: &Path) -> Result<Vec<u32>, WalError> {
-    let listing = DirListing::read(dir)?;
+pub(crate) fn uncheckpointed_segments(fs: &dyn Fs, dir: &Path) -> Result<Vec<u32>, WalError> {
+    let listing = DirListing::read(fs, dir)?;
     let after = listing.last_checkpoint().map(|(p, _)| *p);
     Ok(listing
         .segments
@@ -150,6 +158,7 @@ pub(crate) fn uncheckpointed_segments(dir: &Path) -> Result<Vec<u32>, WalError> 
 
 /// Writes the filtered records into `tmp` (a fresh WAL directory) and fsyncs it.
 fn write_tmp(
+    fs: &Arc<dyn Fs>,
     tmp: &Path,
     segment_size: usize,
     prev: Option<&Path>,
@@ -157,10 +166,12 @@ fn write_tmp(
     keep_series: &dyn Fn(SeriesRef) -> bool,
     mint: i64,
 ) -> Result<CheckpointStats, WalError> {
-    if tmp.exists() {
-        fs::remove_dir_all(tmp).map_err(|e| WalError::io("remove", tmp, e))?;
+    if fs.exists(tmp) {
+        fs.remove_dir_all(tmp)
+            .map_err(|e| WalError::io("remove", tmp, e))?;
     }
     let out = Wal::open(
+        fs,
         tmp,
         WalOptions {
             segment_size,
@@ -183,10 +194,10 @@ fn write_tmp(
     let mut read = |f: &mut Filter| -> Result<(), WalError> {
         let mut cb = |rec: &[u8], _offset: u64| f.add(rec);
         match prev {
-            Some(p) => read_strict(&mut reader, p, &mut cb)?,
+            Some(p) => read_strict(&**fs, &mut reader, p, &mut cb)?,
             None => 0,
         };
-        read_segments_strict(&mut reader, segments, &mut cb)?;
+        read_segments_strict(&**fs, &mut reader, segments, &mut cb)?;
         Ok(())
     };
     let res = read(&mut filter);
@@ -294,7 +305,10 @@ impl Filter<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::tsdb::fs::{RealFs, real};
     use crate::tsdb::wal::{PAGE_SIZE, replay};
 
     fn opts() -> WalOptions {
@@ -328,7 +342,7 @@ mod tests {
     /// Replays into (series refs, (ref, t) samples) in order.
     fn replay_content(dir: &Path) -> (Vec<u64>, Vec<(u64, i64)>, Option<u32>) {
         let (mut series, mut samples) = (Vec::new(), Vec::new());
-        let report = replay(dir, |rec| {
+        let report = replay(&RealFs, dir, |rec| {
             match record_type(rec).map_err(|e| e.to_string())? {
                 RecordType::Series => {
                     let mut out = Vec::new();
@@ -349,7 +363,7 @@ mod tests {
     }
 
     fn segment_indexes(dir: &Path) -> Vec<u32> {
-        DirListing::read(dir)
+        DirListing::read(&RealFs, dir)
             .unwrap()
             .segments
             .iter()
@@ -360,7 +374,7 @@ mod tests {
     /// Segment 0: series 1..=3 and samples at t=10,20; segment 1: series 4, samples at
     /// t=30; current segment 2: samples at t=40.
     fn setup(dir: &Path) -> Wal {
-        let mut wal = Wal::open(dir, opts()).unwrap();
+        let mut wal = Wal::open(&real(), dir, opts()).unwrap();
         let (s1, s2, s3) = (series_rec(1), series_rec(2), series_rec(3));
         let a = samples_rec(&[(1, 10), (2, 10), (3, 10), (1, 20), (2, 20), (3, 20)]);
         wal.log(&[&s1, &s2, &s3, &a]).unwrap();
@@ -430,7 +444,12 @@ mod tests {
         );
         // Reopening starts after the current segment.
         drop(wal);
-        assert_eq!(Wal::open(dir.path(), opts()).unwrap().current_segment(), 4);
+        assert_eq!(
+            Wal::open(&real(), dir.path(), opts())
+                .unwrap()
+                .current_segment(),
+            4
+        );
     }
 
     #[test]
@@ -448,7 +467,7 @@ mod tests {
     #[test]
     fn unknown_record_type_fails_the_checkpoint_and_leaves_no_tmp() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts()).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts()).unwrap();
         wal.log(&[&series_rec(1), &[9u8, 1, 2][..]]).unwrap();
         wal.cut_segment().unwrap();
         let err = checkpoint(&mut wal, 0, &|_| true, 0).unwrap_err();

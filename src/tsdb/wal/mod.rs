@@ -36,16 +36,15 @@
 //! The byte layout is specified in `docs/format/wal.md`.
 
 mod checkpoint;
+mod error;
 mod reader;
 pub mod record;
 mod segment;
 mod writer;
 
-use std::path::PathBuf;
-
 pub use checkpoint::{CheckpointStats, checkpoint};
 pub(crate) use checkpoint::{uncheckpointed_segments, write_checkpoint};
-pub(crate) use reader::read_full;
+pub use error::WalError;
 pub use reader::{ReplayReport, TornTail, replay};
 pub use record::{
     RecordError, RecordType, RefSample, RefSeries, RefTombstone, decode_samples, decode_series,
@@ -53,64 +52,6 @@ pub use record::{
 };
 pub use segment::{DEFAULT_SEGMENT_SIZE, PAGE_SIZE};
 pub use writer::{SyncPolicy, Wal, WalOptions};
-
-/// Errors of the write-ahead log.
-#[derive(Debug, thiserror::Error)]
-pub enum WalError {
-    /// An operating-system call failed.
-    #[error("WAL I/O error: {op} {path}: {source}")]
-    Io {
-        /// What was being done ("write", "fsync", "open", …).
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A segment holds bytes that are not valid framing, outside the tail that replay
-    /// may repair (an earlier segment, or a checkpoint).
-    #[error("WAL corruption in segment {segment:08} ({path}) at byte offset {offset}: {reason}")]
-    Corruption {
-        path: PathBuf,
-        segment: u32,
-        offset: u64,
-        reason: String,
-    },
-    /// A record was framed correctly but its consumer refused it (the replay
-    /// callback, or a checkpoint that could not decode it).
-    #[error("WAL record in segment {segment:08} ({path}) at byte offset {offset}: {reason}")]
-    Record {
-        path: PathBuf,
-        segment: u32,
-        offset: u64,
-        reason: String,
-    },
-    /// Segment numbers must be consecutive.
-    #[error("WAL segment numbering gap in {dir}: expected segment {expected:08}, found {found:08}")]
-    Gap {
-        dir: PathBuf,
-        expected: u32,
-        found: u32,
-    },
-    /// An earlier I/O error left the writer in an unknown state; it refuses further use.
-    #[error("WAL in {dir} is poisoned by an earlier error and refuses further use: {reason}")]
-    Poisoned { dir: PathBuf, reason: String },
-    /// [`WalOptions`] that cannot work.
-    #[error("invalid WAL options: {0}")]
-    InvalidOptions(String),
-    /// A checkpoint that cannot be taken as asked.
-    #[error("WAL checkpoint in {dir}: {reason}")]
-    Checkpoint { dir: PathBuf, reason: String },
-}
-
-impl WalError {
-    fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> WalError {
-        WalError::Io {
-            op,
-            path: path.into(),
-            source,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests;

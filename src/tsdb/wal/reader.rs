@@ -1,14 +1,14 @@
 //! Reading segments back: fragment validation, record reassembly, and [`replay`] of a
 //! WAL directory (checkpoint first, then the segments after it) with torn-tail repair.
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::WalError;
+use super::error::WalError;
 use super::segment::{
     DirListing, FragmentType, HEADER_SIZE, PAGE_SIZE, check_consecutive, fragment_crc,
 };
+use crate::tsdb::fs::{Fs, OpenMode, read_full};
 
 /// The per-record callback of the reader: the record and the offset of its first
 /// fragment in its segment.
@@ -50,21 +50,23 @@ pub struct TornTail {
 /// or in the checkpoint is [`WalError::Corruption`]; a gap in segment numbers is
 /// [`WalError::Gap`]; an error from `f` stops the replay as [`WalError::Record`].
 /// Unfinished checkpoint directories are deleted. A missing `dir` replays nothing.
+/// Every file is read, and a torn tail cut off, through `fs`.
 pub fn replay(
+    fs: &dyn Fs,
     dir: &Path,
     mut f: impl FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<ReplayReport, WalError> {
     let mut report = ReplayReport::default();
-    if !dir.exists() {
+    if !fs.exists(dir) {
         return Ok(report);
     }
-    let mut listing = DirListing::read(dir)?;
-    listing.remove_tmp_checkpoints()?;
+    let mut listing = DirListing::read(fs, dir)?;
+    listing.remove_tmp_checkpoints(fs)?;
     let mut reader = SegmentReader::new();
     let mut segments = listing.segments;
     if let Some((cp, cp_dir)) = listing.checkpoints.last() {
         report.checkpoint = Some(*cp);
-        report.records += read_strict(&mut reader, cp_dir, &mut |rec, _| f(rec))?;
+        report.records += read_strict(fs, &mut reader, cp_dir, &mut |rec, _| f(rec))?;
         segments.retain(|(idx, _)| idx > cp);
         check_consecutive(dir, &segments, Some(cp.saturating_add(1)))?;
     } else {
@@ -73,7 +75,7 @@ pub fn replay(
     let n = segments.len();
     for (i, (idx, path)) in segments.iter().enumerate() {
         let outcome = reader
-            .read(path, &mut |rec, _| f(rec))
+            .read(fs, path, &mut |rec, _| f(rec))
             .map_err(|e| e.into_wal_error(path, *idx))?;
         report.segments += 1;
         report.records += outcome.records;
@@ -87,7 +89,7 @@ pub fn replay(
                 reason = %damage.reason,
                 "WAL torn tail: truncating the last segment where the damage starts"
             );
-            truncate_file(path, damage.offset)?;
+            truncate_file(fs, path, damage.offset)?;
             report.truncated = Some(TornTail {
                 segment: *idx,
                 offset: damage.offset,
@@ -102,17 +104,19 @@ pub fn replay(
 /// or the segments a checkpoint folds in). `f` gets each record with its segment
 /// index and offset. Returns the number of records.
 pub(crate) fn read_strict(
+    fs: &dyn Fs,
     reader: &mut SegmentReader,
     dir: &Path,
     f: &mut RecordFn<'_>,
 ) -> Result<u64, WalError> {
-    let listing = DirListing::read(dir)?;
+    let listing = DirListing::read(fs, dir)?;
     check_consecutive(dir, &listing.segments, Some(0))?;
-    read_segments_strict(reader, &listing.segments, f)
+    read_segments_strict(fs, reader, &listing.segments, f)
 }
 
 /// Reads the given segments; any damage is an error.
 pub(crate) fn read_segments_strict(
+    fs: &dyn Fs,
     reader: &mut SegmentReader,
     segments: &[(u32, PathBuf)],
     f: &mut RecordFn<'_>,
@@ -120,7 +124,7 @@ pub(crate) fn read_segments_strict(
     let mut records = 0;
     for (idx, path) in segments {
         let outcome = reader
-            .read(path, f)
+            .read(fs, path, f)
             .map_err(|e| e.into_wal_error(path, *idx))?;
         records += outcome.records;
         if let Some(damage) = outcome.damage {
@@ -130,10 +134,9 @@ pub(crate) fn read_segments_strict(
     Ok(records)
 }
 
-fn truncate_file(path: &Path, len: u64) -> Result<(), WalError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
+fn truncate_file(fs: &dyn Fs, path: &Path, len: u64) -> Result<(), WalError> {
+    let file = fs
+        .open(path, OpenMode::ReadWrite)
         .map_err(|e| WalError::io("open for truncation", path, e))?;
     file.set_len(len)
         .map_err(|e| WalError::io("truncate", path, e))?;
@@ -219,8 +222,13 @@ impl SegmentReader {
 
     /// Reads the segment at `path`, calling `f(record, offset_of_record)` for each whole
     /// record, until the end of the file or the first damage.
-    pub(crate) fn read(&mut self, path: &Path, f: &mut RecordFn<'_>) -> Result<Outcome, ReadError> {
-        let mut file = File::open(path).map_err(ReadError::Io)?;
+    pub(crate) fn read(
+        &mut self,
+        fs: &dyn Fs,
+        path: &Path,
+        f: &mut RecordFn<'_>,
+    ) -> Result<Outcome, ReadError> {
+        let mut file = fs.open(path, OpenMode::Read).map_err(ReadError::Io)?;
         self.read_from(&mut file, f)
     }
 
@@ -394,18 +402,4 @@ fn read_page(
         pos = end;
     }
     Ok(Ok(()))
-}
-
-/// Reads until `buf` is full or the end of the input; returns the bytes read.
-pub(crate) fn read_full(src: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match src.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

@@ -15,6 +15,7 @@
 //! Sample deltas wrap around in 64 bits, so any `i64` timestamps and any refs round-trip.
 //! A samples record with no samples is the type byte alone.
 
+use crate::model::varint::{MAX_LEN, VarintError, put_uvarint, unzigzag, uvarint, zigzag};
 use crate::model::{Labels, LabelsError};
 use crate::tsdb::series_ref::SeriesRef;
 
@@ -111,15 +112,15 @@ pub fn encode_series(series: &[(SeriesRef, &Labels)], buf: &mut Vec<u8>) {
     let size: usize = series
         .iter()
         .map(|(_, ls)| {
-            8 + MAX_VARINT
+            8 + MAX_LEN
                 + ls.iter()
-                    .map(|l| 2 * MAX_VARINT + l.name.len() + l.value.len())
+                    .map(|l| 2 * MAX_LEN + l.name.len() + l.value.len())
                     .sum::<usize>()
         })
         .sum();
     buf.reserve(1 + size);
     buf.push(RecordType::Series as u8);
-    let mut tmp = [0u8; MAX_VARINT];
+    let mut tmp = [0u8; MAX_LEN];
     for (r, labels) in series {
         buf.extend_from_slice(&r.0.to_be_bytes());
         let n = put_uvarint(&mut tmp, labels.len() as u64);
@@ -142,7 +143,7 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
         return;
     };
     // Grow once to the worst case, write by index, cut back to what was used.
-    let max = 16 + samples.len() * (2 * MAX_VARINT + MAX_VALUE);
+    let max = 16 + samples.len() * (2 * MAX_LEN + MAX_VALUE);
     buf.resize(start + 1 + max, 0);
     let out = &mut buf[start + 1..];
     out[..8].copy_from_slice(&first.series_ref.0.to_be_bytes());
@@ -159,9 +160,9 @@ pub fn encode_samples(samples: &[RefSample], buf: &mut Vec<u8>) {
 
 /// Appends a tombstones record for `stones` to `buf`.
 pub fn encode_tombstones(stones: &[RefTombstone], buf: &mut Vec<u8>) {
-    buf.reserve(1 + stones.len() * (8 + 2 * MAX_VARINT));
+    buf.reserve(1 + stones.len() * (8 + 2 * MAX_LEN));
     buf.push(RecordType::Tombstones as u8);
-    let mut tmp = [0u8; MAX_VARINT];
+    let mut tmp = [0u8; MAX_LEN];
     for s in stones {
         buf.extend_from_slice(&s.series_ref.0.to_be_bytes());
         for t in [s.mint, s.maxt] {
@@ -282,7 +283,6 @@ fn expect_type(rec: &[u8], expected: RecordType) -> Result<(), RecordError> {
     Ok(())
 }
 
-const MAX_VARINT: usize = 10;
 /// Most bytes a value takes: the float tag and the eight bytes of the float.
 const MAX_VALUE: usize = 9;
 /// Integral values up to this magnitude are written as varints; every integer up
@@ -310,30 +310,6 @@ fn put_value(out: &mut [u8], v: f64) -> usize {
 
 /// The first byte of a value written as a float.
 const FLOAT_VALUE_TAG: u8 = 0x01;
-
-/// Writes `v` as an unsigned LEB128 varint at the start of `out` (which must have room
-/// for [`MAX_VARINT`] bytes when `v` is large); returns the bytes written.
-#[inline]
-fn put_uvarint(out: &mut [u8], mut v: u64) -> usize {
-    let mut i = 0;
-    while v >= 0x80 {
-        out[i] = (v as u8) | 0x80;
-        v >>= 7;
-        i += 1;
-    }
-    out[i] = v as u8;
-    i + 1
-}
-
-#[inline]
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-#[inline]
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
 
 /// A cursor over a record that reports what it failed to read, and where.
 struct Decoder<'a> {
@@ -386,28 +362,20 @@ impl Decoder<'_> {
 
     fn uvarint(&mut self, what: &'static str) -> Result<u64, RecordError> {
         let start = self.pos;
-        let mut v = 0u64;
-        for i in 0..MAX_VARINT {
-            let Some(&b) = self.rec.get(start + i) else {
-                return Err(RecordError::Truncated {
+        uvarint(self.rec, &mut self.pos).map_err(|e| match e {
+            VarintError::Truncated => {
+                let have = self.rec.len() - start;
+                RecordError::Truncated {
                     what,
                     offset: start,
-                    need: i + 1,
-                    have: i,
-                });
-            };
-            if i == MAX_VARINT - 1 && b > 1 {
-                break;
+                    need: have + 1,
+                    have,
+                }
             }
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.pos = start + i + 1;
-                return Ok(v);
-            }
-        }
-        Err(RecordError::VarintOverflow {
-            what,
-            offset: start,
+            VarintError::Overflow => RecordError::VarintOverflow {
+                what,
+                offset: start,
+            },
         })
     }
 

@@ -2,10 +2,10 @@
 //! fragment types, the fragment CRC, and the names of segment files and checkpoint
 //! directories.
 
-use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use super::WalError;
+use super::error::WalError;
+use crate::tsdb::fs::{FileKind, Fs};
 
 /// Size of a page. Fragments never cross a page boundary.
 pub const PAGE_SIZE: usize = 32 * 1024;
@@ -101,14 +101,14 @@ pub(crate) struct DirListing {
 
 impl DirListing {
     /// Lists `dir`; names that are neither segments nor checkpoints are ignored.
-    pub(crate) fn read(dir: &Path) -> Result<DirListing, WalError> {
+    pub(crate) fn read(fs: &dyn Fs, dir: &Path) -> Result<DirListing, WalError> {
         let mut out = DirListing::default();
-        let entries = fs::read_dir(dir).map_err(|e| WalError::io("list", dir, e))?;
+        let entries = fs.read_dir(dir).map_err(|e| WalError::io("list", dir, e))?;
         for entry in entries {
-            let entry = entry.map_err(|e| WalError::io("list", dir, e))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let path = entry.path();
+            let Some(name) = entry.name.to_str() else {
+                continue;
+            };
+            let path = dir.join(name);
             if let Some(rest) = name.strip_prefix(CHECKPOINT_PREFIX) {
                 if let Some(idx) = rest.strip_suffix(TMP_SUFFIX) {
                     if parse_index(idx).is_some() {
@@ -117,14 +117,10 @@ impl DirListing {
                 } else if let Some(idx) = parse_index(rest) {
                     out.checkpoints.push((idx, path));
                 }
-            } else if let Some(idx) = parse_index(name) {
-                let is_file = entry
-                    .file_type()
-                    .map_err(|e| WalError::io("stat", &path, e))?
-                    .is_file();
-                if is_file {
-                    out.segments.push((idx, path));
-                }
+            } else if let Some(idx) = parse_index(name)
+                && entry.kind == FileKind::File
+            {
+                out.segments.push((idx, path));
             }
         }
         out.segments.sort_unstable();
@@ -138,10 +134,11 @@ impl DirListing {
     }
 
     /// Deletes unfinished checkpoint directories left by a crash.
-    pub(crate) fn remove_tmp_checkpoints(&mut self) -> Result<(), WalError> {
+    pub(crate) fn remove_tmp_checkpoints(&mut self, fs: &dyn Fs) -> Result<(), WalError> {
         for path in self.tmp_checkpoints.drain(..) {
             tracing::info!(dir = %path.display(), "removing unfinished WAL checkpoint");
-            fs::remove_dir_all(&path).map_err(|e| WalError::io("remove", &path, e))?;
+            fs.remove_dir_all(&path)
+                .map_err(|e| WalError::io("remove", &path, e))?;
         }
         Ok(())
     }
@@ -172,15 +169,17 @@ pub(crate) fn check_consecutive(
 }
 
 /// Fsyncs a directory so that entries created, renamed or deleted in it are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), WalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+pub(crate) fn sync_dir(fs: &dyn Fs, dir: &Path) -> Result<(), WalError> {
+    fs.sync_dir(dir)
         .map_err(|e| WalError::io("fsync directory", dir, e))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+    use crate::tsdb::fs::RealFs;
 
     #[test]
     fn names_parse_back() {
@@ -204,12 +203,12 @@ mod tests {
         fs::create_dir(dir.path().join("checkpoint.00000000")).unwrap();
         fs::create_dir(dir.path().join("checkpoint.00000002.tmp")).unwrap();
         fs::create_dir(dir.path().join("00000009")).unwrap(); // a directory, not a segment
-        let mut l = DirListing::read(dir.path()).unwrap();
+        let mut l = DirListing::read(&RealFs, dir.path()).unwrap();
         let segs: Vec<u32> = l.segments.iter().map(|s| s.0).collect();
         assert_eq!(segs, vec![0, 1, 2]);
         assert_eq!(l.last_checkpoint().map(|c| c.0), Some(1));
         assert_eq!(l.tmp_checkpoints.len(), 1);
-        l.remove_tmp_checkpoints().unwrap();
+        l.remove_tmp_checkpoints(&RealFs).unwrap();
         assert!(!dir.path().join("checkpoint.00000002.tmp").exists());
     }
 

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::segment::{HEADER_SIZE, segment_name};
 use super::*;
+use crate::tsdb::fs::{RealFs, real};
 
 fn opts(pages: usize) -> WalOptions {
     WalOptions {
@@ -33,7 +34,7 @@ fn random_size(r: &mut fastrand::Rng) -> usize {
 
 fn replay_all(dir: &Path) -> Result<(Vec<Vec<u8>>, ReplayReport), WalError> {
     let mut out = Vec::new();
-    let report = replay(dir, |r| {
+    let report = replay(&RealFs, dir, |r| {
         out.push(r.to_vec());
         Ok(())
     })?;
@@ -58,7 +59,7 @@ struct Span {
 /// Logs `records` one call each into segment 1 (after a segment 0 holding `earlier`)
 /// and returns their spans in segment 1, measured from the file length after each call.
 fn write_spans(dir: &Path, earlier: &[Vec<u8>], records: &[Vec<u8>]) -> Vec<Span> {
-    let mut wal = Wal::open(dir, opts(256)).unwrap();
+    let mut wal = Wal::open(&real(), dir, opts(256)).unwrap();
     let refs: Vec<&[u8]> = earlier.iter().map(|r| r.as_slice()).collect();
     wal.log(&refs).unwrap();
     assert_eq!(wal.cut_segment().unwrap(), 1);
@@ -106,7 +107,7 @@ fn random_sized_records_roundtrip() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = fastrand::Rng::with_seed(42);
     let records: Vec<Vec<u8>> = (0..400).map(|i| record(i, random_size(&mut rng))).collect();
-    let mut wal = Wal::open(dir.path(), opts(8)).unwrap();
+    let mut wal = Wal::open(&real(), dir.path(), opts(8)).unwrap();
     let mut i = 0;
     while i < records.len() {
         let n = 1 + rng.usize(..20).min(records.len() - i - 1);
@@ -143,7 +144,7 @@ fn one_big_batch_roundtrips() {
         .map(|i| record(i, 1000 + (i as usize % 7) * 300))
         .collect();
     let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
-    let mut wal = Wal::open(dir.path(), WalOptions::default()).unwrap();
+    let mut wal = Wal::open(&real(), dir.path(), WalOptions::default()).unwrap();
     wal.log(&refs).unwrap();
     // Not closed: everything must already be in the file.
     let (got, report) = replay_all(dir.path()).unwrap();
@@ -277,7 +278,7 @@ fn flipped_byte_in_the_last_page_truncates_at_the_damaged_record() {
 #[test]
 fn corruption_in_an_earlier_segment_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut wal = Wal::open(dir.path(), opts(2)).unwrap();
+    let mut wal = Wal::open(&real(), dir.path(), opts(2)).unwrap();
     for i in 0..12 {
         wal.log(&[&record(i, 20_000)]).unwrap();
     }
@@ -320,7 +321,7 @@ fn corruption_in_an_earlier_segment_is_an_error_naming_it() {
 #[test]
 fn gap_in_segment_numbering_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut wal = Wal::open(dir.path(), opts(1)).unwrap();
+    let mut wal = Wal::open(&real(), dir.path(), opts(1)).unwrap();
     wal.cut_segment().unwrap();
     wal.cut_segment().unwrap();
     wal.close().unwrap();
@@ -345,11 +346,11 @@ fn gap_in_segment_numbering_is_an_error() {
 #[test]
 fn callback_error_becomes_a_record_error_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
-    let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+    let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
     wal.log(&[b"ok", b"bad", b"never"]).unwrap();
     wal.close().unwrap();
     let mut seen = Vec::new();
-    let err = replay(dir.path(), |r| {
+    let err = replay(&RealFs, dir.path(), |r| {
         seen.push(r.to_vec());
         if r == b"bad" {
             Err("refused".into())
@@ -420,7 +421,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let records: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| record(i as u64, n)).collect();
-        let mut wal = Wal::open(dir.path(), opts(pages)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(pages)).unwrap();
         for chunk in records.chunks(3) {
             let refs: Vec<&[u8]> = chunk.iter().map(|r| r.as_slice()).collect();
             wal.log(&refs).unwrap();
@@ -490,7 +491,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let records: Vec<Vec<u8>> = (0..n).map(|i| record(i, (i as usize * 997) % 5000)).collect();
-        let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
         wal.log(&refs).unwrap();
         drop(wal);

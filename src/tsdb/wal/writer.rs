@@ -1,15 +1,16 @@
 //! The WAL writer: splits records into page-bounded fragments, buffers whole pages and
 //! writes them with one `write(2)` per run of pages.
 
-use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::WalError;
+use super::error::WalError;
 use super::segment::{
     DEFAULT_SEGMENT_SIZE, DirListing, FragmentType, HEADER_SIZE, PAGE_SIZE, fragment_crc,
     segment_name, sync_dir,
 };
+use crate::tsdb::fs::{File, Fs, OpenMode};
 
 /// Bytes buffered before a write is issued in the middle of a `log` call.
 const FLUSH_AT: usize = 32 * PAGE_SIZE;
@@ -51,11 +52,12 @@ impl Default for WalOptions {
 /// file only ever grows by appending. After an I/O error the `Wal` is poisoned and
 /// every fallible call returns [`WalError::Poisoned`].
 pub struct Wal {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     opts: WalOptions,
     segment: u32,
     seg_path: PathBuf,
-    file: File,
+    file: Box<dyn File>,
     /// Bytes of the segment from file offset `buf_base` (page-aligned) on.
     buf: Vec<u8>,
     buf_base: u64,
@@ -84,19 +86,21 @@ impl Wal {
     /// The previous last segment is fsynced first, so a power loss later cannot tear a
     /// segment that is no longer the last one. Unfinished checkpoint directories are
     /// deleted. Call [`replay`](super::replay) before `open` to repair a torn tail.
-    pub fn open(dir: &Path, opts: WalOptions) -> Result<Wal, WalError> {
+    /// Every file of the WAL is written through `fs`.
+    pub fn open(fs: &Arc<dyn Fs>, dir: &Path, opts: WalOptions) -> Result<Wal, WalError> {
         if opts.segment_size == 0 || !opts.segment_size.is_multiple_of(PAGE_SIZE) {
             return Err(WalError::InvalidOptions(format!(
                 "segment_size {} is not a non-zero multiple of the page size {PAGE_SIZE}",
                 opts.segment_size
             )));
         }
-        std::fs::create_dir_all(dir).map_err(|e| WalError::io("create directory", dir, e))?;
-        let mut listing = DirListing::read(dir)?;
-        listing.remove_tmp_checkpoints()?;
+        fs.create_dir_all(dir)
+            .map_err(|e| WalError::io("create directory", dir, e))?;
+        let mut listing = DirListing::read(&**fs, dir)?;
+        listing.remove_tmp_checkpoints(&**fs)?;
         let mut next = 0u32;
         if let Some((idx, path)) = listing.segments.last() {
-            File::open(path)
+            fs.open(path, OpenMode::Read)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| WalError::io("fsync", path, e))?;
             next = next.max(idx.saturating_add(1));
@@ -104,8 +108,9 @@ impl Wal {
         if let Some((idx, _)) = listing.last_checkpoint() {
             next = next.max(idx.saturating_add(1));
         }
-        let (file, seg_path) = create_segment(dir, next)?;
+        let (file, seg_path) = create_segment(&**fs, dir, next)?;
         Ok(Wal {
+            fs: Arc::clone(fs),
             dir: dir.to_path_buf(),
             opts,
             segment: next,
@@ -175,17 +180,19 @@ impl Wal {
     pub fn truncate_before(&mut self, segment: u32) -> Result<(), WalError> {
         self.check_poisoned()?;
         let limit = segment.min(self.segment);
-        let listing = DirListing::read(&self.dir)?;
+        let listing = DirListing::read(&*self.fs, &self.dir)?;
         let mut removed = false;
         for (idx, path) in &listing.segments {
             if *idx >= limit {
                 break;
             }
-            std::fs::remove_file(path).map_err(|e| WalError::io("remove", path, e))?;
+            self.fs
+                .remove_file(path)
+                .map_err(|e| WalError::io("remove", path, e))?;
             removed = true;
         }
         if removed {
-            sync_dir(&self.dir)?;
+            sync_dir(&*self.fs, &self.dir)?;
         }
         Ok(())
     }
@@ -194,7 +201,7 @@ impl Wal {
     pub fn close(mut self) -> Result<(), WalError> {
         self.check_poisoned()?;
         self.finish_segment()?;
-        sync_dir(&self.dir)
+        sync_dir(&*self.fs, &self.dir)
     }
 
     /// The WAL directory.
@@ -313,7 +320,7 @@ impl Wal {
             .segment
             .checked_add(1)
             .ok_or_else(|| WalError::InvalidOptions("segment index space exhausted".to_string()))?;
-        let (file, path) = create_segment(&self.dir, next)?;
+        let (file, path) = create_segment(&*self.fs, &self.dir, next)?;
         self.file = file;
         self.seg_path = path;
         self.segment = next;
@@ -321,6 +328,11 @@ impl Wal {
         self.buf_base = 0;
         self.flushed = 0;
         Ok(())
+    }
+
+    /// The file system the WAL is written through.
+    pub(crate) fn fs(&self) -> &Arc<dyn Fs> {
+        &self.fs
     }
 
     /// The options the WAL was opened with.
@@ -360,20 +372,23 @@ fn needs_padding(room: usize, left: usize) -> bool {
 }
 
 /// Creates segment `index` (it must not exist) and makes its name durable.
-fn create_segment(dir: &Path, index: u32) -> Result<(File, PathBuf), WalError> {
+fn create_segment(
+    fs: &dyn Fs,
+    dir: &Path,
+    index: u32,
+) -> Result<(Box<dyn File>, PathBuf), WalError> {
     let path = dir.join(segment_name(index));
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
+    let file = fs
+        .open(&path, OpenMode::CreateNew)
         .map_err(|e| WalError::io("create", &path, e))?;
-    sync_dir(dir)?;
+    sync_dir(fs, dir)?;
     Ok((file, path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tsdb::fs::{RealFs, real};
     use crate::tsdb::wal::replay;
 
     fn opts(pages: usize) -> WalOptions {
@@ -385,7 +400,7 @@ mod tests {
 
     fn replay_all(dir: &Path) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        replay(dir, |r| {
+        replay(&RealFs, dir, |r| {
             out.push(r.to_vec());
             Ok(())
         })
@@ -408,7 +423,7 @@ mod tests {
                 ..WalOptions::default()
             };
             assert!(matches!(
-                Wal::open(dir.path(), o),
+                Wal::open(&real(), dir.path(), o),
                 Err(WalError::InvalidOptions(_))
             ));
         }
@@ -417,7 +432,7 @@ mod tests {
     #[test]
     fn segment_bytes_match_the_spec() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(1)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(1)).unwrap();
         wal.log(&[b"abc"]).unwrap();
         wal.close().unwrap();
         let bytes = std::fs::read(dir.path().join("00000000")).unwrap();
@@ -434,7 +449,7 @@ mod tests {
     #[test]
     fn log_hands_partial_page_to_os_before_returning() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         wal.log(&[b"hello"]).unwrap();
         assert_eq!(len_of(dir.path(), 0), (HEADER_SIZE + 5) as u64);
         wal.log(&[b"world", b""]).unwrap();
@@ -449,7 +464,7 @@ mod tests {
     #[test]
     fn fragments_never_cross_a_page_boundary() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(16)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(16)).unwrap();
         let big = vec![0xabu8; 3 * PAGE_SIZE + 100];
         wal.log(&[b"x", &big, b"y"]).unwrap();
         wal.close().unwrap();
@@ -478,7 +493,7 @@ mod tests {
     #[test]
     fn record_that_does_not_fit_goes_to_next_segment() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(2)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(2)).unwrap();
         let a = vec![1u8; PAGE_SIZE]; // fills page 0 and part of page 1
         let b = vec![2u8; PAGE_SIZE]; // does not fit in the rest of page 1
         wal.log(&[&a]).unwrap();
@@ -508,7 +523,7 @@ mod tests {
     #[test]
     fn record_larger_than_a_segment_gets_a_segment_of_its_own() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(1)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(1)).unwrap();
         let big = vec![9u8; 3 * PAGE_SIZE];
         wal.log(&[b"a", &big, b"b"]).unwrap();
         assert_eq!(wal.current_segment(), 2);
@@ -523,14 +538,14 @@ mod tests {
     #[test]
     fn reopen_after_close_starts_a_new_segment() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         wal.log(&[b"one"]).unwrap();
         wal.close().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         assert_eq!(wal.current_segment(), 1);
         wal.log(&[b"two"]).unwrap();
         drop(wal); // no close: as after a crash
-        let wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         assert_eq!(wal.current_segment(), 2);
         assert_eq!(wal.dir(), dir.path());
         wal.close().unwrap();
@@ -545,7 +560,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("checkpoint.00000007")).unwrap();
         std::fs::create_dir(dir.path().join("checkpoint.00000009.tmp")).unwrap();
-        let wal = Wal::open(dir.path(), opts(1)).unwrap();
+        let wal = Wal::open(&real(), dir.path(), opts(1)).unwrap();
         assert_eq!(wal.current_segment(), 8);
         assert!(!dir.path().join("checkpoint.00000009.tmp").exists());
     }
@@ -553,13 +568,13 @@ mod tests {
     #[test]
     fn truncate_before_deletes_older_segments_but_never_the_current() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(1)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(1)).unwrap();
         for _ in 0..4 {
             wal.cut_segment().unwrap();
         }
         assert_eq!(wal.current_segment(), 4);
         wal.truncate_before(2).unwrap();
-        let segs: Vec<u32> = DirListing::read(dir.path())
+        let segs: Vec<u32> = DirListing::read(&RealFs, dir.path())
             .unwrap()
             .segments
             .iter()
@@ -581,7 +596,7 @@ mod tests {
             segment_size: PAGE_SIZE,
             sync: SyncPolicy::EveryCommit,
         };
-        let mut wal = Wal::open(dir.path(), o).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), o).unwrap();
         wal.log(&[b"a"]).unwrap();
         wal.sync().unwrap();
         wal.log(&[b"b"]).unwrap();
@@ -591,7 +606,7 @@ mod tests {
     #[test]
     fn poisoned_after_injected_write_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut wal = Wal::open(dir.path(), opts(4)).unwrap();
+        let mut wal = Wal::open(&real(), dir.path(), opts(4)).unwrap();
         wal.log(&[b"before"]).unwrap();
         wal.inject_write_failures(true);
         let err = wal.log(&[b"lost"]).unwrap_err();

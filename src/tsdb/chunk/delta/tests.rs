@@ -1,7 +1,9 @@
 use proptest::prelude::*;
 
-use super::*;
+use super::values::decimal;
+use super::{DeltaIter, encode};
 use crate::model::STALE_NAN_BITS;
+use crate::tsdb::chunk::ChunkError;
 
 fn enc(samples: &[(i64, f64)]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -236,7 +238,7 @@ fn gcd_is_divided_out() {
     assert_eq!(decode(&bytes), (bits_of(&samples), None));
     let mut it = DeltaIter::new(bytes.as_slice());
     it.next();
-    assert_eq!(it.v.s.gcd % 4096, 0);
+    assert_eq!(it.value_gcd() % 4096, 0);
     // 240 samples at a few bits each, not 12 more bits each.
     assert!(bytes.len() < 240, "{} bytes", bytes.len());
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::*;
+use crate::model::varint::uvarint;
 use crate::tsdb::chunk::Encoding;
 
 /// What Go's `strconv.ParseFloat("NaN")` (Prometheus's `math.NaN()`) yields.
@@ -91,19 +92,6 @@ fn openmetrics(series: &[(&str, Vec<(i64, f64)>)]) -> String {
     out
 }
 
-fn read_uvarint(data: &[u8], pos: &mut usize) -> usize {
-    let mut x = 0usize;
-    for shift in (0..64).step_by(7) {
-        let b = data[*pos];
-        *pos += 1;
-        x |= usize::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            break;
-        }
-    }
-    x
-}
-
 /// The chunks of one segment file of a Prometheus block: magic, version, padding,
 /// then `len uvarint · encoding · data · crc32c` records.
 fn segment_chunks(path: &Path) -> Vec<(u8, Vec<u8>)> {
@@ -112,7 +100,7 @@ fn segment_chunks(path: &Path) -> Vec<(u8, Vec<u8>)> {
     let mut pos = 8;
     let mut out = Vec::new();
     while pos < data.len() {
-        let len = read_uvarint(&data, &mut pos);
+        let len = uvarint(&data, &mut pos).expect("chunk length") as usize;
         let encoding = data[pos];
         out.push((encoding, data[pos + 1..pos + 1 + len].to_vec()));
         pos += 1 + len + 4;

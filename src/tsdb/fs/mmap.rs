@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use super::ByteSource;
+use super::source::ByteSource;
 
 /// An immutable file mapped read-only. An empty file has no map (a map of length
 /// 0 is an error on most systems) and reads as the empty byte string.
@@ -26,8 +26,8 @@ pub struct MmapFile {
 
 impl MmapFile {
     /// Maps the file at `path`. It must be a finished block file: see the safety
-    /// note inside.
-    pub fn open(path: &Path) -> io::Result<MmapFile> {
+    /// note inside. Reached through [`Fs::map`](super::Fs::map).
+    pub(super) fn open(path: &Path) -> io::Result<MmapFile> {
         let file = File::open(path)?;
         let map = if file.metadata()?.len() == 0 {
             None
@@ -79,7 +79,7 @@ mod tests {
 
     /// The checks of source.rs's tests, and that a map's reads borrow.
     fn check(source: &MmapFile, bytes: &[u8]) {
-        crate::tsdb::block::source::tests::check(source, bytes);
+        crate::tsdb::fs::source::tests::check(source, bytes);
         assert_eq!(source.bytes(), bytes);
         if bytes.len() >= 5 {
             let middle = source.read(2, 3).expect("middle");

@@ -1,12 +1,11 @@
 //! Read access to the immutable files of a block. Readers of the index and chunk
-//! files see a [`ByteSource`]: a file mapped into memory, a file read with
-//! `pread` ([`PreadFile`]), or bytes already in memory (tests, fuzzing), all the
-//! same to them.
+//! files see a [`ByteSource`]: a file mapped into memory
+//! ([`MmapFile`](super::MmapFile)), a file read with `pread`
+//! ([`PreadFile`](super::PreadFile)), or bytes already in memory (tests,
+//! fuzzing), all the same to them.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
 
 /// Random read access to an immutable byte string.
 pub trait ByteSource: Send + Sync {
@@ -23,7 +22,7 @@ pub trait ByteSource: Send + Sync {
     fn read(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>>;
 }
 
-fn out_of_range(offset: u64, len: usize, size: u64) -> io::Error {
+pub(super) fn out_of_range(offset: u64, len: usize, size: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::UnexpectedEof,
         format!("read of {len} bytes at offset {offset} past the end ({size} bytes)"),
@@ -54,76 +53,14 @@ impl ByteSource for Vec<u8> {
     }
 }
 
-/// A file read with positioned reads: no mapping, one system call a read.
-#[derive(Debug)]
-pub struct PreadFile {
-    file: File,
-    len: u64,
-    path: PathBuf,
-}
-
-impl PreadFile {
-    pub fn open(path: &Path) -> io::Result<PreadFile> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(PreadFile {
-            file,
-            len,
-            path: path.to_owned(),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl ByteSource for PreadFile {
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn read(&self, offset: u64, len: usize) -> io::Result<Cow<'_, [u8]>> {
-        if offset
-            .checked_add(len as u64)
-            .is_none_or(|end| end > self.len)
-        {
-            return Err(out_of_range(offset, len, self.len));
-        }
-        let mut buf = vec![0u8; len];
-        read_exact_at(&self.file, &mut buf, offset)?;
-        Ok(Cow::Owned(buf))
-    }
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
-    while !buf.is_empty() {
-        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::tsdb::fs::{Access, FileSource, PreadFile, RealFs};
 
     /// `source` holds `bytes`: the same answers as the bytes in memory for every
     /// offset and length, and `UnexpectedEof` past the end.
-    pub(in crate::tsdb::block) fn check<S: ByteSource + ?Sized>(source: &S, bytes: &[u8]) {
+    pub(in crate::tsdb::fs) fn check<S: ByteSource + ?Sized>(source: &S, bytes: &[u8]) {
         assert_eq!(source.len(), bytes.len() as u64);
         assert_eq!(source.is_empty(), bytes.is_empty());
         for (offset, len) in [
@@ -157,6 +94,17 @@ pub(super) mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
         std::fs::write(&path, &bytes).expect("write");
-        check(&PreadFile::open(&path).expect("open"), &bytes);
+        let file = PreadFile::open(&RealFs, &path).expect("open");
+        assert_eq!(file.path(), path);
+        check(&file, &bytes);
+        for access in [Access::Mmap, Access::Pread] {
+            check(
+                &FileSource::open(&RealFs, &path, access).expect("open"),
+                &bytes,
+            );
+            let err =
+                FileSource::open(&RealFs, &dir.path().join("nope"), access).expect_err("missing");
+            assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        }
     }
 }
