@@ -1,27 +1,30 @@
 //! tidemark: a Prometheus-class monitoring engine, as a library.
 //!
 //! The same engine runs behind the `tidemark` server and inside any program that
-//! embeds it. The main types, in the order data flows through them:
+//! embeds it. The main types, in the order data flows through them (each is
+//! also re-exported at the crate root):
 //!
-//! - [`model::Labels`]: the identity of a series, a validated, sorted label set;
-//!   [`model::Matcher`] selects series by label (`=`, `!=`, `=~`, `!~`, regexes
+//! - [`Labels`]: the identity of a series, a validated, sorted label set;
+//!   [`Matcher`] selects series by label (`=`, `!=`, `=~`, `!~`, regexes
 //!   anchored as in Prometheus).
-//! - [`tsdb::Db`]: a data directory opened for reading and writing. It holds the
-//!   *head* (recent samples, in memory as XOR-compressed chunks), the
-//!   *write-ahead log* that makes them survive a crash, and the *blocks* the head
-//!   is cut into every two hours (compacted and deleted by retention in the
-//!   background).
-//! - [`tsdb::Appender`]: the write path. Samples are checked (out-of-order and
+//! - [`Db`]: a data directory opened for reading and writing ([`Options`]:
+//!   retention, WAL sync, the file system). It holds the *head* (recent samples,
+//!   in memory as XOR-compressed chunks), the *write-ahead log* that makes them
+//!   survive a crash, and the *blocks* the head is cut into every two hours
+//!   (compacted and deleted by retention in the background).
+//! - [`Appender`]: the write path. Samples are checked (out-of-order and
 //!   duplicate timestamps are refused), buffered, and on
-//!   [`commit`](tsdb::Appender::commit) written to the WAL and then made visible.
-//! - [`tsdb::Querier`]: the read path over a time range, head and blocks as one:
+//!   [`commit`](Appender::commit) written to the WAL and then made visible.
+//! - [`Querier`]: the read path over a time range, head and blocks as one:
 //!   series selected by matchers, each with a lazy sample iterator.
-//! - [`tsdb::chunk`] and [`tsdb::wal`]: the on-disk formats (specified in
-//!   `docs/format/`), usable on their own.
+//! - [`Engine`]: PromQL over a [`Db`], instant and range queries with
+//!   Prometheus 3.x semantics ([`EngineOptions`]: lookback, sample limit,
+//!   timeout), answering a [`QueryResult`].
+//! - [`Server`]: the whole server (storage, scraping, the HTTP API) started from a
+//!   [`Config`] and [`Settings`], reloaded and stopped without signals.
 //!
 //! ```
-//! use tidemark::model::{Labels, Matcher};
-//! use tidemark::tsdb::{Db, Options};
+//! use tidemark::{Db, Labels, Matcher, Options};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
@@ -52,17 +55,26 @@
 //! # }
 //! ```
 //!
-//! [`exposition::Parser`] reads what exporters send (the Prometheus text format and
-//! OpenMetrics), without copying, in Prometheus's lenient way or as a strict
-//! validator.
-//! [`import`] backfills an OpenMetrics file of timestamped samples into blocks, on
-//! top of both.
+//! The modules are layers; each imports only from those below it
+//! (`docs/architecture.md`, checked by `tests/architecture.rs`):
 //!
-//! The server side lives in [`config`] (the configuration file), [`relabel`],
-//! [`discovery`] (where targets come from), [`scrape`], [`api`] (the HTTP
-//! endpoints) and [`server`] (all of it assembled, started and stopped without
-//! signals); the storage core (`model`, `tsdb`) is synchronous and knows
-//! nothing of HTTP or async runtimes.
+//! 0. [`model`]: labels, matchers, samples and the stale marker, durations,
+//!    byte sizes, times, Go's float formatting and parsing, varints.
+//! 1. [`tsdb`]: the storage core — chunks, WAL, head, blocks, compaction and
+//!    retention, one querier over one block-reader interface, all file I/O
+//!    behind [`tsdb::fs::Fs`]; its formats are specified in `docs/format/`.
+//!    [`exposition`]: what exporters send (the Prometheus text format and
+//!    OpenMetrics), parsed without copying, leniently as Prometheus's scraper
+//!    or strictly. [`relabel`]: `relabel_configs` rules.
+//! 2. [`promql`]: parsing and evaluation. [`import`]: OpenMetrics backfill into
+//!    blocks. [`config`]: the configuration file, read into validated types.
+//! 3. [`discovery`]: where targets come from (static and file providers).
+//! 4. [`scrape`]: the scrape manager and its loops.
+//! 5. [`api`]: the Prometheus HTTP API.
+//! 6. [`server`]: all of it assembled from a configuration and settings.
+//!
+//! Floors 0–2 are synchronous and know nothing of HTTP or async runtimes;
+//! `discovery`, `scrape`, `api` and `server` run on tokio.
 
 pub mod api;
 pub mod config;
@@ -75,3 +87,9 @@ pub mod relabel;
 pub mod scrape;
 pub mod server;
 pub mod tsdb;
+
+pub use config::Config;
+pub use model::{Labels, Matcher};
+pub use promql::{Engine, EngineOptions, QueryResult};
+pub use server::{Server, Settings};
+pub use tsdb::{Appender, Db, Options, Querier};

@@ -113,7 +113,8 @@ pub(crate) struct Head {
     symbols: Arc<symbols::Symbols>,
 }
 
-/// Why [`Head::delete`] did not record a deletion.
+/// Why a deletion in the head
+/// ([`Db::delete_series`](crate::tsdb::Db::delete_series)) was not recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
     #[error("the database is closed")]
