@@ -7,12 +7,12 @@
 #
 #   benches/compaction_side_by_side.sh [WORKDIR]
 #
-# Needs a release build, promtool and prometheus (Debian `prometheus`).
+# Needs a release build (TIDEMARK=path picks another binary), promtool and prometheus (Debian `prometheus`).
 set -euo pipefail
 
 work=${1:-$(mktemp -d)}
 here=$(cd "$(dirname "$0")/.." && pwd)
-tidemark=$here/target/release/tidemark
+tidemark=${TIDEMARK:-$here/target/release/tidemark}
 series=$here/../shared/bench/series-20k.jsonl
 mkdir -p "$work"
 printf 'global:\n  scrape_interval: 15s\n' > "$work/empty.yml"

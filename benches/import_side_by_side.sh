@@ -5,14 +5,14 @@
 #
 #   benches/import_side_by_side.sh FILE.om [WORKDIR]
 #
-# Needs: a release build (cargo build --release), promtool (Debian `prometheus`),
+# Needs: a release build (cargo build --release; TIDEMARK=path picks another binary), promtool (Debian `prometheus`),
 # victoria-metrics (Debian `victoria-metrics`), curl, GNU time.
 set -euo pipefail
 
 om=${1:?usage: $0 FILE.om [WORKDIR]}
 work=${2:-$(mktemp -d)}
 here=$(cd "$(dirname "$0")/.." && pwd)
-tidemark=$here/target/release/tidemark
+tidemark=${TIDEMARK:-$here/target/release/tidemark}
 samples=$(grep -vc '^#' "$om")
 mkdir -p "$work"
 

@@ -8,8 +8,9 @@
 #   benches/query_side_by_side.sh FILE.om WORKDIR [REPEAT]
 #
 # WORKDIR keeps the imported data (tm/, prom/, vm/ as import_side_by_side.sh
-# leaves them); a missing one is imported first. Needs a release build, promtool
-# and prometheus (Debian `prometheus`), victoria-metrics, curl, python3. Keep the
+# leaves them); a missing one is imported first. Needs a release build
+# (TIDEMARK=path picks another binary), promtool and prometheus (Debian
+# `prometheus`), victoria-metrics, curl, python3. Keep the
 # machine otherwise idle; compare the ratios of one run.
 set -euo pipefail
 
@@ -17,7 +18,7 @@ om=${1:?usage: $0 FILE.om WORKDIR [REPEAT]}
 work=${2:?usage: $0 FILE.om WORKDIR [REPEAT]}
 repeat=${3:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
-tidemark=$root/target/release/tidemark
+tidemark=${TIDEMARK:-$root/target/release/tidemark}
 mkdir -p "$work"
 
 if [[ ! -d $work/tm || ! -d $work/prom || ! -d $work/vm ]]; then
