@@ -17,9 +17,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use super::error::{ApiError, ErrorType};
 use super::params::{Form, MAX_TIME_MS, MIN_TIME_MS};
 use super::series::{blocking, storage};
-use super::{ApiError, ApiState, ErrorType, success};
+use super::state::ApiState;
+use super::success::success;
 use crate::tsdb::Db;
 
 fn enabled(state: &ApiState) -> Result<Arc<Db>, ApiError> {

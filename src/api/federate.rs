@@ -17,9 +17,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::ApiState;
 use super::params::Form;
 use super::selector::parse_selector;
+use super::state::ApiState;
 use crate::model::{Labels, Matcher, float, is_stale_nan};
 use crate::tsdb::Db;
 

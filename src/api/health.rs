@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::ApiState;
+use super::state::ApiState;
 
 /// 200 while the process serves HTTP at all.
 pub(super) async fn healthy() -> &'static str {

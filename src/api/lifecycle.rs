@@ -4,16 +4,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::ApiState;
-
-/// A reload request: the server reloads and answers on the oneshot, with why
-/// the new configuration was refused (the old one keeps running).
-pub type ReloadRequest = oneshot::Sender<Result<(), String>>;
-
-/// Where the handler sends reload requests.
-pub type ReloadSender = mpsc::Sender<ReloadRequest>;
+use super::state::ApiState;
 
 pub(super) async fn reload(State(state): State<ApiState>) -> Response {
     let Some(sender) = state.reloader() else {

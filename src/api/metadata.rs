@@ -13,10 +13,12 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::error::{ApiError, ErrorType};
 use super::params::{Form, invalid_param};
 use super::selector::parse_selector;
 use super::series::LabelMap;
-use super::{ApiError, ApiState, ErrorType, success};
+use super::state::ApiState;
+use super::success::success;
 use crate::model::Matcher;
 use crate::scrape::{ActiveTarget, MetricMetadata};
 

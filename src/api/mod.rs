@@ -26,9 +26,15 @@
 //! [`ApiState::record_config_load`]). A wrong method on a known path answers
 //! 405, an unknown path 404, both as Prometheus's JSON error envelope
 //! ([`ApiError`]).
+//!
+//! Below the handlers: `state.rs` on `settings.rs` ([`ApiSettings`] and the
+//! types of its fields), `slots.rs` (what the state shares with the metric
+//! collectors of `collectors.rs`), `query_settings.rs` and `query_metrics.rs`;
+//! the answers' envelopes in `success.rs` and `error.rs`.
 
 mod admin;
 mod buildinfo;
+mod collectors;
 mod error;
 mod federate;
 mod health;
@@ -39,11 +45,16 @@ mod middleware;
 mod params;
 mod process;
 mod query;
+mod query_metrics;
+mod query_settings;
 mod remote_write;
 pub mod selector;
 mod series;
+mod settings;
+mod slots;
 mod state;
 mod status;
+mod success;
 mod targets;
 
 use axum::Router;
@@ -51,38 +62,9 @@ use axum::routing::{get, post};
 
 pub use buildinfo::{BUILD_INFO, BuildInfo};
 pub use error::{ApiError, ErrorType};
-pub use lifecycle::{ReloadRequest, ReloadSender};
 pub use params::{MAX_TIME_MS, MIN_TIME_MS, parse_duration, parse_time};
-pub use state::{ApiSettings, ApiState, ShownConfig};
-pub use status::{Flags, retention_text};
-
-use state::{ReloadStatus, ScrapeSlot, StorageSlot};
-
-/// `{"status":"success","data":…}`, with `"warnings"` when there are any.
-fn success(data: impl serde::Serialize, warnings: &[&str]) -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    #[derive(serde::Serialize)]
-    struct Envelope<'a, T> {
-        status: &'static str,
-        data: T,
-        #[serde(skip_serializing_if = "<[&str]>::is_empty")]
-        warnings: &'a [&'a str],
-    }
-    match serde_json::to_string(&Envelope {
-        status: "success",
-        data,
-        warnings,
-    }) {
-        Ok(body) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            ApiError::internal(format!("error marshaling json response: {e}")).into_response()
-        }
-    }
-}
+pub use settings::{ApiSettings, Flags, ReloadRequest, ReloadSender, retention_text};
+pub use state::{ApiState, ShownConfig};
 
 /// [`router`] mounted under `prefix` (`/` or `/path`, as from
 /// `--web.route-prefix`); paths outside it answer the JSON 404 too.

@@ -6,8 +6,8 @@
 use axum::extract::{FromRequest, Request};
 use axum::http::{Method, header};
 
+use super::error::{ApiError, ErrorType};
 use super::selector::parse_selector;
-use super::{ApiError, ErrorType};
 use crate::model::{Matcher, float};
 
 /// Most bytes of a form body read.

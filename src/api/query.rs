@@ -16,69 +16,14 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
-use tokio::sync::Semaphore;
 
+use super::error::{ApiError, ErrorType};
 use super::params::{Form, invalid_param, parse_duration, parse_time};
-use super::{ApiError, ApiState, ErrorType};
-use crate::promql::{
-    Engine, EngineOptions, ErrorKind, PromqlError, QueryOptions, QueryResult, json,
-};
+use super::state::ApiState;
+use crate::promql::{Engine, ErrorKind, PromqlError, QueryOptions, QueryResult, json};
 
 /// Most points a range query may ask for per series, as Prometheus.
 const MAX_POINTS: i64 = 11_000;
-
-/// How queries run: the engine's limits and the concurrency slots.
-pub(crate) struct QuerySettings {
-    pub engine: EngineOptions,
-    pub slots: Arc<Semaphore>,
-}
-
-impl QuerySettings {
-    pub fn new(engine: EngineOptions, max_concurrency: usize) -> QuerySettings {
-        QuerySettings {
-            engine,
-            // 0 would deadlock every query; Prometheus refuses it at start-up, the
-            // binary does too, and here it means one.
-            slots: Arc::new(Semaphore::new(max_concurrency.max(1))),
-        }
-    }
-}
-
-/// The `slice` label of the query duration histogram.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(super) struct Slice {
-    slice: &'static str,
-}
-
-/// Query metrics: time per phase (`queue_time` waiting for a slot,
-/// `inner_eval` reading and evaluating, `result_encode` writing the JSON) and
-/// the queries running now.
-#[derive(Clone)]
-pub(super) struct QueryMetrics {
-    pub durations: Family<Slice, Histogram, fn() -> Histogram>,
-    pub running: Gauge,
-}
-
-impl QueryMetrics {
-    pub fn new() -> QueryMetrics {
-        QueryMetrics {
-            durations: Family::new_with_constructor(|| {
-                Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 20.0, 60.0])
-            }),
-            running: Gauge::default(),
-        }
-    }
-
-    fn observe(&self, slice: &'static str, d: Duration) {
-        self.durations
-            .get_or_create(&Slice { slice })
-            .observe(d.as_secs_f64());
-    }
-}
 
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`,
 /// `lookback_delta`.

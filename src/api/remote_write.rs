@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::ApiState;
+use super::state::ApiState;
 use crate::model::Labels;
 use crate::tsdb::{AppendError, Db};
 

@@ -10,8 +10,10 @@ use axum::response::Response;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use super::error::{ApiError, ErrorType};
 use super::params::{Form, MAX_TIME_MS, MIN_TIME_MS};
-use super::{ApiError, ApiState, ErrorType, success};
+use super::state::ApiState;
+use super::success::success;
 use crate::model::{Labels, Matcher};
 use crate::tsdb::{Db, QueryError};
 

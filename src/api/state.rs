@@ -12,60 +12,14 @@ use std::time::SystemTime;
 use parking_lot::RwLock;
 use prometheus_client::registry::Registry;
 
-use super::lifecycle::ReloadSender;
-use super::status::Flags;
-use super::{metrics, middleware, query};
+use super::query_metrics::QueryMetrics;
+use super::query_settings::QuerySettings;
+use super::settings::{ApiSettings, Flags, ReloadSender};
+use super::slots::{ReloadStatus, ScrapeSlot, StorageSlot};
+use super::{collectors, middleware};
 use crate::promql::EngineOptions;
 use crate::scrape::ScrapeManager;
 use crate::tsdb::Db;
-
-/// Storage as the handlers and the metric collectors see it: it opens after the
-/// server starts listening (`/-/ready` answers 503 until then), and is taken
-/// back to be closed when the server stops. `None` before and after.
-pub(super) type StorageSlot = Arc<RwLock<Option<Arc<Db>>>>;
-
-/// The scrape manager while scraping runs, for `/api/v1/targets`, the metadata
-/// endpoints and the metric collectors.
-pub(super) type ScrapeSlot = Arc<RwLock<Option<Arc<ScrapeManager>>>>;
-
-/// How the API behaves, decided once when the server starts.
-#[derive(Debug, Clone)]
-pub struct ApiSettings {
-    /// `/api/v1/status/flags`: flag name → value as text.
-    pub flags: Flags,
-    /// Storage retention as `/api/v1/status/runtimeinfo` shows it (see
-    /// [`retention_text`](super::retention_text)).
-    pub retention: String,
-    /// Whether the TSDB admin endpoints answer (`--web.enable-admin-api`);
-    /// without it they answer 503 "admin APIs disabled", as Prometheus's do.
-    pub admin_api: bool,
-    /// Whether `/api/v1/write` accepts samples
-    /// (`--web.enable-remote-write-receiver`); without it, 404 as in Prometheus.
-    pub remote_write_receiver: bool,
-    /// The engine's limits (timeout, max samples, lookback delta).
-    pub engine: EngineOptions,
-    /// How many queries may run at once; further ones wait.
-    pub max_concurrent_queries: usize,
-    /// Where `POST /-/reload` sends its requests (`--web.enable-lifecycle`);
-    /// `None`: the endpoint answers 403.
-    pub reloads: Option<ReloadSender>,
-}
-
-impl Default for ApiSettings {
-    /// The flags' defaults: no admin API, no remote-write receiver, no lifecycle
-    /// API, the engine's default limits and 20 concurrent queries.
-    fn default() -> Self {
-        ApiSettings {
-            flags: Flags::new(),
-            retention: String::new(),
-            admin_api: false,
-            remote_write_receiver: false,
-            engine: EngineOptions::default(),
-            max_concurrent_queries: 20,
-            reloads: None,
-        }
-    }
-}
 
 /// The running configuration as the API shows it.
 #[derive(Debug, Clone, Default)]
@@ -74,14 +28,6 @@ pub struct ShownConfig {
     pub text: String,
     /// `global.external_labels`, which `/federate` adds.
     pub external_labels: BTreeMap<String, String>,
-}
-
-/// How the last configuration load went (`None` before the first).
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct ReloadStatus {
-    pub successful: bool,
-    /// Seconds since the epoch of the last successful load.
-    pub success_time: f64,
 }
 
 /// What the handlers share. Cheap to clone.
@@ -98,8 +44,8 @@ pub(super) struct Shared {
     pub(super) registry: Registry,
     pub(super) durations: middleware::Durations,
     settings: ApiSettings,
-    query: query::QuerySettings,
-    query_metrics: query::QueryMetrics,
+    query: QuerySettings,
+    query_metrics: QueryMetrics,
     start_time: SystemTime,
 }
 
@@ -109,14 +55,14 @@ impl ApiState {
         let storage = StorageSlot::default();
         let scrape = ScrapeSlot::default();
         let reload = Arc::new(RwLock::new(None));
-        let mut registry = metrics::registry(storage.clone(), scrape.clone(), reload.clone());
+        let mut registry = collectors::registry(storage.clone(), scrape.clone(), reload.clone());
         let durations = middleware::durations();
         registry.register(
             "tidemark_http_request_duration_seconds",
             "Histogram of latencies for HTTP requests.",
             durations.clone(),
         );
-        let query_metrics = query::QueryMetrics::new();
+        let query_metrics = QueryMetrics::new();
         registry.register(
             "tidemark_engine_query_duration_seconds",
             "Query timings by phase: queue_time, inner_eval, result_encode.",
@@ -127,8 +73,7 @@ impl ApiState {
             "The current number of queries being executed or waiting.",
             query_metrics.running.clone(),
         );
-        let query =
-            query::QuerySettings::new(settings.engine.clone(), settings.max_concurrent_queries);
+        let query = QuerySettings::new(settings.engine.clone(), settings.max_concurrent_queries);
         ApiState {
             shared: Arc::new(Shared {
                 storage,
@@ -234,7 +179,7 @@ impl ApiState {
         (q.engine.clone(), Arc::clone(&q.slots))
     }
 
-    pub(super) fn query_metrics(&self) -> &query::QueryMetrics {
+    pub(super) fn query_metrics(&self) -> &QueryMetrics {
         &self.shared.query_metrics
     }
 

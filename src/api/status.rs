@@ -4,16 +4,19 @@
 //! `/api/v1/query_exemplars` (no exemplar storage: always `[]`, with the time
 //! parameters validated as Prometheus does).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::json;
 
+use super::buildinfo::BUILD_INFO;
+use super::error::{ApiError, ErrorType};
 use super::params::{Form, MAX_TIME_MS, MIN_TIME_MS, invalid_param};
-use super::{ApiError, ApiState, BUILD_INFO, ErrorType, success};
-use crate::model::{Matcher, format_duration, rfc3339_nanos};
+use super::state::ApiState;
+use super::success::success;
+use crate::model::{Matcher, rfc3339_nanos};
 
 /// `GET /api/v1/status/buildinfo`. No `features` field (Grafana reads its
 /// absence as "not Mimir").
@@ -212,46 +215,4 @@ pub(super) async fn query_exemplars(form: Form) -> Result<Response, ApiError> {
         ));
     }
     Ok(success(Vec::<()>::new(), &[]))
-}
-
-/// The `data` of `/api/v1/status/flags`: Prometheus flag name → value as text.
-pub type Flags = BTreeMap<String, String>;
-
-/// Storage retention as Prometheus shows it in runtimeinfo (`"15d"`, or with a
-/// size limit `"15d or 512MiB"`).
-pub fn retention_text(time_ms: i64, bytes: u64) -> String {
-    let time = (time_ms > 0)
-        .then(|| format_duration(std::time::Duration::from_millis(time_ms.unsigned_abs())));
-    let size = (bytes > 0).then(|| format_bytes(bytes));
-    match (time, size) {
-        (Some(t), Some(s)) => format!("{t} or {s}"),
-        (Some(t), None) => t,
-        (None, Some(s)) => s,
-        (None, None) => "unlimited".into(),
-    }
-}
-
-/// Bytes in Prometheus's units (`512MiB`, powers of 1024).
-fn format_bytes(b: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut i = 0;
-    let mut v = b;
-    while i + 1 < UNITS.len() && v >= 1024 && v.is_multiple_of(1024) {
-        v /= 1024;
-        i += 1;
-    }
-    format!("{v}{}", UNITS[i])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retention_texts() {
-        assert_eq!(retention_text(15 * 86_400_000, 0), "15d");
-        assert_eq!(retention_text(0, 512 << 20), "512MiB");
-        assert_eq!(retention_text(86_400_000, 1 << 30), "1d or 1GiB");
-        assert_eq!(retention_text(0, 0), "unlimited");
-    }
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 
-use super::ApiState;
+use super::state::ApiState;
 use crate::model::{format_duration, rfc3339_nanos};
 use crate::scrape::{ActiveTarget, DroppedTarget};
 

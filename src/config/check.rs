@@ -5,7 +5,8 @@
 use std::fmt;
 use std::path::Path;
 
-use super::{Config, ConfigError};
+use super::error::ConfigError;
+use super::file::Config;
 
 /// A configuration file that loaded, and the warnings about it.
 #[derive(Debug, Clone, PartialEq)]

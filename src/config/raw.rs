@@ -31,7 +31,7 @@ macro_rules! raw_struct {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $( $(#[$fmeta])* #[serde(default)] pub $field: $ty, )*
-            $( #[serde(default)] pub $accepted: Option<$crate::config::RawValue>, )*
+            $( #[serde(default)] pub $accepted: Option<$crate::config::raw::RawValue>, )*
         }
 
         impl $name {

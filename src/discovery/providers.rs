@@ -8,9 +8,10 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::warn;
 
+use super::discoverer::Discoverer;
 use super::file::{FileSd, ReadErrors};
 use super::static_configs::static_groups;
-use super::{Discoverer, TargetGroup};
+use super::target_group::TargetGroup;
 use crate::config::{FileSdConfig, StaticConfig};
 
 /// Counters of the discovery of every job. A cheap handle: clones count into

@@ -1,6 +1,6 @@
 //! `static_configs`: target groups written in the configuration.
 
-use super::TargetGroup;
+use super::target_group::TargetGroup;
 use crate::config::StaticConfig;
 
 /// The groups of `configs`, each named by its position (as Prometheus's static

@@ -20,11 +20,12 @@ use std::borrow::Cow;
 
 use super::entry::{Entry, Escapes, Exemplar, LabelSet, MetricType, Sample, Text};
 use super::error::LineError;
+use super::format::Format;
+use super::mode::Mode;
 use super::number::{parse_millis, parse_om_seconds, seconds_to_millis};
 use super::scan::{
     closing_quote, is_label_char, is_label_start, is_metric_char, is_metric_start, line_end,
 };
-use super::{Format, Mode};
 use crate::model::float::{NumberError, parse_exposition};
 
 /// Exemplar label sets may hold at most this many characters, names and values

@@ -19,8 +19,8 @@
 
 use std::collections::HashMap;
 
-use super::Format;
 use super::entry::{Entry, LabelSet, MetricType, Sample};
+use super::format::Format;
 use crate::model::{HashSet64, hash_span};
 
 /// One lint problem: the metric family it concerns, what is wrong, and how many

@@ -3,8 +3,8 @@
 use crate::exposition::{Entry, Format, Mode, ParseState, Parser, Sample};
 use crate::model::{Labels, METRIC_NAME};
 
-use super::BadLine;
 use super::pieces::Piece;
+use super::report::BadLine;
 
 /// What a parser made of a piece, in input order. Line numbers count from the
 /// piece's first line (1), the prefix not included.

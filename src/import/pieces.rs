@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::ImportError;
+use super::report::ImportError;
 
 /// A piece of input for a parser: the last `# TYPE` line before it (so that
 /// `le` and `quantile` values read as they would in one pass), then whole lines.

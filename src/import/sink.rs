@@ -7,7 +7,7 @@ use crate::model::Labels;
 use crate::tsdb::block::{BlockBuilder, BlockError, BlockMeta, BuilderSeries};
 use crate::tsdb::chunk;
 
-use super::ImportObserver;
+use super::report::ImportObserver;
 
 /// Growth step of a partial chunk's sample buffer, in samples: keeps the unused
 /// room of every series' buffer small without reallocating per sample.

@@ -1,8 +1,8 @@
 //! Storing parsed pieces in input order: series lookup, bad lines, `# EOF`.
 
 use super::parse::{Batch, Item, Key, LineCounter};
+use super::report::{BadLine, ImportError, ImportObserver, ImportReport};
 use super::sink::{SampleError, Sink};
-use super::{BadLine, ImportError, ImportObserver, ImportReport};
 
 /// The label-set bytes of the previous sample line and its series: consecutive
 /// lines of one series (the usual backfill file) skip building and looking up

@@ -34,12 +34,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use super::append::{AppendOptions, LabelLimits};
 use super::client::{ClientError, HttpClient};
 use super::scrape_loop::{self, BodyBuffers, LoopSpec, LoopState, ScrapeCounters, TargetStatus};
+use super::target::{Target, populate, with_job_defaults};
 use crate::config::{Config, ScrapeConfig};
 use crate::discovery::{ADDRESS_LABEL, DiscoveryCounters, MergedGroups, Providers, TargetGroup};
 use crate::model::Labels;
-use crate::scrape::{AppendOptions, LabelLimits, Target, populate, with_job_defaults};
 use crate::tsdb::Db;
 
 /// Why a configuration could not be applied; the previous one keeps running.

@@ -28,11 +28,11 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use super::append::{AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts};
 use super::client::HttpClient;
+use super::metadata::TargetMetadata;
+use super::target::Target;
 use crate::model::Labels;
-use crate::scrape::{
-    AppendOptions, ScrapeAppendError, ScrapeBody, ScrapeCache, ScrapeCounts, Target, TargetMetadata,
-};
 use crate::tsdb::{Appender, Db};
 
 /// Bodies larger than this are parsed and stored on a blocking thread, so that one

@@ -6,10 +6,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use super::error::{ReloadError, ServerError};
 use super::listener::{LimitedListener, bind};
 use super::reload::shown;
 use super::run::{Phase, Run, Stop};
-use super::{ReloadError, ServerError, Settings};
+use super::settings::Settings;
 use crate::api::{self, ApiSettings, ApiState};
 use crate::config::Config;
 use crate::model::format_duration;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::ServerError;
+use super::error::ServerError;
 
 /// Listens on `address`. Like Go's net.Listen, `:9090` means every interface.
 pub(super) async fn bind(address: &str) -> Result<TcpListener, ServerError> {

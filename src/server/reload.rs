@@ -6,8 +6,7 @@ use std::path::Path;
 
 use tracing::{error, info, warn};
 
-use super::ReloadError;
-use super::error::error_chain;
+use super::error::{ReloadError, error_chain};
 use crate::api::{ApiState, ShownConfig};
 use crate::config::{Config, ConfigError};
 use crate::scrape::ScrapeManager;

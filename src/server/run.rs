@@ -10,9 +10,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use super::error::error_chain;
+use super::error::{ReloadError, ServerError, error_chain};
 use super::reload::reload;
-use super::{ReloadError, ServerError, Settings};
+use super::settings::Settings;
 use crate::api::{ApiState, ReloadRequest};
 use crate::config::Config;
 use crate::model::format_duration;

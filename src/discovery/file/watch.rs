@@ -23,9 +23,10 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::glob::Pattern;
-use super::{FileSdError, read_target_groups};
+use super::group_file::{FileSdError, read_target_groups};
 use crate::config::FileSdConfig;
-use crate::discovery::{Discoverer, Run, TargetGroup};
+use crate::discovery::discoverer::{Discoverer, Run};
+use crate::discovery::target_group::TargetGroup;
 
 /// How often [`FileSd`] looks at the files' metadata unless told otherwise.
 pub const DEFAULT_FILE_SD_POLL_INTERVAL: Duration = Duration::from_secs(1);

@@ -11,7 +11,8 @@
 
 use std::collections::HashSet;
 
-use super::{duplicate_label, identity, rule};
+use super::labels::{duplicate_label, identity};
+use super::rule::rule;
 use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
 use crate::exposition::line::SampleExtra;

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use super::{duplicate_label, rule};
+use super::labels::duplicate_label;
+use super::rule::rule;
 use crate::exposition::entry::{Entry, MetricType, Sample, Text};
 use crate::exposition::error::LineError;
 use crate::model::float::parse_exposition;

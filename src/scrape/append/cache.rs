@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use super::options::AppendOptions;
+use super::outcome::{AppendFailure, ScrapeAppendError, ScrapeCounts};
 use super::series::new_series;
 use super::store::store;
-use super::{AppendFailure, AppendOptions, ScrapeAppendError, ScrapeCounts};
 use crate::exposition::{Entry, Format, Mode, Parser};
 use crate::model::{Labels, PassThrough, hash_span, hash_span_alt, stale_nan};
-use crate::scrape::TargetMetadata;
-use crate::scrape::metadata::{FamilyLines, MetadataCache};
+use crate::scrape::metadata::{FamilyLines, MetadataCache, TargetMetadata};
 use crate::tsdb::{Appender, SeriesRef};
 
 /// A scrape's response body, its format, and the scrape's time (ms).

@@ -1,8 +1,9 @@
 //! The report series of a scrape (`up`, `scrape_duration_seconds`, the sample
 //! and series counts), and their stale markers when the target is gone.
 
+use super::cache::ScrapeCache;
+use super::outcome::ScrapeCounts;
 use super::store::store;
-use super::{ScrapeCache, ScrapeCounts};
 use crate::model::{Labels, stale_nan};
 use crate::tsdb::{AppendError, Appender, SeriesRef};
 

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{AppendOptions, LabelLimits, ScrapeAppendError};
+use super::options::{AppendOptions, LabelLimits};
+use super::outcome::ScrapeAppendError;
 use crate::model::Labels;
 use crate::relabel::relabel;
 

@@ -16,7 +16,7 @@ use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use super::ClientError;
+use super::error::ClientError;
 use crate::config::{CredentialSource, PemSource, TlsConfig};
 
 /// Builds the client TLS configuration; `http2` decides the ALPN offer.
