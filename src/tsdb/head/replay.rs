@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::Head;
 use super::series::{ClosedChunk, GroupWriter, MemSeries};
 use super::spill::SpilledChunk;
+use super::state::Head;
 use super::stripe::U64Map;
 use crate::model::Labels;
 use crate::tsdb::chunk::XorIter;

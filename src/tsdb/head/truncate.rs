@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::series::MemSeries;
-use super::{Head, SpillError};
+use super::spill::SpillError;
+use super::state::Head;
 use crate::model::Labels;
 use crate::tsdb::series_ref::SeriesRef;
 
